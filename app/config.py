@@ -1,0 +1,48 @@
+"""Application settings: one validated class, read once through get_settings()."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "pricewar.sqlite3"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from environment variables prefixed `PRICEWAR_` (and `DATABASE_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PRICEWAR_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; postgresql+psycopg://user@host/db in production.",
+    )
+    environment: str = Field(default="development", description="development | production | test")
+    secret_key: str = Field(default=DEV_SECRET_KEY, description="Signs session cookies and CSRF tokens.")
+    anonymous_read: bool = Field(default=True, description="Allow browsing without signing in.")
+    cookie_secure: bool = Field(default=False, description="Mark cookies Secure (set when served over TLS).")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_bytes: int = Field(default=5_000_000, description="Largest accepted import file.")
+    sqlite_busy_timeout_ms: int = 15_000
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError("PRICEWAR_SECRET_KEY must be set to a random value in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,160 @@
+"""ORM models: the price sheets, model configurations, scenarios and simulation runs.
+
+Prices are effective-dated rows: a change closes the current row (`effective_to`) and adds a new one, so the
+sheet "as of" any date can be read back. Money is stored as float USD (IEEE double on both backends).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base, TimestampedVersioned
+
+PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "negotiated")
+WORKLOADS = ("language", "vision", "recommendation", "speech")
+EVENT_TYPES = ("launch", "cut", "increase")
+VERIFICATION_LEVELS = ("verified-in-source", "partially-verified", "litellm-data", "from-memory", "user-entered")
+
+
+class Accelerator(TimestampedVersioned, Base):
+    __tablename__ = "accelerators"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    vendor: Mapped[str] = mapped_column(String(80))
+    form_factor: Mapped[str | None] = mapped_column(String(120))
+    memory_gb: Mapped[float] = mapped_column(Float)
+    memory_type: Mapped[str | None] = mapped_column(String(40))
+    memory_bandwidth_tb_s: Mapped[float] = mapped_column(Float)
+    fp32_tflops: Mapped[float | None] = mapped_column(Float)
+    tf32_tflops: Mapped[float | None] = mapped_column(Float)
+    bf16_tflops: Mapped[float | None] = mapped_column(Float)  # dense BF16/FP16 tensor peak
+    fp8_tflops: Mapped[float | None] = mapped_column(Float)
+    int8_tops: Mapped[float | None] = mapped_column(Float)
+    fp4_tflops: Mapped[float | None] = mapped_column(Float)
+    board_power_w: Mapped[float | None] = mapped_column(Float)
+    interconnect: Mapped[str | None] = mapped_column(String(120))
+    interconnect_bandwidth_gb_s: Mapped[float | None] = mapped_column(Float)
+    release_year: Mapped[int | None] = mapped_column(Integer)
+    verification: Mapped[str] = mapped_column(String(40), default="user-entered")
+    source: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    quotes: Mapped[list[PriceQuote]] = relationship(back_populates="accelerator")
+
+    __table_args__ = (
+        CheckConstraint("memory_gb > 0", name="memory_positive"),
+        CheckConstraint("memory_bandwidth_tb_s > 0", name="bandwidth_positive"),
+    )
+
+
+class PriceQuote(TimestampedVersioned, Base):
+    """One offer on the price sheet, valid from `effective_from` until `effective_to` (exclusive)."""
+
+    __tablename__ = "price_quotes"
+
+    provider: Mapped[str] = mapped_column(String(80), index=True)
+    instance_type: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(80), default="")
+    accelerator_id: Mapped[int | None] = mapped_column(ForeignKey("accelerators.id", ondelete="RESTRICT"))
+    accelerator_family: Mapped[str] = mapped_column(String(80), default="")
+    accelerator_count: Mapped[int] = mapped_column(Integer)
+    pricing_model: Mapped[str] = mapped_column(String(20))
+    usd_per_hour: Mapped[float] = mapped_column(Float)
+    usd_per_accelerator_hour: Mapped[float] = mapped_column(Float)
+    discount_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    price_scope: Mapped[str] = mapped_column(String(40), default="instance_total")
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(Text, default="")
+    verification: Mapped[str] = mapped_column(String(40), default="user-entered")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    accelerator: Mapped[Accelerator | None] = relationship(back_populates="quotes")
+
+    __table_args__ = (
+        CheckConstraint("usd_per_hour > 0", name="price_positive"),
+        CheckConstraint("accelerator_count > 0", name="count_positive"),
+        Index("ix_price_quotes_offer", "provider", "instance_type", "region", "pricing_model", "effective_from"),
+    )
+
+
+class MarketPrice(TimestampedVersioned, Base):
+    """A competitor's list price for an API model on a date (launch, cut or increase)."""
+
+    __tablename__ = "market_prices"
+
+    provider: Mapped[str] = mapped_column(String(80), index=True)
+    model_name: Mapped[str] = mapped_column(String(160))
+    tier: Mapped[str] = mapped_column(String(60), default="")
+    input_usd_per_million: Mapped[float] = mapped_column(Float)
+    output_usd_per_million: Mapped[float] = mapped_column(Float)
+    cached_input_usd_per_million: Mapped[float | None] = mapped_column(Float)
+    original_currency: Mapped[str] = mapped_column(String(8), default="USD")
+    original_input_per_million: Mapped[float | None] = mapped_column(Float)
+    original_output_per_million: Mapped[float | None] = mapped_column(Float)
+    effective_date: Mapped[date] = mapped_column(Date, index=True)
+    date_basis: Mapped[str] = mapped_column(String(40), default="day")
+    event_type: Mapped[str] = mapped_column(String(20))
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    verification: Mapped[str] = mapped_column(String(40), default="user-entered")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class ModelConfig(TimestampedVersioned, Base):
+    """A model configuration: the architecture numbers the cost engine needs."""
+
+    __tablename__ = "model_configs"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    workload: Mapped[str] = mapped_column(String(20))
+    parameter_count: Mapped[float] = mapped_column(Float)
+    active_parameter_count: Mapped[float | None] = mapped_column(Float)
+    layer_count: Mapped[int | None] = mapped_column(Integer)
+    hidden_size: Mapped[int | None] = mapped_column(Integer)
+    attention_head_count: Mapped[int | None] = mapped_column(Integer)
+    kv_head_count: Mapped[int | None] = mapped_column(Integer)
+    vocabulary_size: Mapped[int | None] = mapped_column(Integer)
+    context_length: Mapped[int | None] = mapped_column(Integer)
+    training_tokens: Mapped[float | None] = mapped_column(Float)
+    flops_per_unit: Mapped[float | None] = mapped_column(Float)
+    bytes_per_unit: Mapped[float | None] = mapped_column(Float)
+    unit_name: Mapped[str] = mapped_column(String(40), default="token")
+    source: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (CheckConstraint("parameter_count > 0", name="params_positive"),)
+
+
+class Scenario(TimestampedVersioned, Base):
+    """A named set of simulator inputs (JSON), optionally pinned to a price-sheet date."""
+
+    __tablename__ = "scenarios"
+
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    model_config_id: Mapped[int | None] = mapped_column(ForeignKey("model_configs.id", ondelete="RESTRICT"))
+    accelerator_id: Mapped[int | None] = mapped_column(ForeignKey("accelerators.id", ondelete="RESTRICT"))
+    as_of: Mapped[date | None] = mapped_column(Date)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(Text, default="")
+    is_preset: Mapped[bool] = mapped_column(default=False)
+
+
+class SimulationRun(TimestampedVersioned, Base):
+    """A stored simulator run: the exact inputs and seed (so it replays) and its results."""
+
+    __tablename__ = "simulation_runs"
+
+    scenario_id: Mapped[int | None] = mapped_column(ForeignKey("scenarios.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(160), default="")
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    path_count: Mapped[int] = mapped_column(Integer)
+    horizon_months: Mapped[int] = mapped_column(Integer)
+    engine_version: Mapped[str] = mapped_column(String(40), default="1")
+    results: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,32 @@
+"""create_app(): the FastAPI application with the REST API, the pages and the static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.config import PROJECT_ROOT
+from app.web.api import api_router
+from app.web.api.system import health_router
+from app.web.errors import install_error_handlers
+from app.web.pages import page_router
+from app.web.plotly_asset import plotly_router
+
+API_DESCRIPTION = (
+    "Price War Room: hardware price sheets, model configurations, cost estimates and price-war simulations. "
+    "Every quantity carries its unit in its name (usd_per_hour, memory_gb, ...)."
+)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Price War Room", version="0.1.0", description=API_DESCRIPTION)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router())
+    app.include_router(plotly_router)
+    app.include_router(page_router())
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    return app
+
+
+app = create_app()

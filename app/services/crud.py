@@ -1,0 +1,103 @@
+"""Generic use cases for the stored resources: list with filters, sort and pagination; get; create; update
+with an optimistic-lock version; delete refused while referenced. Services flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.db.base import Base
+from app.services.errors import ConflictError, NotFoundError, ValidationFailed
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+def list_rows(
+    session: Session,
+    model: type[RowT],
+    conditions: Sequence[ColumnElement[bool]],
+    sort: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[RowT], int]:
+    """Rows matching every condition, sorted (`-field` for descending), one page of them, and the total."""
+    query = select(model).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(*_order_by(model, sort)).limit(limit).offset(offset)
+    return list(session.scalars(query)), int(total)
+
+
+def _order_by(model: type[Base], sort: str | None) -> list[Any]:
+    columns = model.__table__.columns
+    order: list[Any] = []
+    for part in (sort or "id").split(","):
+        name = part.strip().lstrip("-")
+        if name not in columns:
+            raise ValidationFailed(f"cannot sort by unknown field '{name}'", field="sort")
+        column = columns[name]
+        order.append(column.desc() if part.strip().startswith("-") else column.asc())
+    if "id" not in {p.strip().lstrip("-") for p in (sort or "id").split(",")}:
+        order.append(columns["id"].asc())  # stable pagination
+    return order
+
+
+def get_row(session: Session, model: type[RowT], row_id: int) -> RowT:
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFoundError(f"{_label(model)} {row_id} does not exist")
+    return row
+
+
+def create_row(session: Session, model: type[RowT], values: Mapping[str, Any]) -> RowT:
+    row = model(**values)
+    session.add(row)
+    _flush(session, model)
+    return row
+
+
+def update_row(session: Session, row: RowT, values: Mapping[str, Any], expected_version: int) -> RowT:
+    """Apply `values` if the stored version is still `expected_version`; a stale version is a conflict."""
+    if row.version != expected_version:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"{_label(type(row))} {row.id} was changed by someone else: your version {expected_version}, "  # type: ignore[attr-defined]
+            f"current version {row.version}",  # type: ignore[attr-defined]
+            field="version",
+        )
+    for key, value in values.items():
+        setattr(row, key, value)
+    _flush(session, type(row))
+    return row
+
+
+def delete_row(session: Session, row: Base) -> None:
+    session.delete(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise ConflictError(f"{_label(type(row))} {row.id} is still referenced by other rows") from exc  # type: ignore[attr-defined]
+
+
+def _flush(session: Session, model: type[Base]) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        session.rollback()
+        raise ConflictError(f"{_label(model)} was changed by someone else; reload and retry", "version") from exc
+    except IntegrityError as exc:
+        session.rollback()
+        message = str(exc.orig).lower()
+        if "unique" in message or "duplicate" in message:
+            raise ConflictError(f"a {_label(model)} with that name already exists", field="name") from exc
+        if "foreign key" in message:
+            raise ConflictError(f"{_label(model)} refers to a row that does not exist") from exc
+        raise ConflictError(f"{_label(model)} violates a constraint: {exc.orig}") from exc
+
+
+def _label(model: type[Base]) -> str:
+    return model.__tablename__.rstrip("s").replace("_", " ")

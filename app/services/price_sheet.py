@@ -1,0 +1,89 @@
+"""The price sheet is effective-dated: a price change closes the current row and adds a new dated one."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Accelerator, PriceQuote
+from app.services import crud
+from app.services.errors import ConflictError, ValidationFailed
+
+# Fields whose change is a new price (a new dated row); the others are corrected in place.
+PRICE_FIELDS = frozenset(
+    {"usd_per_hour", "usd_per_accelerator_hour", "discount_percent", "pricing_model", "accelerator_count"}
+)
+
+
+def prepare_quote(values: dict[str, Any]) -> dict[str, Any]:
+    """Fill the per-accelerator price and check the dates make sense."""
+    values = dict(values)
+    if values.get("usd_per_accelerator_hour") is None and values.get("usd_per_hour") is not None:
+        values["usd_per_accelerator_hour"] = values["usd_per_hour"] / values["accelerator_count"]
+    start, end = values.get("effective_from"), values.get("effective_to")
+    if start is not None and end is not None and end <= start:
+        raise ValidationFailed("effective_to must be after effective_from", field="effective_to")
+    return values
+
+
+def in_effect(as_of: date) -> ColumnElement[bool]:
+    """Rows valid on `as_of`: started on or before it, not ended by it."""
+    return (PriceQuote.effective_from <= as_of) & or_(
+        PriceQuote.effective_to.is_(None), PriceQuote.effective_to > as_of
+    )
+
+
+def change_quote(session: Session, quote: PriceQuote, values: dict[str, Any], version: int) -> PriceQuote:
+    """Correct descriptive fields in place; a new price closes this row and adds a dated successor."""
+    if quote.version != version:
+        raise ConflictError(
+            f"price quote {quote.id} was changed by someone else: your version {version}, "
+            f"current version {quote.version}",
+            field="version",
+        )
+    if not PRICE_FIELDS & {k for k, v in values.items() if getattr(quote, k) != v}:
+        return crud.update_row(session, quote, prepare_quote(values), version)
+    if quote.effective_to is not None:
+        raise ConflictError(f"price quote {quote.id} is historical (ended {quote.effective_to}); change the current row")
+    start = values.pop("effective_from", None) or date.today()
+    if start <= quote.effective_from:
+        raise ValidationFailed(
+            f"a new price must start after the current one ({quote.effective_from})", field="effective_from"
+        )
+    successor = {column: getattr(quote, column) for column in _copied_columns()}
+    successor.update(values)
+    if "usd_per_hour" in values and "usd_per_accelerator_hour" not in values:
+        successor["usd_per_accelerator_hour"] = None
+    successor.update(effective_from=start, effective_to=None)
+    crud.update_row(session, quote, {"effective_to": start}, version)
+    return crud.create_row(session, PriceQuote, prepare_quote(successor))
+
+
+def _copied_columns() -> list[str]:
+    skip = {"id", "created_at", "updated_at", "version"}
+    return [c.name for c in PriceQuote.__table__.columns if c.name not in skip]
+
+
+def cheapest_quote(
+    session: Session, accelerator_id: int, pricing_model: str = "on_demand", as_of: date | None = None
+) -> PriceQuote | None:
+    """The lowest price per accelerator-hour in effect for this accelerator and pricing model."""
+    query = (
+        select(PriceQuote)
+        .where(
+            PriceQuote.accelerator_id == accelerator_id,
+            PriceQuote.pricing_model == pricing_model,
+            PriceQuote.price_scope == "instance_total",
+            in_effect(as_of or date.today()),
+        )
+        .order_by(PriceQuote.usd_per_accelerator_hour, PriceQuote.id)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def accelerator_by_name(session: Session, name: str) -> Accelerator | None:
+    return session.scalars(select(Accelerator).where(Accelerator.name == name)).first()

@@ -1,0 +1,15 @@
+"""The REST API under /api/v1. Add a feature's router to ROUTERS to publish it."""
+
+from fastapi import APIRouter
+
+from app.web.api import catalog, system
+
+ROUTERS: list[APIRouter] = [*catalog.routers, system.router]
+
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    for feature_router in ROUTERS:
+        router.include_router(feature_router)
+    return router

@@ -1,0 +1,50 @@
+"""Shared list parameters and the JSON/CSV answer of every list endpoint."""
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_PAGE_SIZE = 1000
+
+
+class ListQuery(BaseModel):
+    """Pagination, sort and format, shared by every list; each resource adds its own filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 100
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    sort: Annotated[str | None, Field(max_length=200, description="field[,−field…]; '-' for descending")] = None
+    format: Literal["json", "csv"] = "json"
+
+
+def csv_response(read_schema: type[BaseModel], rows: Sequence[BaseModel], filename: str) -> Response:
+    """The same columns and units as the JSON, numbers written plainly (no thousands separators)."""
+    columns = list(read_schema.model_fields)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        data = row.model_dump(mode="json")
+        writer.writerow([_cell(data[column]) for column in columns])
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if value != int(value) or abs(value) >= 1e16 else str(int(value))
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, sort_keys=True)
+    return value

@@ -1,0 +1,84 @@
+"""CRUD routers for the stored resources, built from one description per resource.
+
+Every resource gets the same five routes with the same rules (pagination with a total, CSV export, strict
+bodies, 404 for unknown ids, 409 for name clashes, stale versions and deletes of referenced rows), so the
+rules live here once rather than five times.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from app.db.base import Base
+from app.services import crud
+from app.web.api.listing import ListQuery, csv_response
+from app.web.deps import SessionDep
+from app.web.schemas import ErrorDetail, Page
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "Unknown id"},
+    409: {"model": ErrorDetail, "description": "Name clash, stale version, or still referenced"},
+}
+
+Conditions = Callable[[Any], Sequence[ColumnElement[bool]]]
+
+
+@dataclass(frozen=True)
+class Resource:
+    path: str
+    tag: str
+    model: type[Base]
+    create_schema: type[BaseModel]
+    update_schema: type[BaseModel]
+    read_schema: type[BaseModel]
+    query_schema: type[ListQuery]
+    conditions: Conditions
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda values: values)
+    update: Callable[[Session, Any, dict[str, Any], int], Any] | None = None
+
+
+def build_router(resource: Resource) -> APIRouter:
+    router = APIRouter(prefix=f"/{resource.path}", tags=[resource.tag], responses=ERROR_RESPONSES)
+    model, read = resource.model, resource.read_schema
+    page_schema = type(f"{read.__name__}Page", (Page,), {"__annotations__": {"items": list[read]}})  # type: ignore[valid-type]
+
+    @router.get("", response_model=page_schema, summary=f"List {resource.path} (JSON or ?format=csv)")
+    def list_resource(session: SessionDep, query: Annotated[resource.query_schema, Query()]) -> Any:  # type: ignore[name-defined]
+        rows, total = crud.list_rows(
+            session, model, resource.conditions(query), query.sort, query.limit, query.offset
+        )
+        items = [read.model_validate(row) for row in rows]
+        if query.format == "csv":
+            return csv_response(read, items, resource.path)
+        return page_schema(items=items, total=total, limit=query.limit, offset=query.offset)
+
+    @router.get("/{row_id}", response_model=read, summary=f"Get one of {resource.path}")
+    def get_resource(row_id: int, session: SessionDep) -> Any:
+        return read.model_validate(crud.get_row(session, model, row_id))
+
+    @router.post("", response_model=read, status_code=status.HTTP_201_CREATED, summary=f"Create {resource.tag}")
+    def create_resource(body: resource.create_schema, session: SessionDep, response: Response) -> Any:  # type: ignore[name-defined]
+        row = crud.create_row(session, model, resource.prepare(body.model_dump()))
+        response.headers["Location"] = f"/api/v1/{resource.path}/{row.id}"  # type: ignore[attr-defined]
+        return read.model_validate(row)
+
+    @router.patch("/{row_id}", response_model=read, summary=f"Update {resource.tag} (send the version you read)")
+    def update_resource(row_id: int, body: resource.update_schema, session: SessionDep) -> Any:  # type: ignore[name-defined]
+        row = crud.get_row(session, model, row_id)
+        values = body.model_dump(exclude_unset=True)
+        version = values.pop("version")
+        if resource.update is not None:
+            return read.model_validate(resource.update(session, row, values, version))
+        return read.model_validate(crud.update_row(session, row, resource.prepare(values), version))
+
+    @router.delete("/{row_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete {resource.tag}")
+    def delete_resource(row_id: int, session: SessionDep) -> Response:
+        crud.delete_row(session, crud.get_row(session, model, row_id))
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router

@@ -1,0 +1,12 @@
+"""Server-rendered pages (kept out of the OpenAPI schema)."""
+
+from fastapi import APIRouter
+
+from app.web.pages import home
+
+
+def page_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    for module in (home,):
+        router.include_router(module.router)
+    return router

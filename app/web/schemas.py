@@ -1,0 +1,189 @@
+"""API schemas: …Create (strict, no extra fields), …Update (every field optional plus the version), …Read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from app.db.models import EVENT_TYPES, PRICING_MODELS, VERIFICATION_LEVELS, WORKLOADS
+
+# Sane caps: a price above these is a typo, not a quote.
+MAX_USD_PER_HOUR = 10_000.0
+MAX_USD_PER_MILLION_TOKENS = 10_000.0
+
+STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+# Dates travel as ISO strings in JSON; strict mode would refuse them, so these fields parse leniently.
+IsoDate = Annotated[date, Field(strict=False)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+ShortText = Annotated[str, Field(max_length=160)]
+LongText = Annotated[str, Field(max_length=4000)]
+PositiveFloat = Annotated[float, Field(gt=0, le=1e30)]
+PositiveCount = Annotated[int, Field(gt=0, le=10_000_000)]
+UsdPerHour = Annotated[float, Field(gt=0, le=MAX_USD_PER_HOUR * 1000)]
+UsdPerAcceleratorHour = Annotated[float, Field(gt=0, le=MAX_USD_PER_HOUR)]
+UsdPerMillion = Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
+Tflops = Annotated[float, Field(gt=0, le=1e6)]
+
+PricingModel = Literal[PRICING_MODELS]  # type: ignore[valid-type]
+Workload = Literal[WORKLOADS]  # type: ignore[valid-type]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+Verification = Literal[VERIFICATION_LEVELS]  # type: ignore[valid-type]
+
+
+class StrictModel(BaseModel):
+    model_config = STRICT
+
+
+class AcceleratorCreate(StrictModel):
+    name: Name
+    vendor: Annotated[str, Field(min_length=1, max_length=80)]
+    form_factor: ShortText | None = None
+    memory_gb: Annotated[float, Field(gt=0, le=100_000)]
+    memory_type: Annotated[str, Field(max_length=40)] | None = None
+    memory_bandwidth_tb_s: Annotated[float, Field(gt=0, le=1000)]
+    fp32_tflops: Tflops | None = None
+    tf32_tflops: Tflops | None = None
+    bf16_tflops: Tflops | None = Field(default=None, description="Dense BF16/FP16 tensor peak")
+    fp8_tflops: Tflops | None = None
+    int8_tops: Tflops | None = None
+    fp4_tflops: Tflops | None = None
+    board_power_w: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    interconnect: ShortText | None = None
+    interconnect_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    release_year: Annotated[int, Field(ge=1990, le=2100)] | None = None
+    verification: Verification = "user-entered"
+    source: LongText = ""
+    notes: LongText = ""
+
+
+class PriceQuoteCreate(StrictModel):
+    provider: Annotated[str, Field(min_length=1, max_length=80)]
+    instance_type: Name
+    region: Annotated[str, Field(max_length=80)] = ""
+    accelerator_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator_family: Annotated[str, Field(max_length=80)] = ""
+    accelerator_count: Annotated[int, Field(gt=0, le=100_000)]
+    pricing_model: PricingModel
+    usd_per_hour: UsdPerHour
+    usd_per_accelerator_hour: UsdPerAcceleratorHour | None = Field(
+        default=None, description="Defaults to usd_per_hour / accelerator_count"
+    )
+    discount_percent: Annotated[float, Field(ge=0, lt=100)] = 0.0
+    price_scope: Annotated[str, Field(max_length=40)] = "instance_total"
+    effective_from: IsoDate
+    effective_to: IsoDate | None = None
+    source: LongText = ""
+    verification: Verification = "user-entered"
+    notes: LongText = ""
+
+
+class MarketPriceCreate(StrictModel):
+    provider: Annotated[str, Field(min_length=1, max_length=80)]
+    model_name: Annotated[str, Field(min_length=1, max_length=160)]
+    tier: Annotated[str, Field(max_length=60)] = ""
+    input_usd_per_million: UsdPerMillion
+    output_usd_per_million: UsdPerMillion
+    cached_input_usd_per_million: UsdPerMillion | None = None
+    original_currency: Annotated[str, Field(min_length=3, max_length=8)] = "USD"
+    original_input_per_million: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    original_output_per_million: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    effective_date: IsoDate
+    date_basis: Annotated[str, Field(max_length=40)] = "day"
+    event_type: EventType
+    change_note: LongText = ""
+    source: LongText = ""
+    verification: Verification = "user-entered"
+    notes: LongText = ""
+
+
+class ModelConfigCreate(StrictModel):
+    name: Name
+    workload: Workload
+    parameter_count: PositiveFloat
+    active_parameter_count: PositiveFloat | None = Field(default=None, description="Mixture of experts")
+    layer_count: Annotated[int, Field(gt=0, le=10_000)] | None = None
+    hidden_size: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    attention_head_count: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    kv_head_count: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    vocabulary_size: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    context_length: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    training_tokens: PositiveFloat | None = None
+    flops_per_unit: PositiveFloat | None = Field(default=None, description="Non-language workloads")
+    bytes_per_unit: PositiveFloat | None = None
+    unit_name: Annotated[str, Field(min_length=1, max_length=40)] = "token"
+    source: LongText = ""
+    notes: LongText = ""
+
+
+class ScenarioCreate(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=160)]
+    description: LongText = ""
+    model_config_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator_id: Annotated[int, Field(gt=0)] | None = None
+    as_of: IsoDate | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Simulator inputs (JSON)")
+    source: LongText = ""
+
+
+def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:
+    """An …Update schema: every field of `create` optional, plus the required `version` it was read at."""
+    fields: dict[str, Any] = {
+        field_name: (info.annotation | None, Field(default=None, description=info.description))
+        for field_name, info in create.model_fields.items()
+    }
+    fields["version"] = (Annotated[int, Field(ge=1, description="The version you read; stale → 409")], ...)
+    return create_model(name, __base__=StrictModel, **fields)
+
+
+AcceleratorUpdate = _partial(AcceleratorCreate, "AcceleratorUpdate")
+PriceQuoteUpdate = _partial(PriceQuoteCreate, "PriceQuoteUpdate")
+MarketPriceUpdate = _partial(MarketPriceCreate, "MarketPriceUpdate")
+ModelConfigUpdate = _partial(ModelConfigCreate, "ModelConfigUpdate")
+ScenarioUpdate = _partial(ScenarioCreate, "ScenarioUpdate")
+
+
+class RowMeta(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AcceleratorRead(RowMeta, AcceleratorCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PriceQuoteRead(RowMeta, PriceQuoteCreate):
+    model_config = ConfigDict(from_attributes=True)
+    usd_per_accelerator_hour: float  # type: ignore[assignment]
+
+
+class MarketPriceRead(RowMeta, MarketPriceCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ModelConfigRead(RowMeta, ModelConfigCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ScenarioRead(RowMeta, ScenarioCreate):
+    model_config = ConfigDict(from_attributes=True)
+    is_preset: bool
+
+
+class Page(BaseModel):
+    """One page of a list, with the total across all pages."""
+
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+
+class ErrorDetail(BaseModel):
+    detail: Any
