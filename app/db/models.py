@@ -16,7 +16,7 @@ from app.db.base import Base, TimestampedVersioned
 
 PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "negotiated")
 WORKLOADS = ("language", "vision", "recommendation", "speech")
-EVENT_TYPES = ("launch", "cut", "increase")
+EVENT_TYPES = ("launch", "cut", "increase", "snapshot", "change")
 VERIFICATION_LEVELS = ("verified-in-source", "partially-verified", "litellm-data", "from-memory", "user-entered")
 
 
@@ -120,6 +120,8 @@ class ModelConfig(TimestampedVersioned, Base):
     kv_head_count: Mapped[int | None] = mapped_column(Integer)
     vocabulary_size: Mapped[int | None] = mapped_column(Integer)
     context_length: Mapped[int | None] = mapped_column(Integer)
+    # Values cached per token per layer when attention is not standard (DeepSeek's MLA: 512 + 64).
+    kv_cache_values_per_token_per_layer: Mapped[int | None] = mapped_column(Integer)
     training_tokens: Mapped[float | None] = mapped_column(Float)
     flops_per_unit: Mapped[float | None] = mapped_column(Float)
     bytes_per_unit: Mapped[float | None] = mapped_column(Float)

@@ -110,6 +110,9 @@ class ModelConfigCreate(StrictModel):
     kv_head_count: Annotated[int, Field(gt=0, le=100_000)] | None = None
     vocabulary_size: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
     context_length: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    kv_cache_values_per_token_per_layer: Annotated[int, Field(gt=0, le=10_000_000)] | None = Field(
+        default=None, description="Only for non-standard attention (e.g. MLA); default 2·kv_heads·head_size"
+    )
     training_tokens: PositiveFloat | None = None
     flops_per_unit: PositiveFloat | None = Field(default=None, description="Non-language workloads")
     bytes_per_unit: PositiveFloat | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 16:14:57.607811
+Create Date: 2026-11-29 16:17:54.327879
 """
 from __future__ import annotations
 
@@ -88,6 +88,7 @@ def upgrade() -> None:
     sa.Column('kv_head_count', sa.Integer(), nullable=True),
     sa.Column('vocabulary_size', sa.Integer(), nullable=True),
     sa.Column('context_length', sa.Integer(), nullable=True),
+    sa.Column('kv_cache_values_per_token_per_layer', sa.Integer(), nullable=True),
     sa.Column('training_tokens', sa.Float(), nullable=True),
     sa.Column('flops_per_unit', sa.Float(), nullable=True),
     sa.Column('bytes_per_unit', sa.Float(), nullable=True),
