@@ -43,7 +43,8 @@ class Accelerator(TimestampedVersioned, Base):
     source: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
 
-    quotes: Mapped[list[PriceQuote]] = relationship(back_populates="accelerator")
+    # passive_deletes="all": never null out the quotes; the database refuses the delete instead (RESTRICT).
+    quotes: Mapped[list[PriceQuote]] = relationship(back_populates="accelerator", passive_deletes="all")
 
     __table_args__ = (
         CheckConstraint("memory_gb > 0", name="memory_positive"),

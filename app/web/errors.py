@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -57,7 +60,28 @@ async def database_unavailable_handler(request: Request, exc: Exception) -> Resp
     return JSONResponse({"detail": message}, status_code=503, headers=headers)
 
 
+def _finite(value: object) -> object:
+    """JSON has no NaN or infinity: echo such inputs back as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def request_validation_handler(request: Request, exc: Exception) -> Response:
+    """422 naming each field and the reason (FastAPI's default, safe for NaN/infinity inputs)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {key: _finite(value) for key, value in error.items() if key != "ctx"} for error in exc.errors()
+    ]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(ServiceError, service_error_handler)
     app.add_exception_handler(OperationalError, database_unavailable_handler)
     app.add_exception_handler(DBAPIError, database_unavailable_handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -133,10 +134,11 @@ class ScenarioCreate(StrictModel):
 
 def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:
     """An …Update schema: every field of `create` optional, plus the required `version` it was read at."""
-    fields: dict[str, Any] = {
-        field_name: (info.annotation | None, Field(default=None, description=info.description))
-        for field_name, info in create.model_fields.items()
-    }
+    fields: dict[str, Any] = {}
+    for field_name, info in create.model_fields.items():
+        optional = copy.deepcopy(info)  # keeps the constraints (gt, max_length, lenient dates)
+        optional.default, optional.default_factory = None, None
+        fields[field_name] = (info.annotation | None, optional)
     fields["version"] = (Annotated[int, Field(ge=1, description="The version you read; stale → 409")], ...)
     return create_model(name, __base__=StrictModel, **fields)
 

@@ -1,0 +1,44 @@
+# Price War Room — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup migrate seed bench lint browser-deps clean
+
+# Create the virtualenv and install the project (re-run when pyproject.toml changes).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(BIN)/pricewar migrate
+
+seed: migrate
+	$(BIN)/pricewar seed
+
+## make run: set up, migrate, load the reference data if missing, serve on http://127.0.0.1:8000
+run: seed
+	$(BIN)/pricewar serve --no-setup
+
+## make test: set up, then the whole suite (SQLite always; PostgreSQL when reachable, required in CI)
+test: setup browser-deps
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Browser tests drive Debian's Chromium; install it when missing and we may (root).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will fail"; }
+
+## make bench: speed benchmarks (engine sweep, simulator, REST latency); numbers go in the README
+bench: setup
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+lint: setup
+	$(BIN)/ruff check app tests
+
+clean:
+	rm -rf $(VENV) var *.egg-info .pytest_cache

@@ -1,0 +1,151 @@
+"""The `pricewar` command: serve, migrate, seed, export, import."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.config import PROJECT_ROOT, get_settings
+
+
+def _alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+def migrate(revision: str = "head") -> None:
+    """Bring the database schema to `revision` (default: the newest)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(), revision)
+
+
+def seed() -> str:
+    """Load the shipped reference data; rows already present are left alone."""
+    from app.db.session import session_scope
+    from app.services.reference_data import seed_reference_data
+
+    with session_scope() as session:
+        return seed_reference_data(session).summary()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if not args.no_setup:
+        migrate()
+        print(seed())
+    settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Price War Room on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, proxy_headers=True, log_level="info")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    migrate(args.revision)
+    return 0
+
+
+def cmd_seed(_args: argparse.Namespace) -> int:
+    print(seed())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.db.session import session_scope
+    from app.services.transfer import export_document
+
+    with session_scope() as session:
+        document = export_document(session)
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    if args.output == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(f"exported {sum(len(v) for v in document.values() if isinstance(v, list))} rows to {args.output}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from app.db.session import session_scope
+    from app.services.errors import ServiceError
+    from app.services.transfer import import_document
+
+    raw = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+    try:
+        with session_scope() as session:
+            counts = import_document(session, json.loads(raw))
+    except (ServiceError, json.JSONDecodeError) as exc:
+        print(f"import refused, nothing written: {exc}", file=sys.stderr)
+        return 2
+    print("imported " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
+def cmd_wait_db(args: argparse.Namespace) -> int:
+    """Wait until the database answers (a container may start before its database)."""
+    import time
+
+    from sqlalchemy import text
+
+    from app.db.session import get_engine
+
+    deadline = time.monotonic() + args.timeout_s
+    while True:
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return 0
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            if time.monotonic() > deadline:
+                print(f"database not reachable after {args.timeout_s} s: {exc}", file=sys.stderr)
+                return 1
+            time.sleep(1)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pricewar", description="Price War Room: AI training/serving cost and price-war survival.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, seed if needed, and serve the dashboard")
+    serve.add_argument("--host", help="bind address (default PRICEWAR_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default PRICEWAR_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--no-setup", action="store_true", help="skip migrate and seed")
+    serve.set_defaults(handler=cmd_serve)
+
+    mig = commands.add_parser("migrate", help="apply database migrations (alembic upgrade)")
+    mig.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    mig.set_defaults(handler=cmd_migrate)
+
+    seed_cmd = commands.add_parser("seed", help="load the shipped reference data (idempotent)")
+    seed_cmd.set_defaults(handler=cmd_seed)
+
+    export = commands.add_parser("export", help="write the whole database as versioned JSON")
+    export.add_argument("output", nargs="?", default="-", help="file path, or - for stdout")
+    export.set_defaults(handler=cmd_export)
+
+    imp = commands.add_parser("import", help="load an export into an empty database (all or nothing)")
+    imp.add_argument("input", nargs="?", default="-", help="file path, or - for stdin")
+    imp.set_defaults(handler=cmd_import)
+
+    wait = commands.add_parser("wait-db", help="wait until the database answers")
+    wait.add_argument("--timeout-s", type=float, default=60, help="give up after this many seconds")
+    wait.set_defaults(handler=cmd_wait_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

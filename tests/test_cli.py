@@ -1,0 +1,40 @@
+"""The `pricewar` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def _run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}"}
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "seed", "export", "import"])
+def test_every_command_has_help(command: str) -> None:
+    result = _run(command, "--help", db=Path(tempfile.mkdtemp()) / "x.sqlite3")
+    assert result.returncode == 0 and "usage: pricewar" in result.stdout
+
+
+def test_migrate_seed_export_import_round_trip() -> None:
+    folder = Path(tempfile.mkdtemp())
+    source, target, dump = folder / "a.sqlite3", folder / "b.sqlite3", folder / "dump.json"
+    assert _run("migrate", db=source).returncode == 0
+    first = _run("seed", db=source)
+    assert first.returncode == 0 and "18 accelerators" in first.stdout
+    assert "already loaded" in _run("seed", db=source).stdout
+    assert _run("export", str(dump), db=source).returncode == 0
+    assert _run("migrate", db=target).returncode == 0
+    imported = _run("import", str(dump), db=target)
+    assert imported.returncode == 0, imported.stderr
+    again = _run("export", "-", db=target)
+    assert json.loads(again.stdout) == json.loads(dump.read_text())
+    refused = _run("import", str(dump), db=target)
+    assert refused.returncode == 2 and "not empty" in refused.stderr
