@@ -198,7 +198,10 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
     model, acc = plan.model, plan.accelerator
     assumptions: list[str] = []
     n_active = model.active_parameters
-    model_flops = float(fx.training_model_flops(n_active, plan.training_tokens, plan.flops_per_parameter_token))
+    # Forward FLOPs per unit are 2·N_active for language models, so 6·N·D = 3 × forward × D; a vision or
+    # speech model uses its own forward FLOPs per unit (backward ≈ 2× forward).
+    model_flops = float(fx.training_model_flops(model.forward_flops_per_unit / 2.0, plan.training_tokens,
+                                                plan.flops_per_parameter_token))
     factor = fx.recomputation_flops_factor(plan.activation_recomputation, model.sequence_length, model.hidden_size)
     hardware_flops = model_flops * factor
     if plan.activation_recomputation == "selective":
