@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import home
+from app.web.pages import hardware, home
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home,):
+    for module in (home, hardware):
         router.include_router(module.router)
     return router

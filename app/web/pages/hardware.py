@@ -76,10 +76,12 @@ def _options(session: Session) -> dict[str, list[str]]:
 
 def _page(request: Request, session: Session, *, errors: FormErrors | None = None,
           form: dict[str, str] | None = None, import_report: Any = None, import_text: str = "",
-          status_code: int = 200) -> HTMLResponse:
-    params = request.query_params
+          status_code: int = 200, offer_id: int | None = None) -> HTMLResponse:
+    params = dict(request.query_params)
+    if offer_id is not None:
+        params["offer"] = str(offer_id)
     query_errors = FormErrors()
-    as_of = parse_date(dict(params), "as_of", query_errors, required=False) or date.today()
+    as_of = parse_date(params, "as_of", query_errors, required=False) or date.today()
     provider = params.get("provider", "")
     accelerator = params.get("accelerator", "")
     pricing = params.get("pricing_model", "")
@@ -170,8 +172,7 @@ async def change_price(quote_id: int, request: Request, session: SessionDep) -> 
         else:
             session.flush()
             return see_other("/hardware", offer=successor.id, saved="price") if successor else see_other("/hardware")
-    request.scope["query_string"] = urlencode({"offer": quote_id}).encode()
-    return _page(request, session, errors=errors, form=values, status_code=422)
+    return _page(request, session, errors=errors, form=values, status_code=422, offer_id=quote_id)
 
 
 @router.post("/hardware/import", response_class=HTMLResponse)

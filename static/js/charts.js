@@ -1,0 +1,258 @@
+/* Price War Room: the one script of the site.
+ *
+ * 1. Draws every chart: <figure class="chart"> holds its Plotly figure as JSON in
+ *    <script type="application/json" class="chart-figure">; the theme (light/dark, from CSS custom
+ *    properties) is applied here, so figures stay plain data.
+ * 2. Theme toggle (auto → light → dark), remembered in localStorage.
+ * 3. Live forms: <form data-live="/url"> fetch new charts as the inputs change (sliders) and redraw
+ *    them without a reload; the address bar follows so a copied link reproduces the view. Without
+ *    JavaScript the same forms submit normally.
+ * No inline scripts or handlers anywhere: this file is CSP-compatible (script-src 'self').
+ */
+(function () {
+  "use strict";
+
+  var THEME_KEY = "pricewar-theme";
+  var root = document.documentElement;
+
+  function storedTheme() {
+    try { return localStorage.getItem(THEME_KEY) || "auto"; } catch (e) { return "auto"; }
+  }
+
+  function applyThemeAttribute(theme) {
+    if (theme === "light" || theme === "dark") { root.setAttribute("data-theme", theme); }
+    else { root.removeAttribute("data-theme"); }
+  }
+  applyThemeAttribute(storedTheme());
+
+  function cssVar(name, fallback) {
+    var value = getComputedStyle(root).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function themeLayout() {
+    var fg = cssVar("--fg", "#1b1f24");
+    var grid = cssVar("--grid", "#e3e7ec");
+    var line = cssVar("--border", "#d8dde3");
+    var bg = cssVar("--bg", "#ffffff");
+    return {
+      fg: fg, grid: grid, line: line, bg: bg,
+      font: { color: fg, family: getComputedStyle(document.body).fontFamily, size: 13 },
+    };
+  }
+
+  function themed(layout) {
+    var t = themeLayout();
+    var out = JSON.parse(JSON.stringify(layout || {}));
+    out.paper_bgcolor = "rgba(0,0,0,0)";
+    out.plot_bgcolor = "rgba(0,0,0,0)";
+    out.font = Object.assign({}, t.font, out.font || {});
+    out.hoverlabel = Object.assign({ bgcolor: t.bg, bordercolor: t.line, font: { color: t.fg } }, out.hoverlabel || {});
+    if (out.legend) { out.legend.bgcolor = "rgba(0,0,0,0)"; }
+    Object.keys(out).forEach(function (key) {
+      if (/^[xy]axis\d*$/.test(key)) {
+        out[key].gridcolor = t.grid;
+        out[key].linecolor = t.line;
+        out[key].zerolinecolor = t.line;
+        out[key].tickcolor = t.line;
+      }
+      if (key === "coloraxis" && out[key].colorbar) { out[key].colorbar.outlinecolor = t.line; }
+    });
+    (out.shapes || []).forEach(function (s) {
+      if (s.line && s.line.color === "theme") { s.line.color = t.fg; }
+    });
+    (out.annotations || []).forEach(function (a) {
+      if (!a.font || !a.font.color) { a.font = Object.assign({}, a.font || {}, { color: t.fg }); }
+    });
+    out.autosize = true;
+    return out;
+  }
+
+  var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+
+  function figureOf(el) {
+    var holder = el.querySelector("script.chart-figure");
+    if (!holder) { return null; }
+    try { return JSON.parse(holder.textContent); } catch (e) { return null; }
+  }
+
+  function plotTarget(el) { return el.querySelector(".chart-plot"); }
+
+  function draw(el, fig) {
+    var target = plotTarget(el);
+    if (!target || !window.Plotly || !fig) { return Promise.resolve(); }
+    el._figure = fig;
+    return window.Plotly.react(target, fig.data || [], themed(fig.layout), CONFIG).then(function () {
+      el.setAttribute("data-drawn", String(Date.now()));
+    });
+  }
+
+  function drawAll() {
+    var els = document.querySelectorAll("figure.chart");
+    Array.prototype.forEach.call(els, function (el) { draw(el, figureOf(el)); });
+  }
+
+  function redrawThemes() {
+    var els = document.querySelectorAll("figure.chart");
+    Array.prototype.forEach.call(els, function (el) { if (el._figure) { draw(el, el._figure); } });
+  }
+
+  function setupThemeToggle() {
+    var button = document.querySelector("[data-theme-toggle]");
+    if (!button) { return; }
+    var labels = { auto: "Theme: auto", light: "Theme: light", dark: "Theme: dark" };
+    function show() { button.textContent = labels[storedTheme()] || labels.auto; }
+    button.hidden = false;
+    show();
+    button.addEventListener("click", function () {
+      var next = { auto: "light", light: "dark", dark: "auto" }[storedTheme()] || "auto";
+      try { localStorage.setItem(THEME_KEY, next); } catch (e) { /* private mode: not remembered */ }
+      applyThemeAttribute(next);
+      show();
+      redrawThemes();
+    });
+    if (window.matchMedia) {
+      var mq = window.matchMedia("(prefers-color-scheme: dark)");
+      if (mq.addEventListener) { mq.addEventListener("change", redrawThemes); }
+    }
+  }
+
+  /* ---- the "show data" table and summary of a chart, refreshed from JSON ---- */
+  function fillTable(el, tableData) {
+    var tableEl = el.querySelector("table.chart-table");
+    if (!tableEl || !tableData) { return; }
+    var thead = tableEl.querySelector("thead");
+    var tbody = tableEl.querySelector("tbody");
+    thead.textContent = "";
+    tbody.textContent = "";
+    var hr = document.createElement("tr");
+    tableData.columns.forEach(function (c) {
+      var th = document.createElement("th"); th.scope = "col"; th.textContent = c; hr.appendChild(th);
+    });
+    thead.appendChild(hr);
+    tableData.rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      row.forEach(function (cell) { var td = document.createElement("td"); td.textContent = cell; tr.appendChild(td); });
+      tbody.appendChild(tr);
+    });
+  }
+
+  function updateChart(chart) {
+    var el = document.getElementById("chart-" + chart.key);
+    if (!el) { return Promise.resolve(); }
+    var summary = el.querySelector(".chart-summary");
+    if (summary) { summary.textContent = chart.summary; }
+    var caption = el.querySelector(".chart-caption");
+    if (caption) { caption.textContent = chart.caption; }
+    var plot = plotTarget(el);
+    if (plot) { plot.setAttribute("aria-label", chart.summary); }
+    fillTable(el, chart.table);
+    return draw(el, chart.figure);
+  }
+
+  /* ---- live forms ---- */
+  function formQuery(form) {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value === "string" && key !== "csrf_token") { params.append(key, value); }
+    });
+    return params;
+  }
+
+  function syncOutputs(form) {
+    Array.prototype.forEach.call(form.querySelectorAll("output[data-for]"), function (out) {
+      var input = form.querySelector("[name='" + out.getAttribute("data-for") + "']");
+      if (!input) { return; }
+      var unit = out.getAttribute("data-unit") || "";
+      var scale = parseFloat(out.getAttribute("data-scale") || "1");
+      var digits = parseInt(out.getAttribute("data-digits") || "2", 10);
+      var v = parseFloat(input.value);
+      out.textContent = isNaN(v) ? input.value : (v * scale).toFixed(digits) + unit;
+    });
+  }
+
+  function setupLiveForm(form) {
+    var url = form.getAttribute("data-live");
+    var timer = null;
+    var seq = 0;
+    var status = form.querySelector("[data-live-status]");
+    function refresh() {
+      var mine = ++seq;
+      var started = performance.now();
+      var params = formQuery(form);
+      form.setAttribute("aria-busy", "true");
+      fetch(url + "?" + params.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          if (mine !== seq) { return; }
+          form.removeAttribute("aria-busy");
+          Array.prototype.forEach.call(form.querySelectorAll(".field-error[data-live-error]"), function (e) { e.remove(); });
+          if (!res.ok) {
+            var errors = (res.body && res.body.errors) || {};
+            Object.keys(errors).forEach(function (name) {
+              var input = form.querySelector("[name='" + name + "']");
+              if (!input) { return; }
+              var p = document.createElement("p");
+              p.className = "field-error"; p.setAttribute("data-live-error", ""); p.setAttribute("role", "alert");
+              p.textContent = errors[name];
+              input.insertAdjacentElement("afterend", p);
+            });
+            if (status) { status.textContent = "Check the highlighted inputs."; }
+            return;
+          }
+          var body = res.body;
+          var draws = (body.charts || []).map(updateChart);
+          Object.keys(body.fragments || {}).forEach(function (id) {
+            var target = document.getElementById(id);
+            if (target) { target.textContent = body.fragments[id]; }
+          });
+          if (body.url) { history.replaceState(null, "", body.url); }
+          Array.prototype.forEach.call(document.querySelectorAll("[data-share-link]"), function (a) {
+            if (body.url) { a.setAttribute("href", body.url); }
+          });
+          Promise.all(draws).then(function () {
+            var ms = Math.round(performance.now() - started);
+            form.setAttribute("data-redraw-ms", String(ms));
+            if (status) { status.textContent = "Updated in " + ms + " ms."; }
+            document.dispatchEvent(new CustomEvent("pricewar:redrawn", { detail: { ms: ms } }));
+          });
+        })
+        .catch(function () { form.removeAttribute("aria-busy"); if (status) { status.textContent = "Could not update; press Apply."; } });
+    }
+    function schedule() {
+      syncOutputs(form);
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(refresh, 120);
+    }
+    form.addEventListener("input", schedule);
+    form.addEventListener("change", schedule);
+    syncOutputs(form);
+  }
+
+  function setupCopyLinks() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-copy-link]"), function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var text = window.location.href;
+        if (navigator.clipboard) { navigator.clipboard.writeText(text).catch(function () {}); }
+        button.textContent = "Link copied";
+        setTimeout(function () { button.textContent = "Copy link"; }, 1500);
+      });
+    });
+  }
+
+  function start() {
+    setupThemeToggle();
+    setupCopyLinks();
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-live]"), setupLiveForm);
+    if (window.Plotly) { drawAll(); }
+    else {
+      var tag = document.querySelector("script[data-plotly]");
+      if (tag) { tag.addEventListener("load", drawAll); }
+    }
+  }
+
+  window.PriceWar = { draw: draw, updateChart: updateChart, drawAll: drawAll };
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
+  else { start(); }
+})();
