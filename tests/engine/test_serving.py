@@ -1,0 +1,160 @@
+"""Serving estimate and the quantization lever (COST-MODEL §8-14)."""
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from app.engine.architecture import PRESETS, ModelSpec
+from app.engine.hardware import A100_SXM4_80GB, H100_SXM, PRECISIONS, bytes_per_value
+from app.engine.serving import (
+    PlanDoesNotFit,
+    ServingPlan,
+    compute_bound_batch_size,
+    estimate_serving,
+)
+
+LLAMA70 = PRESETS["Llama 2 70B"]
+
+
+def plan(**kw: object) -> ServingPlan:
+    values: dict[str, object] = dict(model=LLAMA70, accelerator=H100_SXM, gpus_per_replica_count=4,
+                                     batch_size_count=8, price_usd_per_gpu_hour=2.5)
+    values.update(kw)
+    return ServingPlan(**values)  # type: ignore[arg-type]
+
+
+def test_llama2_70b_kv_cache_per_token_bf16_has_the_factor_two() -> None:
+    est = estimate_serving(plan())
+    assert est.kv_cache_bytes_per_token == 2 * 80 * 8 * 128 * 2 == 327_680
+
+
+def test_kv_cache_scales_with_kv_heads_not_query_heads() -> None:
+    gqa = estimate_serving(plan())
+    mha = estimate_serving(plan(model=replace(LLAMA70, kv_head_count=64)))
+    assert mha.kv_cache_bytes_per_token == 8 * gqa.kv_cache_bytes_per_token
+
+
+def test_deepseek_mla_cache_is_the_compressed_latent() -> None:
+    est = estimate_serving(plan(model=PRESETS["DeepSeek-V3"], gpus_per_replica_count=8, weight_precision="fp8",
+                                batch_size_count=1, accelerator=replace(H100_SXM, memory_gb=141)))
+    assert est.kv_cache_bytes_per_token == 61 * (512 + 64) * 2
+
+
+def test_weights_per_gpu_and_cost_formula() -> None:
+    est = estimate_serving(plan())
+    assert_allclose(est.weights_gb_per_gpu, 68.98e9 * 2 / 4 / 1e9)
+    expected = 2.5 * 4 / (3600 * est.output_tokens_per_second * 0.5) * 1e6
+    assert_allclose(est.cost_usd_per_million_output_tokens, expected, rtol=1e-12)
+    assert_allclose(est.output_tokens_per_second, 8 / est.time_per_output_token_s)
+    assert_allclose(est.output_tokens_per_second_per_gpu, est.output_tokens_per_second / 4)
+    assert est.bound == "memory"
+
+
+def test_plan_that_does_not_fit_says_so_with_numbers() -> None:
+    est = estimate_serving(plan(model=PRESETS["Llama 3.1 405B"], gpus_per_replica_count=8, batch_size_count=1))
+    assert not est.fits_in_memory
+    assert "needs 811 GB, has 576 GB" in est.message
+    with pytest.raises(PlanDoesNotFit) as info:
+        est.raise_if_infeasible()
+    assert info.value.needed_gb == pytest.approx(811, rel=0.01)
+    assert info.value.available_gb == pytest.approx(576)
+
+
+def test_largest_batch_that_fits_and_meets_latency_targets() -> None:
+    est = estimate_serving(plan(batch_size_count=None, time_per_output_token_target_s=0.03,
+                                time_to_first_token_target_s=2.0))
+    assert est.fits_in_memory and est.meets_latency_targets
+    assert est.time_per_output_token_s <= 0.03 and est.time_to_first_token_s <= 2.0
+    bigger = estimate_serving(plan(batch_size_count=est.batch_size + 1))
+    assert (not bigger.fits_in_memory or bigger.time_per_output_token_s > 0.03
+            or bigger.time_to_first_token_s > 2.0)
+
+
+def test_h100_bf16_decode_turns_compute_bound_near_batch_300() -> None:
+    assert_allclose(compute_bound_batch_size(H100_SXM, "bf16", "bf16"), 989.4 * 2 / (2 * 3.35), rtol=1e-12)
+    # With ideal efficiencies and a negligible cache, the full model agrees (dense 7B on one GPU).
+    ideal = dict(model=PRESETS["Llama 2 7B"], gpus_per_replica_count=1, prompt_token_count=1, output_token_count=1,
+                 memory_efficiency_fraction=1.0, compute_efficiency_fraction=1.0)
+    assert estimate_serving(plan(batch_size_count=280, **ideal)).bound == "memory"
+    assert estimate_serving(plan(batch_size_count=310, **ideal)).bound == "compute"
+
+
+def test_weight_only_quantization_speeds_memory_bound_decode_not_compute() -> None:
+    bf16 = estimate_serving(plan())
+    int8 = estimate_serving(plan(weight_precision="int8", quality_loss_points=0.3))
+    assert int8.weights_gb_per_gpu == pytest.approx(bf16.weights_gb_per_gpu / 2)
+    assert int8.time_per_output_token_s < bf16.time_per_output_token_s
+    assert int8.decode_compute_s == pytest.approx(bf16.decode_compute_s)  # activations still bf16
+    fp8 = estimate_serving(plan(weight_precision="fp8", activation_precision="fp8", quality_loss_points=0.3))
+    assert fp8.decode_compute_s == pytest.approx(bf16.decode_compute_s / 2, rel=1e-3)  # 1978.9 vs 2 x 989.4
+
+
+def test_quality_loss_is_never_silently_zero() -> None:
+    est = estimate_serving(plan(weight_precision="int4"))
+    assert est.quality_loss_points is None
+    assert any("quality loss" in a and "not assumed zero" in a for a in est.assumptions)
+
+
+def test_non_language_workload_reports_units() -> None:
+    est = estimate_serving(ServingPlan(model=PRESETS["ResNet-50"], accelerator=A100_SXM4_80GB, batch_size_count=256,
+                                       price_usd_per_gpu_hour=2.0, utilization_fraction=1.0))
+    assert est.unit_name == "image" and est.kv_cache_bytes_per_token == 0
+    assert_allclose(est.cost_usd_per_thousand_units, 2.0 / (3600 * est.output_tokens_per_second) * 1e3)
+    assert est.bound == "compute"
+
+
+def test_moe_reads_active_weights_at_batch_one_and_all_at_large_batch() -> None:
+    mixtral = PRESETS["Mixtral 8x7B"]
+    p = plan(model=mixtral, gpus_per_replica_count=2, memory_efficiency_fraction=1.0, prompt_token_count=1,
+             output_token_count=1)
+    one = estimate_serving(replace(p, batch_size_count=1))
+    assert_allclose(one.decode_memory_s, (12.9e9 * 2 / 2 + 1.5 * 32 * 2048 * 2 / 2) / 3.35e12, rtol=1e-9)
+    many = estimate_serving(replace(p, batch_size_count=512))
+    assert many.decode_memory_s > 46.7e9 * 2 / 2 / 3.35e12 * 0.99
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    model=st.sampled_from(["Llama 2 7B", "Llama 2 70B", "Llama 3.1 8B", "GPT-3 175B"]),
+    gpus=st.sampled_from([1, 2, 4, 8]),
+    batch=st.integers(1, 512),
+    weights=st.sampled_from(["bf16", "fp8", "int8", "int4"]),
+    prompt=st.integers(1, 8192),
+)
+def test_decode_time_never_below_weight_bytes_over_bandwidth(model: str, gpus: int, batch: int, weights: str,
+                                                             prompt: int) -> None:
+    m = PRESETS[model]
+    est = estimate_serving(plan(model=m, gpus_per_replica_count=gpus, batch_size_count=batch, weight_precision=weights,
+                                prompt_token_count=prompt, quality_loss_points=0.0))
+    floor = m.parameter_count * bytes_per_value(weights) / gpus / (H100_SXM.memory_bandwidth_tb_s * 1e12)
+    assert est.time_per_output_token_s >= floor
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.sampled_from(PRECISIONS), b=st.sampled_from(PRECISIONS))
+def test_lower_precision_never_raises_weight_bytes(a: str, b: str) -> None:
+    hi, lo = sorted((a, b), key=bytes_per_value, reverse=True)
+    if hi == "tf32" or lo == "tf32":  # a compute mode, not a storage format
+        return
+    w_hi = estimate_serving(plan(weight_precision=hi, batch_size_count=1)).weights_bytes
+    w_lo = estimate_serving(plan(weight_precision=lo, batch_size_count=1)).weights_bytes
+    assert w_lo <= w_hi
+
+
+@settings(max_examples=40, deadline=None)
+@given(price=st.floats(0.01, 100), k=st.floats(0.01, 100))
+def test_serving_cost_scales_linearly_with_price(price: float, k: float) -> None:
+    a = estimate_serving(plan(price_usd_per_gpu_hour=price))
+    b = estimate_serving(plan(price_usd_per_gpu_hour=price * k))
+    assert_allclose(b.cost_usd_per_million_output_tokens, a.cost_usd_per_million_output_tokens * k, rtol=1e-9)
+    assert_allclose(b.cost_usd_per_million_tokens, a.cost_usd_per_million_tokens * k, rtol=1e-9)
+
+
+def test_invalid_inputs() -> None:
+    with pytest.raises(ValueError):
+        plan(weight_precision="int3")
+    with pytest.raises(ValueError):
+        ModelSpec(parameter_count=1e9, active_parameter_count=2e9)
