@@ -15,19 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.engine.market.errors import ScenarioError
-from app.engine.market.scenario import (
-    RANGE_KINDS,
-    FundingEvent,
-    Market,
-    PriceCut,
-    PricingPolicy,
-    Range,
-    Rival,
-    Scenario,
-    Strategy,
-)
-
-_NESTED = {cls.__name__: cls for cls in (FundingEvent, Market, PriceCut, PricingPolicy, Rival, Strategy)}
+from app.engine.market.scenario import RANGE_KINDS, Range, Scenario, Strategy
 
 
 def range_to_value(r: Range) -> float | dict[str, Any]:

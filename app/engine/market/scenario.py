@@ -253,7 +253,7 @@ def validate_scenario(s: Scenario) -> None:
         raise ScenarioError("rivals", f"at most {MAX_RIVALS} rivals, got {len(s.rivals)}")
 
     f = s.firm
-    _at_least("firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0)
+    _at_least("firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0, strict=True)
     _at_least("firm.unit_cost_usd_per_million_tokens", f.unit_cost_usd_per_million_tokens, 0)
     _at_least("firm.fixed_costs_usd_per_month", f.fixed_costs_usd_per_month, 0)
     _finite("firm.starting_cash_usd", f.starting_cash_usd)

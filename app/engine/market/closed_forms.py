@@ -1,0 +1,79 @@
+"""Closed-form checks a finance reader can verify by hand (MARKET-MODEL.md items 2-5).
+
+Each returns a `ClosedForm`: the value, or `math.inf` with a reason when the answer is "never".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from app.engine.market.errors import ScenarioError
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    value: float
+    reason: str | None = None  # why the value is infinite (never pays, never breaks even, ...)
+
+    @property
+    def is_finite(self) -> bool:
+        return math.isfinite(self.value)
+
+    def to_dict(self) -> dict[str, float | str | None]:
+        return {"value": self.value if self.is_finite else None, "reason": self.reason}
+
+
+def _check(field: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ScenarioError(field, f"must be a finite number, got {value!r}")
+
+
+def required_volume_uplift_fraction(margin_fraction: float, cut_fraction: float) -> ClosedForm:
+    """Extra volume a price cut needs to keep the same contribution: x / (m - x).
+
+    m = (p - c) / p the contribution margin, x the cut as a fraction of the price.
+    m = 60 %, x = 20 % -> +50 %. A cut at or above the margin sells at or below cost: it can never pay.
+    """
+    _check("margin_fraction", margin_fraction)
+    _check("cut_fraction", cut_fraction)
+    if not 0 <= cut_fraction <= 1:
+        raise ScenarioError("cut_fraction", f"must be between 0 and 1, got {cut_fraction}")
+    if margin_fraction > 1:
+        raise ScenarioError("margin_fraction", f"must be <= 1, got {margin_fraction}")
+    if cut_fraction >= margin_fraction:
+        return ClosedForm(math.inf, "the cut is at or above the contribution margin: no volume gain can pay for it")
+    return ClosedForm(cut_fraction / (margin_fraction - cut_fraction))
+
+
+def breakeven_volume_million_tokens_per_month(
+    fixed_costs_usd_per_month: float, price_usd_per_million_tokens: float, unit_cost_usd_per_million_tokens: float
+) -> ClosedForm:
+    """Q_BE = F / (p - c): the monthly volume at which contribution covers fixed costs."""
+    _check("fixed_costs_usd_per_month", fixed_costs_usd_per_month)
+    _check("price_usd_per_million_tokens", price_usd_per_million_tokens)
+    _check("unit_cost_usd_per_million_tokens", unit_cost_usd_per_million_tokens)
+    unit_margin = price_usd_per_million_tokens - unit_cost_usd_per_million_tokens
+    if unit_margin <= 0:
+        return ClosedForm(math.inf, "the price does not exceed the unit cost: no volume breaks even")
+    return ClosedForm(fixed_costs_usd_per_month / unit_margin)
+
+
+def lerner_price_usd_per_million_tokens(unit_cost_usd_per_million_tokens: float, elasticity: float) -> ClosedForm:
+    """Profit-maximising price under constant elasticity: p* = c e / (1 + e), for e < -1."""
+    _check("unit_cost_usd_per_million_tokens", unit_cost_usd_per_million_tokens)
+    _check("elasticity", elasticity)
+    if elasticity >= -1:
+        return ClosedForm(math.inf, "demand is not elastic (e >= -1): raising the price always raises profit")
+    return ClosedForm(unit_cost_usd_per_million_tokens * elasticity / (1 + elasticity))
+
+
+def payback_months(one_off_usd: float, monthly_contribution_usd: float) -> ClosedForm:
+    """T = one-off cost / monthly contribution."""
+    _check("one_off_usd", one_off_usd)
+    _check("monthly_contribution_usd", monthly_contribution_usd)
+    if one_off_usd <= 0:
+        return ClosedForm(0.0)
+    if monthly_contribution_usd <= 0:
+        return ClosedForm(math.inf, "the monthly contribution is not positive: the spend is never paid back")
+    return ClosedForm(one_off_usd / monthly_contribution_usd)
