@@ -18,13 +18,15 @@ Glossary (units live in names):
 - peak_tflops: dense tensor throughput, 1e12 FLOP/s (TOP/s for integers); never 2:4-sparse headline figures.
 - precision: fp32, tf32 (compute mode, 4-byte storage), bf16, fp16, fp8, int8, int4, fp4.
 - bytes_per_value: storage bytes of one value at a precision (fp32 4 … int4 0.5).
-- GPU-hours (gpu_hours): one accelerator busy for one hour; wall_clock_days = GPU-hours / GPUs / 24 / efficiency.
+- GPU-hours (gpu_hours): one accelerator busy for one hour;
+  wall_clock_days = GPU-hours / GPUs / 24 / scaling efficiency.
 - scaling_efficiency: ideal step time / modelled step time (communication, pipeline bubble).
 - ZeRO stage: 1 shards optimizer state, 2 also gradients, 3 also weights over data-parallel ranks.
 - data/tensor/pipeline_parallel_count: the degrees of a parallel layout; micro_batch_count m.
 - pipeline bubble: (p−1)/m extra time of 1F1B scheduling.
 - ring all-reduce: 2·(n−1)/n·S/B + 2·(n−1)·α seconds.
-- PUE: data-centre power usage effectiveness; energy_kwh = GPU-hours × board_power_w × utilisation × PUE / 1000.
+- PUE: data-centre power usage effectiveness;
+  energy_kwh = GPU-hours × board_power_w × utilisation × PUE / 1000.
 - grid_kg_co2_per_kwh: carbon intensity of the electricity; co2_kg = energy_kwh × intensity.
 - KV cache: keys and values kept per token: 2·L·n_kv·d·bytes (the 2 is K and V).
 - prefill / time_to_first_token_s (TTFT): processing the prompt; decode / time_per_output_token_s (TPOT).

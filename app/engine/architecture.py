@@ -53,7 +53,11 @@ class ModelSpec:
             0 < self.active_parameter_count <= self.parameter_count
         ):
             raise ValueError("active_parameter_count must be in (0, parameter_count]")
-        if self.attention_head_count and self.kv_head_count and self.attention_head_count % self.kv_head_count:
+        if (
+            self.attention_head_count
+            and self.kv_head_count
+            and self.attention_head_count % self.kv_head_count
+        ):
             raise ValueError("attention_head_count must be a multiple of kv_head_count")
 
     @property
@@ -112,52 +116,109 @@ def _llm(name: str, **kw: Any) -> ModelPreset:
 
 _PRESET_LIST: tuple[ModelPreset, ...] = (
     _llm(
-        "GPT-3 175B", parameter_count=174.6e9, layer_count=96, hidden_size=12288, attention_head_count=96,
-        kv_head_count=96, vocabulary_size=50257, sequence_length=2048, training_tokens=300e9,
+        "GPT-3 175B",
+        parameter_count=174.6e9,
+        layer_count=96,
+        hidden_size=12288,
+        attention_head_count=96,
+        kv_head_count=96,
+        vocabulary_size=50257,
+        sequence_length=2048,
+        training_tokens=300e9,
         source="Brown et al. 2020, 'Language Models are Few-Shot Learners', Table 2.1 and D.1",
         notes="Dense decoder; 3.14e23 training FLOPs (3,640 PF-days) published.",
     ),
     _llm(
-        "Llama 2 7B", parameter_count=6.74e9, layer_count=32, hidden_size=4096, attention_head_count=32,
-        kv_head_count=32, vocabulary_size=32000, sequence_length=4096, training_tokens=2e12,
+        "Llama 2 7B",
+        parameter_count=6.74e9,
+        layer_count=32,
+        hidden_size=4096,
+        attention_head_count=32,
+        kv_head_count=32,
+        vocabulary_size=32000,
+        sequence_length=4096,
+        training_tokens=2e12,
         source="Touvron et al. 2023, 'Llama 2', Table 1-2; Llama 2 model card",
         notes="184,320 A100-80GB GPU-hours, 400 W.",
     ),
     _llm(
-        "Llama 2 70B", parameter_count=68.98e9, layer_count=80, hidden_size=8192, attention_head_count=64,
-        kv_head_count=8, vocabulary_size=32000, sequence_length=4096, training_tokens=2e12,
+        "Llama 2 70B",
+        parameter_count=68.98e9,
+        layer_count=80,
+        hidden_size=8192,
+        attention_head_count=64,
+        kv_head_count=8,
+        vocabulary_size=32000,
+        sequence_length=4096,
+        training_tokens=2e12,
         source="Touvron et al. 2023, 'Llama 2', Table 1-2; Llama 2 model card",
         notes="Grouped-query attention (8 KV heads). 1,720,320 A100-80GB GPU-hours, 400 W.",
     ),
     _llm(
-        "Llama 3.1 8B", parameter_count=8.03e9, layer_count=32, hidden_size=4096, attention_head_count=32,
-        kv_head_count=8, vocabulary_size=128256, sequence_length=8192, training_tokens=15.6e12,
+        "Llama 3.1 8B",
+        parameter_count=8.03e9,
+        layer_count=32,
+        hidden_size=4096,
+        attention_head_count=32,
+        kv_head_count=8,
+        vocabulary_size=128256,
+        sequence_length=8192,
+        training_tokens=15.6e12,
         source="Llama Team 2024, 'The Llama 3 Herd of Models', Table 3; Llama 3.1 model card",
         notes="Pre-trained at 8K, extended to 128K context. Model card: 1.46M H100-80GB GPU-hours.",
     ),
     _llm(
-        "Llama 3.1 70B", parameter_count=70.6e9, layer_count=80, hidden_size=8192, attention_head_count=64,
-        kv_head_count=8, vocabulary_size=128256, sequence_length=8192, training_tokens=15.6e12,
+        "Llama 3.1 70B",
+        parameter_count=70.6e9,
+        layer_count=80,
+        hidden_size=8192,
+        attention_head_count=64,
+        kv_head_count=8,
+        vocabulary_size=128256,
+        sequence_length=8192,
+        training_tokens=15.6e12,
         source="Llama Team 2024, 'The Llama 3 Herd of Models', Table 3; Llama 3.1 model card",
         notes="128K context after extension. Model card: 7.0M H100-80GB GPU-hours.",
     ),
     _llm(
-        "Llama 3.1 405B", parameter_count=405e9, layer_count=126, hidden_size=16384, attention_head_count=128,
-        kv_head_count=8, vocabulary_size=128256, sequence_length=8192, training_tokens=15.6e12,
+        "Llama 3.1 405B",
+        parameter_count=405e9,
+        layer_count=126,
+        hidden_size=16384,
+        attention_head_count=128,
+        kv_head_count=8,
+        vocabulary_size=128256,
+        sequence_length=8192,
+        training_tokens=15.6e12,
         source="Llama Team 2024, 'The Llama 3 Herd of Models', Table 3-4; Llama 3.1 model card",
         notes="3.8e25 FLOPs; 38-43 % MFU on up to 16K H100 reported. Model card: 30.84M H100-80GB GPU-hours.",
     ),
     _llm(
-        "Mixtral 8x7B", parameter_count=46.7e9, active_parameter_count=12.9e9, layer_count=32,
-        hidden_size=4096, attention_head_count=32, kv_head_count=8, vocabulary_size=32000,
-        sequence_length=32768, training_tokens=None,
+        "Mixtral 8x7B",
+        parameter_count=46.7e9,
+        active_parameter_count=12.9e9,
+        layer_count=32,
+        hidden_size=4096,
+        attention_head_count=32,
+        kv_head_count=8,
+        vocabulary_size=32000,
+        sequence_length=32768,
+        training_tokens=None,
         source="Jiang et al. 2024, 'Mixtral of Experts' (arXiv:2401.04088)",
         notes="Sparse MoE, 8 experts, 2 active per token. Training tokens not published.",
     ),
     _llm(
-        "DeepSeek-V3", parameter_count=671e9, active_parameter_count=37e9, layer_count=61, hidden_size=7168,
-        attention_head_count=128, kv_head_count=128, vocabulary_size=129280, sequence_length=4096,
-        kv_cache_values_per_token_per_layer=512 + 64, training_tokens=14.8e12,
+        "DeepSeek-V3",
+        parameter_count=671e9,
+        active_parameter_count=37e9,
+        layer_count=61,
+        hidden_size=7168,
+        attention_head_count=128,
+        kv_head_count=128,
+        vocabulary_size=129280,
+        sequence_length=4096,
+        kv_cache_values_per_token_per_layer=512 + 64,
+        training_tokens=14.8e12,
         source="DeepSeek-AI 2024, 'DeepSeek-V3 Technical Report' (arXiv:2412.19437), Sections 2.1, 4.2",
         notes=(
             "MoE, 256 routed + 1 shared expert, 8 routed active. Multi-head latent attention: the KV cache "
@@ -168,16 +229,28 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         ),
     ),
     ModelPreset(
-        name="BERT-base", workload="language", parameter_count=110e6, layer_count=12, hidden_size=768,
-        attention_head_count=12, kv_head_count=12, vocabulary_size=30522, sequence_length=512,
+        name="BERT-base",
+        workload="language",
+        parameter_count=110e6,
+        layer_count=12,
+        hidden_size=768,
+        attention_head_count=12,
+        kv_head_count=12,
+        vocabulary_size=30522,
+        sequence_length=512,
         training_tokens=1e6 * 256 * 512,
         source="Devlin et al. 2019, 'BERT', Section 3.1 and Appendix A.2",
         notes="Encoder only. 1M steps x 256 sequences x 512 tokens = 1.31e11 tokens (upper bound: 90 % of "
         "steps used 128-token sequences).",
     ),
     ModelPreset(
-        name="ResNet-50", workload="vision", parameter_count=25.6e6, flops_per_unit=4.1e9,
-        bytes_per_unit=224 * 224 * 3 * 4.0, unit_name="image", training_tokens=1.281e6 * 90,
+        name="ResNet-50",
+        workload="vision",
+        parameter_count=25.6e6,
+        flops_per_unit=4.1e9,
+        bytes_per_unit=224 * 224 * 3 * 4.0,
+        unit_name="image",
+        training_tokens=1.281e6 * 90,
         source="He et al. 2016, 'Deep Residual Learning' (Table 1: 3.8e9 multiply-adds); torchvision weights "
         "card (4.09 GFLOPS, 25.6M parameters)",
         notes="flops_per_unit 4.1e9 per 224x224 forward pass as in COST-MODEL.md; the figure is commonly "
@@ -185,9 +258,14 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         "image. training_tokens = images seen: ImageNet-1k 1.281M images x 90 epochs.",
     ),
     ModelPreset(
-        name="DLRM (MLPerf, Criteo 1TB)", workload="recommendation", parameter_count=24e9,
-        active_parameter_count=2.5e6, flops_per_unit=4.8e6, bytes_per_unit=26 * 128 * 4.0,
-        unit_name="request", training_tokens=4.2e9,
+        name="DLRM (MLPerf, Criteo 1TB)",
+        workload="recommendation",
+        parameter_count=24e9,
+        active_parameter_count=2.5e6,
+        flops_per_unit=4.8e6,
+        bytes_per_unit=26 * 128 * 4.0,
+        unit_name="request",
+        training_tokens=4.2e9,
         source="Naumov et al. 2019, 'Deep Learning Recommendation Model' (arXiv:1906.00091); MLPerf Training "
         "DLRM reference (bottom MLP 13-512-256-128, top MLP 479-1024-1024-512-256-1, 26 tables x 128 dims)",
         notes="Approximate: ~24e9 embedding parameters (~96 GB fp32) dominate; each request gathers 26 rows "
@@ -196,12 +274,21 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         "Criteo 1TB click logs (~4.2e9 samples).",
     ),
     ModelPreset(
-        name="Whisper large-v2", workload="speech", parameter_count=1.55e9, layer_count=32, hidden_size=1280,
-        attention_head_count=20, kv_head_count=20, vocabulary_size=51865, sequence_length=448,
-        flops_per_unit=6.8e10, bytes_per_unit=16000 * 4.0, unit_name="audio_second",
+        name="Whisper large-v2",
+        workload="speech",
+        parameter_count=1.55e9,
+        layer_count=32,
+        hidden_size=1280,
+        attention_head_count=20,
+        kv_head_count=20,
+        vocabulary_size=51865,
+        sequence_length=448,
+        flops_per_unit=6.8e10,
+        bytes_per_unit=16000 * 4.0,
+        unit_name="audio_second",
         training_tokens=2.5 * 2**20 * 256 * 30,
-        source="Radford et al. 2022, 'Robust Speech Recognition via Large-Scale Weak Supervision', Table 1 and "
-        "Section 2.4; openai/whisper-large-v2 model card",
+        source="Radford et al. 2022, 'Robust Speech Recognition via Large-Scale Weak Supervision', "
+        "Table 1 and Section 2.4; openai/whisper-large-v2 model card",
         notes="Encoder-decoder, 32+32 layers, d_model 1280, 20 heads; 30 s windows = 1500 encoder frames. "
         "flops_per_unit estimated as 2 x ~0.63e9 encoder params x 50 frames/s plus the decoder at a few "
         "tokens/s (~6.8e10 per second of audio). training_tokens = audio seconds: 2^20 updates x 256 "

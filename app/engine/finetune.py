@@ -16,7 +16,9 @@ FINE_TUNE_METHODS: tuple[str, ...] = ("full", "lora")
 BASE_COST_KINDS: tuple[str, ...] = ("open_weights", "licence", "own_pretraining")
 
 
-def lora_parameter_count(layer_count: int, hidden_size: int, rank: int, adapted_matrix_count: int = 4) -> float:
+def lora_parameter_count(
+    layer_count: int, hidden_size: int, rank: int, adapted_matrix_count: int = 4
+) -> float:
     """Adapter parameters: r·(h_in + h_out) per adapted h×h matrix; default the 4 attention projections per
     layer (q, k, v, o — grouped-query k/v are narrower, so this slightly overcounts)."""
     return float(layer_count * adapted_matrix_count * rank * 2 * hidden_size)
@@ -71,10 +73,16 @@ def estimate_fine_tune(plan: FineTunePlan) -> FineTuneEstimate:
         if not (model.layer_count and model.hidden_size):
             raise ValueError("LoRA needs layer_count and hidden_size")
         adapters = lora_parameter_count(model.layer_count, model.hidden_size, plan.lora_rank)
-        ft_plan = replace(base, training_tokens=plan.fine_tune_tokens, flops_per_parameter_token=4.0,
-                          trainable_parameter_count=adapters)
-        assumptions.append(f"LoRA rank {plan.lora_rank} on the 4 attention projections: 4·N·D FLOPs, "
-                           "adapter-only gradients and optimizer state")
+        ft_plan = replace(
+            base,
+            training_tokens=plan.fine_tune_tokens,
+            flops_per_parameter_token=4.0,
+            trainable_parameter_count=adapters,
+        )
+        assumptions.append(
+            f"LoRA rank {plan.lora_rank} on the 4 attention projections: 4·N·D FLOPs, "
+            "adapter-only gradients and optimizer state"
+        )
     else:
         ft_plan = replace(base, training_tokens=plan.fine_tune_tokens)
     fine_tune = estimate_training(ft_plan)
@@ -93,7 +101,13 @@ def estimate_fine_tune(plan: FineTunePlan) -> FineTuneEstimate:
     if plan.expected_quality_delta_points is None:
         assumptions.append("expected quality change not given: unknown")
     return FineTuneEstimate(
-        fine_tune=fine_tune, from_scratch=scratch, adapter_parameter_count=adapters, base_cost_usd=base_cost,
-        total_cost_usd=total, from_scratch_cost_usd=scratch.cost_usd, saving_ratio=saving,
-        expected_quality_delta_points=plan.expected_quality_delta_points, assumptions=tuple(assumptions),
+        fine_tune=fine_tune,
+        from_scratch=scratch,
+        adapter_parameter_count=adapters,
+        base_cost_usd=base_cost,
+        total_cost_usd=total,
+        from_scratch_cost_usd=scratch.cost_usd,
+        saving_ratio=saving,
+        expected_quality_delta_points=plan.expected_quality_delta_points,
+        assumptions=tuple(assumptions),
     )

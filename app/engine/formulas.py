@@ -83,7 +83,8 @@ def activation_bytes_per_layer(
     sequence_length: F, micro_batch_size: F, hidden_size: F, attention_head_count: F, mode: str
 ) -> F:
     """Korthikanti et al. 2022, 16-bit activations of one transformer layer, no parallelism:
-    s·b·h·(34 + 5·a·s/h) bytes; selective recomputation drops 5as/h; full keeps only the layer input 2·s·b·h."""
+    s·b·h·(34 + 5·a·s/h) bytes; selective recomputation drops 5as/h; full keeps only the layer input,
+    2·s·b·h."""
     sbh = sequence_length * micro_batch_size * hidden_size
     if mode == "none":
         return sbh * (34.0 + 5.0 * attention_head_count * sequence_length / hidden_size)
@@ -159,13 +160,16 @@ def serving_step(
     """One decode step (or one batch of non-language units): returns (step_s, memory_s, compute_s).
 
     memory time = (weights read + KV/unit bytes) / (bandwidth · efficiency); compute time =
-    flops_per_unit·b / (GPUs · peak · efficiency); step = max(memory, compute) + communication (COST-MODEL §11).
+    flops_per_unit·b / (GPUs · peak · efficiency); step = max(memory, compute) + communication
+    (COST-MODEL §11).
     """
     memory_s = (weight_bytes_read_per_gpu + per_unit_bytes_per_gpu) / (
         memory_bandwidth_tb_s * TERA * memory_efficiency_fraction
     )
-    compute_s = forward_flops_per_unit * batch_size / (
-        gpus_per_replica * peak_tflops * TERA * compute_efficiency_fraction
+    compute_s = (
+        forward_flops_per_unit
+        * batch_size
+        / (gpus_per_replica * peak_tflops * TERA * compute_efficiency_fraction)
     )
     return np.maximum(memory_s, compute_s) + communication_s, memory_s, compute_s
 
@@ -182,9 +186,13 @@ def prefill_s(
     memory_bandwidth_tb_s: F,
     memory_efficiency_fraction: F,
 ) -> F:
-    """Prefill ≈ 2·N·b·P / (GPUs · peak · efficiency), never below one read of the weights (COST-MODEL §10)."""
-    compute = forward_flops_per_token * batch_size * prompt_tokens / (
-        gpus_per_replica * peak_tflops * TERA * compute_efficiency_fraction
+    """Prefill ≈ 2·N·b·P / (GPUs · peak · efficiency), "
+    "never below one read of the weights (COST-MODEL §10)."""
+    compute = (
+        forward_flops_per_token
+        * batch_size
+        * prompt_tokens
+        / (gpus_per_replica * peak_tflops * TERA * compute_efficiency_fraction)
     )
     memory = weight_bytes_per_gpu / (memory_bandwidth_tb_s * TERA * memory_efficiency_fraction)
     return np.maximum(compute, memory)
@@ -194,4 +202,9 @@ def cost_usd_per_million(
     price_usd_per_gpu_hour: F, gpus_per_replica: F, units_per_s: F, utilization_fraction: F
 ) -> F:
     """$/GPU-hour × GPUs / (3600 × units/s × utilisation) × 1e6 (COST-MODEL §12)."""
-    return price_usd_per_gpu_hour * gpus_per_replica / (SECONDS_PER_HOUR * units_per_s * utilization_fraction) * 1e6
+    return (
+        price_usd_per_gpu_hour
+        * gpus_per_replica
+        / (SECONDS_PER_HOUR * units_per_s * utilization_fraction)
+        * 1e6
+    )

@@ -40,7 +40,9 @@ def bytes_per_value(precision: str) -> float:
     try:
         return BYTES_PER_VALUE[precision]
     except KeyError:
-        raise ValueError(f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}") from None
+        raise ValueError(
+            f"unknown precision {precision!r}; expected one of {', '.join(PRECISIONS)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ class AcceleratorSpec:
         object.__setattr__(self, "peak_tflops", MappingProxyType(dict(self.peak_tflops)))
 
     def __hash__(self) -> int:
-        return hash((self.name, self.memory_gb, self.memory_bandwidth_tb_s, tuple(sorted(self.peak_tflops.items()))))
+        return hash(
+            (self.name, self.memory_gb, self.memory_bandwidth_tb_s, tuple(sorted(self.peak_tflops.items())))
+        )
 
     @property
     def supported_precisions(self) -> tuple[str, ...]:

@@ -41,8 +41,14 @@ class ParallelismPlan:
     backward_overlap_fraction: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("data_parallel_count", "tensor_parallel_count", "pipeline_parallel_count",
-                     "micro_batch_count", "micro_batch_size_count", "gpus_per_node_count"):
+        for name in (
+            "data_parallel_count",
+            "tensor_parallel_count",
+            "pipeline_parallel_count",
+            "micro_batch_count",
+            "micro_batch_size_count",
+            "gpus_per_node_count",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.zero_stage not in (0, 1, 2, 3):
@@ -89,11 +95,15 @@ def scaling_estimate(
     activation_bytes_per_value: float = 2.0,
     flops_per_parameter_token: float = 6.0,
 ) -> ScalingEstimate:
-    """Step time and scaling efficiency of `plan` for a model (per_gpu_flops_per_s = peak × MFU, model FLOPs)."""
+    """Step time and scaling efficiency of `plan` for a "
+    "model (per_gpu_flops_per_s = peak × MFU, model FLOPs)."""
     b, m, s = plan.micro_batch_size_count, plan.micro_batch_count, sequence_length
     tokens_per_step = plan.data_parallel_count * m * b * s
-    ideal = flops_per_parameter_token * active_parameter_count * tokens_per_step / (
-        plan.gpu_count * per_gpu_flops_per_s
+    ideal = (
+        flops_per_parameter_token
+        * active_parameter_count
+        * tokens_per_step
+        / (plan.gpu_count * per_gpu_flops_per_s)
     )
     bubble = ideal * fx.pipeline_bubble_fraction(plan.pipeline_parallel_count, m)
 
@@ -102,24 +112,39 @@ def scaling_estimate(
     dp_link = plan.inter_node_bandwidth_gb_s if crosses_nodes else plan.intra_node_bandwidth_gb_s
     gradient_bytes = parameter_count / plan.model_parallel_count * gradient_bytes_per_parameter
     volume_factor = 1.5 if plan.zero_stage >= 3 else 1.0
-    allreduce = float(fx.ring_allreduce_s(
-        gradient_bytes * volume_factor / plan.gradient_compression_ratio,
-        plan.data_parallel_count, dp_link, plan.hop_latency_s,
-    ))
+    allreduce = float(
+        fx.ring_allreduce_s(
+            gradient_bytes * volume_factor / plan.gradient_compression_ratio,
+            plan.data_parallel_count,
+            dp_link,
+            plan.hop_latency_s,
+        )
+    )
     backward = ideal * 2.0 / 3.0  # backward is 4ND of 6ND
     exposed = max(0.0, allreduce - plan.backward_overlap_fraction * backward)
 
     tp_comm = 0.0
     if plan.tensor_parallel_count > 1 and hidden_size and layer_count:
-        tp_link = plan.intra_node_bandwidth_gb_s if plan.tensor_parallel_count <= plan.gpus_per_node_count \
+        tp_link = (
+            plan.intra_node_bandwidth_gb_s
+            if plan.tensor_parallel_count <= plan.gpus_per_node_count
             else plan.inter_node_bandwidth_gb_s
+        )
         message = b * s * hidden_size * activation_bytes_per_value
-        per_layer = 4.0 * float(fx.ring_allreduce_s(message, plan.tensor_parallel_count, tp_link, plan.hop_latency_s))
+        per_layer = 4.0 * float(
+            fx.ring_allreduce_s(message, plan.tensor_parallel_count, tp_link, plan.hop_latency_s)
+        )
         tp_comm = per_layer * layer_count / plan.pipeline_parallel_count * m
 
     step = ideal + bubble + exposed + tp_comm
     return ScalingEstimate(
-        ideal_step_s=ideal, bubble_s=bubble, allreduce_s=allreduce, exposed_allreduce_s=exposed,
-        tensor_parallel_comm_s=tp_comm, step_s=step, scaling_efficiency=ideal / step,
-        data_parallel_link_gb_s=dp_link, tokens_per_step=tokens_per_step,
+        ideal_step_s=ideal,
+        bubble_s=bubble,
+        allreduce_s=allreduce,
+        exposed_allreduce_s=exposed,
+        tensor_parallel_comm_s=tp_comm,
+        step_s=step,
+        scaling_efficiency=ideal / step,
+        data_parallel_link_gb_s=dp_link,
+        tokens_per_step=tokens_per_step,
     )

@@ -22,7 +22,8 @@ def mixed_precision_time_s(
 ) -> float:
     """Seconds for operation_count FLOPs with a fraction f at the half-precision peak, the rest at full."""
     peak = fx.mixed_precision_peak_tflops(
-        accelerator.peak_tflops_for(half_precision), accelerator.peak_tflops_for(full_precision),
+        accelerator.peak_tflops_for(half_precision),
+        accelerator.peak_tflops_for(full_precision),
         half_precision_fraction,
     )
     return float(operation_count / (peak * fx.TERA * efficiency_fraction))
@@ -44,8 +45,9 @@ class PrecisionRow:
     note: str = ""
 
 
-def precision_comparison(plan: TrainingPlan, precisions: Sequence[str] = ("fp32", "tf32", "bf16", "fp8")
-                         ) -> list[PrecisionRow]:
+def precision_comparison(
+    plan: TrainingPlan, precisions: Sequence[str] = ("fp32", "tf32", "bf16", "fp8")
+) -> list[PrecisionRow]:
     """The same training run at each precision, everything else equal (same MFU: an optimistic simplification
     for fp8, whose realised MFU is usually lower)."""
     rows: list[PrecisionRow] = []
@@ -58,10 +60,16 @@ def precision_comparison(plan: TrainingPlan, precisions: Sequence[str] = ("fp32"
             continue
         if precision == "fp32":
             fp32_hours = estimate.gpu_hours
-        rows.append(PrecisionRow(
-            precision=precision, supported=True, peak_tflops=estimate.effective_peak_tflops,
-            gpu_hours=estimate.gpu_hours, wall_clock_days=estimate.wall_clock_days, cost_usd=estimate.cost_usd,
-            memory_gb_per_gpu=estimate.memory_gb_per_gpu,
-            speedup_vs_fp32=(fp32_hours / estimate.gpu_hours) if fp32_hours else None,
-        ))
+        rows.append(
+            PrecisionRow(
+                precision=precision,
+                supported=True,
+                peak_tflops=estimate.effective_peak_tflops,
+                gpu_hours=estimate.gpu_hours,
+                wall_clock_days=estimate.wall_clock_days,
+                cost_usd=estimate.cost_usd,
+                memory_gb_per_gpu=estimate.memory_gb_per_gpu,
+                speedup_vs_fp32=(fp32_hours / estimate.gpu_hours) if fp32_hours else None,
+            )
+        )
     return rows

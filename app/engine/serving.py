@@ -31,8 +31,10 @@ class PlanDoesNotFit(ValueError):
     def __init__(self, needed_gb: float, available_gb: float, detail: str = "") -> None:
         self.needed_gb = needed_gb
         self.available_gb = available_gb
-        super().__init__(f"plan does not fit: needs {needed_gb:,.0f} GB, has {available_gb:,.0f} GB"
-                         + (f" ({detail})" if detail else ""))
+        super().__init__(
+            f"plan does not fit: needs {needed_gb:,.0f} GB, has {available_gb:,.0f} GB"
+            + (f" ({detail})" if detail else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,11 @@ class ServingEstimate:
     def raise_if_infeasible(self) -> None:
         """Raise PlanDoesNotFit (with needed/available GB for the whole replica) when memory overflows."""
         if not self.fits_in_memory:
-            raise PlanDoesNotFit(self.memory_gb_per_gpu * self.gpus_per_replica_count,
-                                 self.available_gb_per_gpu * self.gpus_per_replica_count, self.message)
+            raise PlanDoesNotFit(
+                self.memory_gb_per_gpu * self.gpus_per_replica_count,
+                self.available_gb_per_gpu * self.gpus_per_replica_count,
+                self.message,
+            )
 
 
 def serving_core(
@@ -149,9 +154,13 @@ def serving_core(
     b = np.asarray(batch_size, dtype=np.float64)
     weights_bytes = total_parameters * np.asarray(weight_bytes_per_value, dtype=np.float64)
     weights_per_gpu = weights_bytes / t
-    read_per_gpu = fx.weight_parameters_read(total_parameters, active_parameters, b) * weight_bytes_per_value / t
+    read_per_gpu = (
+        fx.weight_parameters_read(total_parameters, active_parameters, b) * weight_bytes_per_value / t
+    )
     if uses_kv_cache:
-        kv_per_token = fx.kv_cache_bytes_per_token(layer_count, kv_values_per_token_per_layer, kv_bytes_per_value)
+        kv_per_token = fx.kv_cache_bytes_per_token(
+            layer_count, kv_values_per_token_per_layer, kv_bytes_per_value
+        )
         cache_per_gpu = b * (prompt_tokens + output_tokens) * kv_per_token / t
         # Decode reads the cache of each sequence; on average the context is P + O/2 tokens long.
         step_bytes_per_gpu = b * (prompt_tokens + output_tokens / 2.0) * kv_per_token / t
@@ -168,21 +177,39 @@ def serving_core(
     tp_per_layer = 2.0 * fx.ring_allreduce_s(b * hidden_size * 2.0, t, link_gb_s, hop_latency_s)
     comm_s = np.where(t > 1, tp_per_layer * layer_count, 0.0)
     step_s, memory_s, compute_s = fx.serving_step(
-        weight_bytes_read_per_gpu=read_per_gpu, per_unit_bytes_per_gpu=step_bytes_per_gpu, batch_size=b,
-        forward_flops_per_unit=forward_flops_per_unit, gpus_per_replica=t, peak_tflops=peak_tflops,
-        memory_bandwidth_tb_s=memory_bandwidth_tb_s, memory_efficiency_fraction=memory_efficiency_fraction,
-        compute_efficiency_fraction=compute_efficiency_fraction, communication_s=comm_s,
+        weight_bytes_read_per_gpu=read_per_gpu,
+        per_unit_bytes_per_gpu=step_bytes_per_gpu,
+        batch_size=b,
+        forward_flops_per_unit=forward_flops_per_unit,
+        gpus_per_replica=t,
+        peak_tflops=peak_tflops,
+        memory_bandwidth_tb_s=memory_bandwidth_tb_s,
+        memory_efficiency_fraction=memory_efficiency_fraction,
+        compute_efficiency_fraction=compute_efficiency_fraction,
+        communication_s=comm_s,
     )
     if uses_kv_cache:
         prefill_comm = np.where(
-            t > 1, 2.0 * layer_count * fx.ring_allreduce_s(b * prompt_tokens * hidden_size * 2.0, t, link_gb_s,
-                                                            hop_latency_s), 0.0)
-        ttft = fx.prefill_s(
-            forward_flops_per_token=forward_flops_per_unit, batch_size=b, prompt_tokens=prompt_tokens,
-            gpus_per_replica=t, peak_tflops=peak_tflops, compute_efficiency_fraction=compute_efficiency_fraction,
-            weight_bytes_per_gpu=weights_per_gpu, memory_bandwidth_tb_s=memory_bandwidth_tb_s,
-            memory_efficiency_fraction=memory_efficiency_fraction,
-        ) + prefill_comm
+            t > 1,
+            2.0
+            * layer_count
+            * fx.ring_allreduce_s(b * prompt_tokens * hidden_size * 2.0, t, link_gb_s, hop_latency_s),
+            0.0,
+        )
+        ttft = (
+            fx.prefill_s(
+                forward_flops_per_token=forward_flops_per_unit,
+                batch_size=b,
+                prompt_tokens=prompt_tokens,
+                gpus_per_replica=t,
+                peak_tflops=peak_tflops,
+                compute_efficiency_fraction=compute_efficiency_fraction,
+                weight_bytes_per_gpu=weights_per_gpu,
+                memory_bandwidth_tb_s=memory_bandwidth_tb_s,
+                memory_efficiency_fraction=memory_efficiency_fraction,
+            )
+            + prefill_comm
+        )
         request_s = ttft + output_tokens * step_s
         tokens_per_request = prompt_tokens + output_tokens
     else:
@@ -196,12 +223,21 @@ def serving_core(
         price_usd_per_gpu_hour, t, b * tokens_per_request / request_s, utilization_fraction
     )
     return {
-        "weights_bytes": weights_bytes, "weights_bytes_per_gpu": weights_per_gpu,
-        "kv_cache_bytes_per_token": kv_per_token, "cache_bytes_per_gpu": cache_per_gpu,
-        "memory_bytes_per_gpu": memory_per_gpu, "available_bytes_per_gpu": available_per_gpu, "fits": fits,
-        "time_to_first_token_s": ttft, "time_per_output_token_s": step_s, "decode_memory_s": memory_s,
-        "decode_compute_s": compute_s, "communication_s": comm_s, "units_per_s": units_per_s,
-        "units_per_s_per_gpu": units_per_s / t, "cost_usd_per_million_output": cost_out,
+        "weights_bytes": weights_bytes,
+        "weights_bytes_per_gpu": weights_per_gpu,
+        "kv_cache_bytes_per_token": kv_per_token,
+        "cache_bytes_per_gpu": cache_per_gpu,
+        "memory_bytes_per_gpu": memory_per_gpu,
+        "available_bytes_per_gpu": available_per_gpu,
+        "fits": fits,
+        "time_to_first_token_s": ttft,
+        "time_per_output_token_s": step_s,
+        "decode_memory_s": memory_s,
+        "decode_compute_s": compute_s,
+        "communication_s": comm_s,
+        "units_per_s": units_per_s,
+        "units_per_s_per_gpu": units_per_s / t,
+        "cost_usd_per_million_output": cost_out,
         "cost_usd_per_million_blended": cost_all,
     }
 
@@ -216,30 +252,55 @@ def _resolved(plan: ServingPlan) -> tuple[dict[str, Any], list[str]]:
             return default
         return value
 
-    util = pick(plan.utilization_fraction, DEFAULT_UTILIZATION,
-                f"utilisation {DEFAULT_UTILIZATION:.0%} (diurnal traffic, latency headroom)")
-    eff_mem = pick(plan.memory_efficiency_fraction, DEFAULT_MEMORY_EFFICIENCY,
-                   f"{DEFAULT_MEMORY_EFFICIENCY:.0%} of peak memory bandwidth achieved")
-    eff_cmp = pick(plan.compute_efficiency_fraction, DEFAULT_COMPUTE_EFFICIENCY,
-                   f"{DEFAULT_COMPUTE_EFFICIENCY:.0%} of peak tensor throughput achieved")
-    usable = pick(plan.memory_usable_fraction, DEFAULT_MEMORY_USABLE_FRACTION,
-                  f"{DEFAULT_MEMORY_USABLE_FRACTION:.0%} of GPU memory usable for weights and cache")
+    util = pick(
+        plan.utilization_fraction,
+        DEFAULT_UTILIZATION,
+        f"utilisation {DEFAULT_UTILIZATION:.0%} (diurnal traffic, latency headroom)",
+    )
+    eff_mem = pick(
+        plan.memory_efficiency_fraction,
+        DEFAULT_MEMORY_EFFICIENCY,
+        f"{DEFAULT_MEMORY_EFFICIENCY:.0%} of peak memory bandwidth achieved",
+    )
+    eff_cmp = pick(
+        plan.compute_efficiency_fraction,
+        DEFAULT_COMPUTE_EFFICIENCY,
+        f"{DEFAULT_COMPUTE_EFFICIENCY:.0%} of peak tensor throughput achieved",
+    )
+    usable = pick(
+        plan.memory_usable_fraction,
+        DEFAULT_MEMORY_USABLE_FRACTION,
+        f"{DEFAULT_MEMORY_USABLE_FRACTION:.0%} of GPU memory usable for weights and cache",
+    )
     acc = plan.accelerator
     link = plan.tensor_parallel_link_gb_s
     if link is None:
         link = (acc.interconnect_bandwidth_gb_s or 64.0) / 2.0
         if plan.gpus_per_replica_count > 1:
-            assumptions.append(f"tensor-parallel link {link:g} GB/s per direction (half the bidirectional figure)")
+            assumptions.append(
+                f"tensor-parallel link {link:g} GB/s per direction (half the bidirectional figure)"
+            )
     model = plan.model
     if model.uses_kv_cache and model.kv_values_per_token_per_layer is None:
-        raise ValueError("a language model needs layer_count, hidden_size and attention_head_count for its KV cache")
-    quantized = min(bytes_per_value(p) for p in
-                    (plan.weight_precision, plan.activation_precision, plan.kv_cache_precision)) < 2.0
+        raise ValueError(
+            "a language model needs layer_count, hidden_size and attention_head_count for its KV cache"
+        )
+    quantized = (
+        min(
+            bytes_per_value(p)
+            for p in (plan.weight_precision, plan.activation_precision, plan.kv_cache_precision)
+        )
+        < 2.0
+    )
     if quantized and plan.quality_loss_points is None:
         assumptions.append("quality loss of quantization not given: unknown (not assumed zero)")
     if model.active_parameter_count is not None and model.active_parameter_count < model.parameter_count:
         assumptions.append("mixture of experts: all experts resident; uniform routing decides weights read")
-    if plan.gpus_per_replica_count > 1 and model.kv_head_count and model.kv_head_count < plan.gpus_per_replica_count:
+    if (
+        plan.gpus_per_replica_count > 1
+        and model.kv_head_count
+        and model.kv_head_count < plan.gpus_per_replica_count
+    ):
         assumptions.append("fewer KV heads than GPUs: KV cache assumed evenly split anyway (optimistic)")
     return {
         "total_parameters": model.parameter_count,
@@ -256,7 +317,9 @@ def _resolved(plan: ServingPlan) -> tuple[dict[str, Any], list[str]]:
         "memory_bandwidth_tb_s": acc.memory_bandwidth_tb_s,
         "memory_gb": acc.memory_gb,
         "gpus_per_replica": float(plan.gpus_per_replica_count),
-        "price_usd_per_gpu_hour": plan.price_usd_per_gpu_hour if plan.price_usd_per_gpu_hour is not None else np.nan,
+        "price_usd_per_gpu_hour": plan.price_usd_per_gpu_hour
+        if plan.price_usd_per_gpu_hour is not None
+        else np.nan,
         "link_gb_s": link,
         "prompt_tokens": float(plan.prompt_token_count),
         "output_tokens": float(plan.output_token_count),
@@ -284,7 +347,9 @@ def estimate_serving(plan: ServingPlan) -> ServingEstimate:
         latency_ok &= r["time_per_output_token_s"] <= plan.time_per_output_token_target_s
     valid = ok & latency_ok
     if plan.batch_size_count is None:
-        assumptions.append(f"batch = largest of 1..{plan.max_batch_size_count} that fits and meets the latency targets")
+        assumptions.append(
+            f"batch = largest of 1..{plan.max_batch_size_count} that fits and meets the latency targets"
+        )
         index = int(np.flatnonzero(valid)[-1]) if valid.any() else 0
     else:
         index = 0
@@ -296,12 +361,16 @@ def estimate_serving(plan: ServingPlan) -> ServingEstimate:
     available_gb = pick["available_bytes_per_gpu"] * gpus / 1e9
     batch = int(candidates[index])
     if not fits:
-        message = (f"does not fit: needs {needed_gb:,.0f} GB, has {available_gb:,.0f} GB on {gpus} x "
-                   f"{plan.accelerator.name} at batch {batch}")
+        message = (
+            f"does not fit: needs {needed_gb:,.0f} GB, has {available_gb:,.0f} GB on {gpus} x "
+            f"{plan.accelerator.name} at batch {batch}"
+        )
     elif not meets:
-        message = (f"fits ({needed_gb:,.0f} of {available_gb:,.0f} GB) but misses the latency targets even at "
-                   f"batch {batch}: TTFT {pick['time_to_first_token_s']:.3g} s, TPOT "
-                   f"{pick['time_per_output_token_s']:.3g} s")
+        message = (
+            f"fits ({needed_gb:,.0f} of {available_gb:,.0f} GB) but misses the latency targets even at "
+            f"batch {batch}: TTFT {pick['time_to_first_token_s']:.3g} s, TPOT "
+            f"{pick['time_per_output_token_s']:.3g} s"
+        )
     else:
         message = f"fits: needs {needed_gb:,.1f} GB, has {available_gb:,.1f} GB at batch {batch}"
     priced = plan.price_usd_per_gpu_hour is not None
@@ -338,7 +407,9 @@ def estimate_serving(plan: ServingPlan) -> ServingEstimate:
     )
 
 
-def compute_bound_batch_size(accelerator: AcceleratorSpec, weight_precision: str, activation_precision: str) -> float:
+def compute_bound_batch_size(
+    accelerator: AcceleratorSpec, weight_precision: str, activation_precision: str
+) -> float:
     """Batch where a dense decode step turns compute-bound, ignoring KV reads and efficiencies:
     peak · bytes_per_weight / (2 · bandwidth) (COST-MODEL §11; ≈295 on H100 in BF16)."""
     peak = accelerator.peak_tflops_for(activation_precision) * fx.TERA

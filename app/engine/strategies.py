@@ -106,32 +106,50 @@ def lever_strategies(
         tokens = 20.0 * model.active_parameters
         assumptions.append("training tokens: 20 per parameter (Chinchilla-optimal)")
     base_precision, mixed_precision = _training_precisions(accelerator)
-    assumptions.append(f"baseline: pre-training from scratch in {base_precision} (no mixed precision), "
-                       f"bf16 serving without quantization")
+    assumptions.append(
+        f"baseline: pre-training from scratch in {base_precision} (no mixed precision), "
+        f"bf16 serving without quantization"
+    )
 
     def training(levers: frozenset[str]) -> tuple[float, float]:
         precision = mixed_precision if "mixed_precision" in levers else base_precision
-        plan = TrainingPlan(model=model, training_tokens=tokens, accelerator=accelerator,
-                            gpu_count=p.baseline_gpu_count, precision=precision, mfu_fraction=p.mfu_fraction,
-                            price_usd_per_gpu_hour=price_usd_per_gpu_hour)
+        plan = TrainingPlan(
+            model=model,
+            training_tokens=tokens,
+            accelerator=accelerator,
+            gpu_count=p.baseline_gpu_count,
+            precision=precision,
+            mfu_fraction=p.mfu_fraction,
+            price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+        )
         needed = minimum_gpu_count(plan) or p.baseline_gpu_count
         node = p.gpus_per_node_count
         gpus = max(p.baseline_gpu_count, math.ceil(needed / node) * node)
         if "distributed" in levers:
             gpus = max(gpus, p.distributed_gpu_count)
             tensor = node if gpus >= node else gpus
-            layout = ParallelismPlan(data_parallel_count=gpus // tensor, tensor_parallel_count=tensor, zero_stage=1,
-                                     micro_batch_count=8, gpus_per_node_count=node,
-                                     inter_node_bandwidth_gb_s=p.inter_node_bandwidth_gb_s)
+            layout = ParallelismPlan(
+                data_parallel_count=gpus // tensor,
+                tensor_parallel_count=tensor,
+                zero_stage=1,
+                micro_batch_count=8,
+                gpus_per_node_count=node,
+                inter_node_bandwidth_gb_s=p.inter_node_bandwidth_gb_s,
+            )
             plan = replace(plan, gpu_count=layout.gpu_count, parallelism=layout)
         else:
             plan = replace(plan, gpu_count=gpus)
         if "transfer" in levers:
-            ft = estimate_fine_tune(FineTunePlan(
-                base_plan=plan, fine_tune_tokens=tokens * p.fine_tune_fraction_of_tokens, method=p.fine_tune_method,
-                base_cost_kind="licence" if p.base_licence_usd else "open_weights",
-                base_licence_usd=p.base_licence_usd, expected_quality_delta_points=p.transfer_quality_delta_points,
-            ))
+            ft = estimate_fine_tune(
+                FineTunePlan(
+                    base_plan=plan,
+                    fine_tune_tokens=tokens * p.fine_tune_fraction_of_tokens,
+                    method=p.fine_tune_method,
+                    base_cost_kind="licence" if p.base_licence_usd else "open_weights",
+                    base_licence_usd=p.base_licence_usd,
+                    expected_quality_delta_points=p.transfer_quality_delta_points,
+                )
+            )
             return float(ft.total_cost_usd or 0.0), ft.fine_tune.wall_clock_days
         estimate = estimate_training(plan)
         return float(estimate.cost_usd or 0.0), estimate.wall_clock_days
@@ -143,15 +161,25 @@ def lever_strategies(
         plans = []
         t = 1
         while t <= p.max_gpus_per_replica_count:
-            plans.append(ServingPlan(
-                model=model, accelerator=accelerator, gpus_per_replica_count=t, weight_precision=weights,
-                activation_precision=activations, kv_cache_precision=kv, prompt_token_count=p.prompt_token_count,
-                output_token_count=p.output_token_count,
-                time_to_first_token_target_s=p.time_to_first_token_target_s,
-                time_per_output_token_target_s=p.time_per_output_token_target_s,
-                utilization_fraction=p.utilization_fraction, price_usd_per_gpu_hour=price_usd_per_gpu_hour,
-                quality_loss_points=p.quantization_quality_loss_points if "quantization" in levers else None,
-            ))
+            plans.append(
+                ServingPlan(
+                    model=model,
+                    accelerator=accelerator,
+                    gpus_per_replica_count=t,
+                    weight_precision=weights,
+                    activation_precision=activations,
+                    kv_cache_precision=kv,
+                    prompt_token_count=p.prompt_token_count,
+                    output_token_count=p.output_token_count,
+                    time_to_first_token_target_s=p.time_to_first_token_target_s,
+                    time_per_output_token_target_s=p.time_per_output_token_target_s,
+                    utilization_fraction=p.utilization_fraction,
+                    price_usd_per_gpu_hour=price_usd_per_gpu_hour,
+                    quality_loss_points=p.quantization_quality_loss_points
+                    if "quantization" in levers
+                    else None,
+                )
+            )
             t *= 2
         return _best_serving(plans)
 
@@ -159,12 +187,18 @@ def lever_strategies(
         assumptions.append(f"{accelerator.name} has no FP8: mixed precision changes training only")
     assumptions.append(
         f"quality: transfer +{p.transfer_quality_delta_points} points, quantization "
-        f"-{p.quantization_quality_loss_points}, fp8 serving -{p.mixed_precision_serving_quality_loss_points} "
-        "(inputs)")
-    assumptions.append(f"distributed: {p.distributed_gpu_count} GPUs, tensor-parallel within {p.gpus_per_node_count}-GPU "
-                       f"nodes, ZeRO-1, {p.inter_node_bandwidth_gb_s:g} GB/s per GPU across nodes")
-    assumptions.append(f"transfer: {p.fine_tune_method} fine-tuning of an open base on "
-                       f"{p.fine_tune_fraction_of_tokens:.0%} of the pre-training tokens")
+        f"-{p.quantization_quality_loss_points}, fp8 serving "
+        f"-{p.mixed_precision_serving_quality_loss_points} "
+        "(inputs)"
+    )
+    assumptions.append(
+        f"distributed: {p.distributed_gpu_count} GPUs, tensor-parallel within {p.gpus_per_node_count}-GPU "
+        f"nodes, ZeRO-1, {p.inter_node_bandwidth_gb_s:g} GB/s per GPU across nodes"
+    )
+    assumptions.append(
+        f"transfer: {p.fine_tune_method} fine-tuning of an open base on "
+        f"{p.fine_tune_fraction_of_tokens:.0%} of the pre-training tokens"
+    )
 
     strategies: list[LeverStrategy] = []
     for size in range(len(LEVERS) + 1):
@@ -181,13 +215,21 @@ def lever_strategies(
                 quality -= p.mixed_precision_serving_quality_loss_points
             notes = list(assumptions)
             if served is None:
-                notes.append(f"no replica of ≤{p.max_gpus_per_replica_count} GPUs fits and meets the latency targets")
-            strategies.append(LeverStrategy(
-                name="+".join(combo) or "baseline", levers=levers,
-                unit_cost_usd_per_million_tokens=(served.cost_usd_per_million_output_tokens or math.inf)
-                if served else math.inf,
-                one_off_training_usd=cost, training_days=days, quality_delta_points=quality,
-                serving_tokens_per_s_per_gpu=served.output_tokens_per_second_per_gpu if served else 0.0,
-                assumptions=tuple(notes),
-            ))
+                notes.append(
+                    f"no replica of ≤{p.max_gpus_per_replica_count} GPUs fits and meets the latency targets"
+                )
+            strategies.append(
+                LeverStrategy(
+                    name="+".join(combo) or "baseline",
+                    levers=levers,
+                    unit_cost_usd_per_million_tokens=(served.cost_usd_per_million_output_tokens or math.inf)
+                    if served
+                    else math.inf,
+                    one_off_training_usd=cost,
+                    training_days=days,
+                    quality_delta_points=quality,
+                    serving_tokens_per_s_per_gpu=served.output_tokens_per_second_per_gpu if served else 0.0,
+                    assumptions=tuple(notes),
+                )
+            )
     return strategies

@@ -35,7 +35,14 @@ from app.engine.training import (
 # Quality lost to serving precisions when the caller gives none: recorded as an assumption in the result.
 # Typical published ranges for LLMs: FP8 and 8-bit weight-only ≲0.5 points, 4-bit weight-only 1-2 points.
 DEFAULT_QUALITY_LOSS_POINTS: Mapping[str, float] = {
-    "fp32": 0.0, "tf32": 0.0, "bf16": 0.0, "fp16": 0.0, "fp8": 0.2, "int8": 0.5, "int4": 1.5, "fp4": 2.0,
+    "fp32": 0.0,
+    "tf32": 0.0,
+    "bf16": 0.0,
+    "fp16": 0.0,
+    "fp8": 0.2,
+    "int8": 0.5,
+    "int4": 1.5,
+    "fp4": 2.0,
 }
 
 
@@ -55,8 +62,10 @@ class SweepTable:
         return int(self.pareto.shape[0])
 
     def row(self, index: int) -> dict[str, Any]:
-        return {k: (v[index].item() if isinstance(v[index], np.generic) else v[index])
-                for k, v in self.columns.items()}
+        return {
+            k: (v[index].item() if isinstance(v[index], np.generic) else v[index])
+            for k, v in self.columns.items()
+        }
 
     def frontier(self) -> list[dict[str, Any]]:
         return [self.row(int(i)) for i in np.flatnonzero(self.pareto)]
@@ -84,8 +93,9 @@ def pareto_mask(cost: NDArray[Any], time: NDArray[Any], quality_loss: NDArray[An
     return mask
 
 
-def _prices(prices_usd_per_gpu_hour: Any, accelerator_count: int,
-            names: Sequence[str] | None) -> NDArray[np.float64]:
+def _prices(
+    prices_usd_per_gpu_hour: Any, accelerator_count: int, names: Sequence[str] | None
+) -> NDArray[np.float64]:
     """(accelerators, pricing models) array; NaN where an accelerator has no quote for a pricing model."""
     prices = np.asarray(prices_usd_per_gpu_hour, dtype=np.float64)
     if prices.ndim == 1:
@@ -99,17 +109,32 @@ def _prices(prices_usd_per_gpu_hour: Any, accelerator_count: int,
 
 def _peaks(accelerators: Sequence[AcceleratorSpec], precisions: Sequence[str]) -> NDArray[np.float64]:
     """(A, P) dense peaks in TFLOP/s; NaN where unsupported (such plans drop out)."""
-    return np.array([[a.peak_tflops.get(p) or np.nan for p in precisions] for a in accelerators], dtype=np.float64)
+    return np.array(
+        [[a.peak_tflops.get(p) or np.nan for p in precisions] for a in accelerators], dtype=np.float64
+    )
 
 
-def _finish(columns: dict[str, NDArray[Any]], valid: NDArray[np.bool_], cost: str, time: str, loss: str,
-            evaluated: int, assumptions: list[str]) -> SweepTable:
+def _finish(
+    columns: dict[str, NDArray[Any]],
+    valid: NDArray[np.bool_],
+    cost: str,
+    time: str,
+    loss: str,
+    evaluated: int,
+    assumptions: list[str],
+) -> SweepTable:
     flat_valid = valid.ravel()
     out = {k: np.broadcast_to(v, valid.shape).ravel()[flat_valid] for k, v in columns.items()}
     order = np.argsort(out[cost], kind="stable")
     out = {k: v[order] for k, v in out.items()}
-    return SweepTable(columns=out, pareto=pareto_mask(out[cost], out[time], out[loss]), evaluated_count=evaluated,
-                      cost_column=cost, time_column=time, assumptions=tuple(assumptions))
+    return SweepTable(
+        columns=out,
+        pareto=pareto_mask(out[cost], out[time], out[loss]),
+        evaluated_count=evaluated,
+        cost_column=cost,
+        time_column=time,
+        assumptions=tuple(assumptions),
+    )
 
 
 def sweep_training(
@@ -159,9 +184,16 @@ def sweep_training(
     act_scale = np.array([2.0 if p in ("fp32", "tf32") else 1.0 for p in precisions])[None, :, None, None]
     activations = 0.0
     if model.layer_count and model.hidden_size and model.attention_head_count and model.sequence_length:
-        activations = fx.activation_bytes_per_layer(model.sequence_length, micro_batch_size_count,
-                                                    model.hidden_size, model.attention_head_count,
-                                                    activation_recomputation) * model.layer_count
+        activations = (
+            fx.activation_bytes_per_layer(
+                model.sequence_length,
+                micro_batch_size_count,
+                model.hidden_size,
+                model.attention_head_count,
+                activation_recomputation,
+            )
+            * model.layer_count
+        )
     w, g, o = fx.sharded_state_bytes(model.parameter_count, state, 0.0, 0.0, 1.0, gpu[None, None, :, None], 3)
     memory_gb = (w + activations * act_scale) / 1e9
     available = np.array([a.memory_gb for a in accelerators])[:, None, None, None] * memory_usable_fraction
@@ -174,17 +206,24 @@ def sweep_training(
         "gpu_count": gpu[None, None, :, None],
         "pricing_model_index": np.arange(k_n)[None, None, None, :],
         "price_usd_per_gpu_hour": prices[:, None, None, :],
-        "gpu_hours": gpu_hours, "wall_clock_days": days, "cost_usd": cost,
+        "gpu_hours": gpu_hours,
+        "wall_clock_days": days,
+        "cost_usd": cost,
         "memory_gb_per_gpu": memory_gb,
         "quality_loss_points": np.array([losses[p] for p in precisions])[None, :, None, None],
     }
-    table = _finish(columns, valid, "cost_usd", "wall_clock_days", "quality_loss_points", int(np.prod(shape)),
-                    assumptions)
+    table = _finish(
+        columns, valid, "cost_usd", "wall_clock_days", "quality_loss_points", int(np.prod(shape)), assumptions
+    )
     return _with_names(table, accelerators, precisions, pricing_model_names)
 
 
-def _with_names(table: SweepTable, accelerators: Sequence[AcceleratorSpec], precisions: Sequence[str],
-                pricing_model_names: Sequence[str] | None) -> SweepTable:
+def _with_names(
+    table: SweepTable,
+    accelerators: Sequence[AcceleratorSpec],
+    precisions: Sequence[str],
+    pricing_model_names: Sequence[str] | None,
+) -> SweepTable:
     """Name lookups as arrays of labels next to the index columns (cheap: fancy indexing)."""
     cols = dict(table.columns)
     if pricing_model_names is None:
@@ -194,8 +233,14 @@ def _with_names(table: SweepTable, accelerators: Sequence[AcceleratorSpec], prec
     cols["pricing_model"] = np.array(list(pricing_model_names), dtype=object)[cols["pricing_model_index"]]
     if "precision_index" in cols:
         cols["precision"] = np.array(list(precisions), dtype=object)[cols["precision_index"]]
-    return SweepTable(columns=cols, pareto=table.pareto, evaluated_count=table.evaluated_count,
-                      cost_column=table.cost_column, time_column=table.time_column, assumptions=table.assumptions)
+    return SweepTable(
+        columns=cols,
+        pareto=table.pareto,
+        evaluated_count=table.evaluated_count,
+        cost_column=table.cost_column,
+        time_column=table.time_column,
+        assumptions=table.assumptions,
+    )
 
 
 def sweep_serving(
@@ -226,10 +271,13 @@ def sweep_serving(
     """
     assumptions: list[str] = []
     if quality_loss_points is None:
-        quality_loss_points = [DEFAULT_QUALITY_LOSS_POINTS[max(q, key=lambda p: -bytes_per_value(p))]
-                               for q in quantizations]
-        assumptions.append("quality loss per precision assumed: " + ", ".join(
-            f"{k} {v}" for k, v in DEFAULT_QUALITY_LOSS_POINTS.items() if v))
+        quality_loss_points = [
+            DEFAULT_QUALITY_LOSS_POINTS[max(q, key=lambda p: -bytes_per_value(p))] for q in quantizations
+        ]
+        assumptions.append(
+            "quality loss per precision assumed: "
+            + ", ".join(f"{k} {v}" for k, v in DEFAULT_QUALITY_LOSS_POINTS.items() if v)
+        )
     prices = _prices(prices_usd_per_gpu_hour, len(accelerators), pricing_model_names)
     a_n, q_n, k_n = len(accelerators), len(quantizations), prices.shape[1]
     t = np.asarray(gpus_per_replica_counts, dtype=np.float64)[None, None, :, None, None]
@@ -243,19 +291,29 @@ def sweep_serving(
         return np.array([bytes_per_value(q[index]) for q in quantizations])[None, :, None, None, None]
 
     r = serving_core(
-        total_parameters=model.parameter_count, active_parameters=model.active_parameters,
+        total_parameters=model.parameter_count,
+        active_parameters=model.active_parameters,
         layer_count=float(model.layer_count or 0),
         kv_values_per_token_per_layer=float(model.kv_values_per_token_per_layer or 0),
-        hidden_size=float(model.hidden_size or 0), forward_flops_per_unit=model.forward_flops_per_unit,
-        bytes_per_unit=float(model.bytes_per_unit or 0.0), uses_kv_cache=model.uses_kv_cache,
-        weight_bytes_per_value=per_q(0), kv_bytes_per_value=per_q(2), peak_tflops=peak,
+        hidden_size=float(model.hidden_size or 0),
+        forward_flops_per_unit=model.forward_flops_per_unit,
+        bytes_per_unit=float(model.bytes_per_unit or 0.0),
+        uses_kv_cache=model.uses_kv_cache,
+        weight_bytes_per_value=per_q(0),
+        kv_bytes_per_value=per_q(2),
+        peak_tflops=peak,
         memory_bandwidth_tb_s=per_acc([a.memory_bandwidth_tb_s for a in accelerators]),
-        memory_gb=per_acc([a.memory_gb for a in accelerators]), gpus_per_replica=t, batch_size=b,
+        memory_gb=per_acc([a.memory_gb for a in accelerators]),
+        gpus_per_replica=t,
+        batch_size=b,
         price_usd_per_gpu_hour=prices[:, None, None, None, :],
         link_gb_s=per_acc([(a.interconnect_bandwidth_gb_s or 64.0) / 2.0 for a in accelerators]),
-        prompt_tokens=float(prompt_token_count), output_tokens=float(output_token_count),
-        utilization_fraction=utilization_fraction, memory_efficiency_fraction=memory_efficiency_fraction,
-        compute_efficiency_fraction=compute_efficiency_fraction, memory_usable_fraction=memory_usable_fraction,
+        prompt_tokens=float(prompt_token_count),
+        output_tokens=float(output_token_count),
+        utilization_fraction=utilization_fraction,
+        memory_efficiency_fraction=memory_efficiency_fraction,
+        compute_efficiency_fraction=compute_efficiency_fraction,
+        memory_usable_fraction=memory_usable_fraction,
         hop_latency_s=hop_latency_s,
     )
     shape = (a_n, q_n, t.shape[2], b.shape[3], k_n)
@@ -268,7 +326,8 @@ def sweep_serving(
     columns = {
         "accelerator_index": np.arange(a_n)[:, None, None, None, None],
         "quantization_index": np.arange(q_n)[None, :, None, None, None],
-        "gpus_per_replica": t, "batch_size": b,
+        "gpus_per_replica": t,
+        "batch_size": b,
         "pricing_model_index": np.arange(k_n)[None, None, None, None, :],
         "price_usd_per_gpu_hour": prices[:, None, None, None, :],
         "memory_gb_per_gpu": r["memory_bytes_per_gpu"] / 1e9,
@@ -279,37 +338,77 @@ def sweep_serving(
         "cost_usd_per_million_tokens": r["cost_usd_per_million_blended"],
         "quality_loss_points": np.asarray(quality_loss_points, dtype=np.float64)[None, :, None, None, None],
     }
-    table = _finish(columns, valid, "cost_usd_per_million_output_tokens", "time_per_output_token_s",
-                    "quality_loss_points", int(np.prod(shape)), assumptions)
+    table = _finish(
+        columns,
+        valid,
+        "cost_usd_per_million_output_tokens",
+        "time_per_output_token_s",
+        "quality_loss_points",
+        int(np.prod(shape)),
+        assumptions,
+    )
     cols = dict(table.columns)
     labels = np.array(["/".join(q) for q in quantizations], dtype=object)
     cols["quantization"] = labels[cols["quantization_index"]]
-    return _with_names(SweepTable(columns=cols, pareto=table.pareto, evaluated_count=table.evaluated_count,
-                                  cost_column=table.cost_column, time_column=table.time_column,
-                                  assumptions=table.assumptions), accelerators, (), pricing_model_names)
+    return _with_names(
+        SweepTable(
+            columns=cols,
+            pareto=table.pareto,
+            evaluated_count=table.evaluated_count,
+            cost_column=table.cost_column,
+            time_column=table.time_column,
+            assumptions=table.assumptions,
+        ),
+        accelerators,
+        (),
+        pricing_model_names,
+    )
 
 
 def cheapest_training_plan(
-    model: ModelSpec, training_tokens: float, accelerators: Sequence[AcceleratorSpec], precisions: Sequence[str],
-    gpu_counts: Sequence[int] | NDArray[Any], prices_usd_per_gpu_hour: Any, *, max_days: float, **kwargs: Any,
+    model: ModelSpec,
+    training_tokens: float,
+    accelerators: Sequence[AcceleratorSpec],
+    precisions: Sequence[str],
+    gpu_counts: Sequence[int] | NDArray[Any],
+    prices_usd_per_gpu_hour: Any,
+    *,
+    max_days: float,
+    **kwargs: Any,
 ) -> dict[str, Any] | None:
     """The cheapest plan of the sweep that trains the model within max_days; None if there is none."""
-    table = sweep_training(model, training_tokens, accelerators, precisions, gpu_counts, prices_usd_per_gpu_hour,
-                           **kwargs)
+    table = sweep_training(
+        model, training_tokens, accelerators, precisions, gpu_counts, prices_usd_per_gpu_hour, **kwargs
+    )
     ok = np.flatnonzero(table.columns["wall_clock_days"] <= max_days)
     return table.row(int(ok[0])) if ok.size else None
 
 
 def cheapest_serving_plan(
-    model: ModelSpec, accelerators: Sequence[AcceleratorSpec], quantizations: Sequence[tuple[str, str, str]],
-    gpus_per_replica_counts: Sequence[int] | NDArray[Any], batch_sizes: Sequence[int] | NDArray[Any],
-    prices_usd_per_gpu_hour: Any, *, time_to_first_token_target_s: float | None,
-    time_per_output_token_target_s: float | None, max_quality_loss_points: float | None = None, **kwargs: Any,
+    model: ModelSpec,
+    accelerators: Sequence[AcceleratorSpec],
+    quantizations: Sequence[tuple[str, str, str]],
+    gpus_per_replica_counts: Sequence[int] | NDArray[Any],
+    batch_sizes: Sequence[int] | NDArray[Any],
+    prices_usd_per_gpu_hour: Any,
+    *,
+    time_to_first_token_target_s: float | None,
+    time_per_output_token_target_s: float | None,
+    max_quality_loss_points: float | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any] | None:
     """The cheapest serving plan per 1M output tokens that meets the latency targets (and quality bound)."""
-    table = sweep_serving(model, accelerators, quantizations, gpus_per_replica_counts, batch_sizes,
-                          prices_usd_per_gpu_hour, time_to_first_token_target_s=time_to_first_token_target_s,
-                          time_per_output_token_target_s=time_per_output_token_target_s, **kwargs)
+    table = sweep_serving(
+        model,
+        accelerators,
+        quantizations,
+        gpus_per_replica_counts,
+        batch_sizes,
+        prices_usd_per_gpu_hour,
+        time_to_first_token_target_s=time_to_first_token_target_s,
+        time_per_output_token_target_s=time_per_output_token_target_s,
+        **kwargs,
+    )
     ok = np.ones(len(table), dtype=bool)
     if max_quality_loss_points is not None:
         ok &= table.columns["quality_loss_points"] <= max_quality_loss_points

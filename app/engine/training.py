@@ -137,11 +137,14 @@ def effective_peak_tflops(
     peak = accelerator.peak_tflops_for(precision)
     if precision in ("fp32", "tf32") or half_precision_fraction is None or half_precision_fraction >= 1.0:
         return peak
-    return float(fx.mixed_precision_peak_tflops(peak, accelerator.peak_tflops_for("fp32"), half_precision_fraction))
+    return float(
+        fx.mixed_precision_peak_tflops(peak, accelerator.peak_tflops_for("fp32"), half_precision_fraction)
+    )
 
 
 def training_memory(plan: TrainingPlan) -> TrainingMemory:
-    """Memory per GPU: weights, gradients, optimizer (sharded as the plan says) and Korthikanti activations."""
+    """Memory per GPU: weights, gradients, optimizer (sharded "
+    "as the plan says) and Korthikanti activations."""
     model = plan.model
     n = plan.gpu_count
     par = plan.parallelism
@@ -162,7 +165,11 @@ def training_memory(plan: TrainingPlan) -> TrainingMemory:
     activations = 0.0
     if model.layer_count and model.hidden_size and model.attention_head_count and model.sequence_length:
         per_layer = fx.activation_bytes_per_layer(
-            model.sequence_length, b, model.hidden_size, model.attention_head_count, plan.activation_recomputation
+            model.sequence_length,
+            b,
+            model.hidden_size,
+            model.attention_head_count,
+            plan.activation_recomputation,
         )
         # 1F1B: the first stage keeps p micro-batches of L/p layers = L layers' worth; tensor + sequence
         # parallelism split them t ways. Korthikanti's constants are for 16-bit activations.
@@ -170,8 +177,11 @@ def training_memory(plan: TrainingPlan) -> TrainingMemory:
         activations = float(per_layer) * model.layer_count / tp * scale
     usable = plan.memory_usable_fraction or DEFAULT_MEMORY_USABLE_FRACTION
     return TrainingMemory(
-        weights_gb=float(weights) / 1e9, gradients_gb=float(grads) / 1e9, optimizer_gb=float(optim) / 1e9,
-        activations_gb=activations / 1e9, available_gb=plan.accelerator.memory_gb * usable,
+        weights_gb=float(weights) / 1e9,
+        gradients_gb=float(grads) / 1e9,
+        optimizer_gb=float(optim) / 1e9,
+        activations_gb=activations / 1e9,
+        available_gb=plan.accelerator.memory_gb * usable,
     )
 
 
@@ -200,9 +210,14 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
     n_active = model.active_parameters
     # Forward FLOPs per unit are 2·N_active for language models, so 6·N·D = 3 × forward × D; a vision or
     # speech model uses its own forward FLOPs per unit (backward ≈ 2× forward).
-    model_flops = float(fx.training_model_flops(model.forward_flops_per_unit / 2.0, plan.training_tokens,
-                                                plan.flops_per_parameter_token))
-    factor = fx.recomputation_flops_factor(plan.activation_recomputation, model.sequence_length, model.hidden_size)
+    model_flops = float(
+        fx.training_model_flops(
+            model.forward_flops_per_unit / 2.0, plan.training_tokens, plan.flops_per_parameter_token
+        )
+    )
+    factor = fx.recomputation_flops_factor(
+        plan.activation_recomputation, model.sequence_length, model.hidden_size
+    )
     hardware_flops = model_flops * factor
     if plan.activation_recomputation == "selective":
         assumptions.append(
@@ -211,17 +226,23 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
         )
     peak = effective_peak_tflops(acc, plan.precision, plan.half_precision_fraction)
     if plan.precision in HALF_PRECISIONS | {"fp8"} and plan.half_precision_fraction is None:
-        assumptions.append(f"all counted FLOPs run at the {plan.precision} peak ({peak:g} TFLOP/s); fp32 "
-                           "remainders are inside MFU")
+        assumptions.append(
+            f"all counted FLOPs run at the {plan.precision} peak ({peak:g} TFLOP/s); fp32 "
+            "remainders are inside MFU"
+        )
 
     if plan.achieved_tflops_per_gpu is not None:
         ideal_gpu_hours = float(fx.gpu_hours_from_achieved(hardware_flops, plan.achieved_tflops_per_gpu))
         mfu = model_flops / (ideal_gpu_hours * fx.SECONDS_PER_HOUR * peak * fx.TERA)
-        assumptions.append("achieved TFLOP/s per GPU counts hardware FLOPs, recomputation included (Megatron-LM)")
+        assumptions.append(
+            "achieved TFLOP/s per GPU counts hardware FLOPs, recomputation included (Megatron-LM)"
+        )
     else:
         if plan.mfu_fraction is None:
             mfu = DEFAULT_MFU_LANGUAGE if model.workload == "language" else DEFAULT_MFU_OTHER
-            assumptions.append(f"MFU {mfu:.2f} (Epoch AI default for {'language' if mfu == 0.3 else 'other'} models)")
+            assumptions.append(
+                f"MFU {mfu:.2f} (Epoch AI default for {'language' if mfu == 0.3 else 'other'} models)"
+            )
         else:
             mfu = plan.mfu_fraction
         ideal_gpu_hours = float(fx.gpu_hours_from_mfu(model_flops, peak, mfu))
@@ -232,17 +253,27 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
     if plan.parallelism is not None:
         wb, gb, _ = state_bytes_per_parameter(plan.precision)
         scaling = scaling_estimate(
-            plan.parallelism, parameter_count=model.parameter_count, active_parameter_count=n_active,
-            sequence_length=model.sequence_length or 2048, hidden_size=model.hidden_size,
-            layer_count=model.layer_count, per_gpu_flops_per_s=peak * fx.TERA * mfu, gradient_bytes_per_parameter=gb,
-            activation_bytes_per_value=wb, flops_per_parameter_token=plan.flops_per_parameter_token,
+            plan.parallelism,
+            parameter_count=model.parameter_count,
+            active_parameter_count=n_active,
+            sequence_length=model.sequence_length or 2048,
+            hidden_size=model.hidden_size,
+            layer_count=model.layer_count,
+            per_gpu_flops_per_s=peak * fx.TERA * mfu,
+            gradient_bytes_per_parameter=gb,
+            activation_bytes_per_value=wb,
+            flops_per_parameter_token=plan.flops_per_parameter_token,
         )
         efficiency = scaling.scaling_efficiency
-        assumptions.append("MFU read as compute efficiency; communication and pipeline bubble modelled on top")
+        assumptions.append(
+            "MFU read as compute efficiency; communication and pipeline bubble modelled on top"
+        )
         if not model.sequence_length:
             assumptions.append("sequence length 2048 for the step model (model has none)")
     else:
-        assumptions.append("MFU taken as end-to-end (published MFUs include communication): scaling efficiency 1")
+        assumptions.append(
+            "MFU taken as end-to-end (published MFUs include communication): scaling efficiency 1"
+        )
     gpu_hours = ideal_gpu_hours / efficiency
     days = float(fx.wall_clock_days(ideal_gpu_hours, plan.gpu_count, efficiency))
 
@@ -262,8 +293,10 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
     grid = plan.grid_kg_co2_per_kwh
     if grid is None:
         grid = DEFAULT_GRID_KG_CO2_PER_KWH
-        assumptions.append(f"grid {DEFAULT_GRID_KG_CO2_PER_KWH} kg CO2/kWh (about the US average; Llama 2's "
-                           "model card implies 0.41)")
+        assumptions.append(
+            f"grid {DEFAULT_GRID_KG_CO2_PER_KWH} kg CO2/kWh (about the US average; Llama 2's "
+            "model card implies 0.41)"
+        )
     energy = co2 = None
     if acc.board_power_w:
         energy = float(fx.energy_kwh(gpu_hours, acc.board_power_w, util, pue))
@@ -273,25 +306,48 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
 
     memory = training_memory(plan)
     if plan.parallelism is None:
-        assumptions.append(f"model states fully sharded over {plan.gpu_count} GPUs (ZeRO-3/FSDP), no tensor "
-                           f"parallelism, micro-batch {plan.micro_batch_size_count}")
+        assumptions.append(
+            f"model states fully sharded over {plan.gpu_count} GPUs (ZeRO-3/FSDP), no tensor "
+            f"parallelism, micro-batch {plan.micro_batch_size_count}"
+        )
     if plan.memory_usable_fraction is None:
-        assumptions.append(f"{DEFAULT_MEMORY_USABLE_FRACTION:.0%} of GPU memory usable (CUDA context, "
-                           "fragmentation)")
-    assumptions.append("activations per Korthikanti et al. 2022 with tensor+sequence parallelism; logits and "
-                       "embedding activations not counted")
+        assumptions.append(
+            f"{DEFAULT_MEMORY_USABLE_FRACTION:.0%} of GPU memory usable (CUDA context, fragmentation)"
+        )
+    assumptions.append(
+        "activations per Korthikanti et al. 2022 with tensor+sequence parallelism; logits and "
+        "embedding activations not counted"
+    )
     fits = memory.total_gb <= memory.available_gb
     minimum = minimum_gpu_count(plan)
     if fits:
         message = f"fits: needs {memory.total_gb:,.1f} GB per GPU, has {memory.available_gb:,.1f} GB"
     else:
-        message = (f"does not fit: needs {memory.total_gb:,.1f} GB per GPU, has {memory.available_gb:,.1f} GB"
-                   + (f"; at least {minimum:,} GPUs needed" if minimum else
-                      "; activations alone overflow: use tensor parallelism or full recomputation"))
+        message = (
+            f"does not fit: needs {memory.total_gb:,.1f} GB per GPU, has {memory.available_gb:,.1f} GB"
+            + (
+                f"; at least {minimum:,} GPUs needed"
+                if minimum
+                else "; activations alone overflow: use tensor parallelism or full recomputation"
+            )
+        )
     return TrainingEstimate(
-        model_flops=model_flops, hardware_flops=hardware_flops, effective_peak_tflops=peak, mfu_fraction=mfu,
-        achieved_tflops_per_gpu=achieved, ideal_gpu_hours=ideal_gpu_hours, gpu_hours=gpu_hours,
-        wall_clock_days=days, scaling_efficiency=efficiency, cost_usd=cost, energy_kwh=energy, co2_kg=co2,
-        memory=memory, fits_in_memory=fits, minimum_gpu_count=minimum, memory_message=message,
-        scaling=scaling, assumptions=tuple(assumptions),
+        model_flops=model_flops,
+        hardware_flops=hardware_flops,
+        effective_peak_tflops=peak,
+        mfu_fraction=mfu,
+        achieved_tflops_per_gpu=achieved,
+        ideal_gpu_hours=ideal_gpu_hours,
+        gpu_hours=gpu_hours,
+        wall_clock_days=days,
+        scaling_efficiency=efficiency,
+        cost_usd=cost,
+        energy_kwh=energy,
+        co2_kg=co2,
+        memory=memory,
+        fits_in_memory=fits,
+        minimum_gpu_count=minimum,
+        memory_message=message,
+        scaling=scaling,
+        assumptions=tuple(assumptions),
     )

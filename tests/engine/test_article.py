@@ -30,8 +30,9 @@ def test_the_four_formulas_reproduce_the_worked_example_exactly() -> None:
 def test_comparisons_carry_article_and_physical_numbers() -> None:
     rows = {r.lever: r for r in article_formulas()}
     assert set(rows) == {"distributed", "transfer", "quantization", "mixed_precision"}
-    assert rows["distributed"].article_value == 10 and rows["distributed"].article_secondary_value == pytest.approx(
-        3.1623, rel=1e-4)
+    assert rows["distributed"].article_value == 10 and rows[
+        "distributed"
+    ].article_secondary_value == pytest.approx(3.1623, rel=1e-4)
     assert rows["transfer"].article_value == 110 and rows["transfer"].article_secondary_value == 110
     assert rows["transfer"].formula_value == 200 and not rows["transfer"].consistent
     assert rows["quantization"].article_value == 1010 == rows["quantization"].formula_value

@@ -27,8 +27,13 @@ def test_engine_imports_no_web_or_db_library() -> None:
         "    importlib.import_module(name)\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=Path(app.engine.__file__).parents[2])
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(app.engine.__file__).parents[2],
+    )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 

@@ -26,13 +26,21 @@ def test_pipeline_bubble() -> None:
 
 
 def _scaling(plan: ParallelismPlan) -> float:
-    return scaling_estimate(plan, parameter_count=LLAMA70.parameter_count,
-                            active_parameter_count=LLAMA70.parameter_count, sequence_length=4096,
-                            hidden_size=8192, layer_count=80, per_gpu_flops_per_s=312e12 * 0.45).scaling_efficiency
+    return scaling_estimate(
+        plan,
+        parameter_count=LLAMA70.parameter_count,
+        active_parameter_count=LLAMA70.parameter_count,
+        sequence_length=4096,
+        hidden_size=8192,
+        layer_count=80,
+        per_gpu_flops_per_s=312e12 * 0.45,
+    ).scaling_efficiency
 
 
 def test_scaling_efficiency_falls_with_bubble_and_comm_and_compression_helps() -> None:
-    layout = dict(data_parallel_count=64, tensor_parallel_count=8, pipeline_parallel_count=4, micro_batch_count=8)
+    layout = dict(
+        data_parallel_count=64, tensor_parallel_count=8, pipeline_parallel_count=4, micro_batch_count=8
+    )
     base = _scaling(ParallelismPlan(**layout))  # type: ignore[arg-type]
     assert 0 < base < 1
     more_micro = _scaling(ParallelismPlan(**{**layout, "micro_batch_count": 64}))  # type: ignore[arg-type]
@@ -45,13 +53,32 @@ def test_scaling_efficiency_falls_with_bubble_and_comm_and_compression_helps() -
 
 
 def test_distributed_trades_gpu_hours_for_wall_clock() -> None:
-    common = dict(model=LLAMA70, training_tokens=2e12, accelerator=A100_SXM4_80GB, mfu_fraction=0.45,
-                  price_usd_per_gpu_hour=2.0)
-    small = estimate_training(TrainingPlan(gpu_count=64, parallelism=ParallelismPlan(
-        data_parallel_count=8, tensor_parallel_count=8, micro_batch_count=8), **common))  # type: ignore[arg-type]
-    big = estimate_training(TrainingPlan(gpu_count=2048, parallelism=ParallelismPlan(
-        data_parallel_count=64, tensor_parallel_count=8, pipeline_parallel_count=4,
-        micro_batch_count=16), **common))  # type: ignore[arg-type]
+    common = dict(
+        model=LLAMA70,
+        training_tokens=2e12,
+        accelerator=A100_SXM4_80GB,
+        mfu_fraction=0.45,
+        price_usd_per_gpu_hour=2.0,
+    )
+    small = estimate_training(
+        TrainingPlan(
+            gpu_count=64,
+            parallelism=ParallelismPlan(data_parallel_count=8, tensor_parallel_count=8, micro_batch_count=8),
+            **common,
+        )
+    )  # type: ignore[arg-type]
+    big = estimate_training(
+        TrainingPlan(
+            gpu_count=2048,
+            parallelism=ParallelismPlan(
+                data_parallel_count=64,
+                tensor_parallel_count=8,
+                pipeline_parallel_count=4,
+                micro_batch_count=16,
+            ),
+            **common,
+        )
+    )  # type: ignore[arg-type]
     assert big.wall_clock_days < small.wall_clock_days / 10
     assert big.gpu_hours > small.gpu_hours
     assert big.scaling is not None and big.scaling.bubble_s > 0
@@ -60,10 +87,16 @@ def test_distributed_trades_gpu_hours_for_wall_clock() -> None:
 
 def test_zero_stages_shard_states() -> None:
     def mem(stage: int) -> tuple[float, float, float]:
-        p = TrainingPlan(model=LLAMA7, training_tokens=1e9, accelerator=H100_SXM, gpu_count=8,
-                         parallelism=ParallelismPlan(data_parallel_count=8, zero_stage=stage))
+        p = TrainingPlan(
+            model=LLAMA7,
+            training_tokens=1e9,
+            accelerator=H100_SXM,
+            gpu_count=8,
+            parallelism=ParallelismPlan(data_parallel_count=8, zero_stage=stage),
+        )
         m = estimate_training(p).memory
         return m.weights_gb, m.gradients_gb, m.optimizer_gb
+
     w0, g0, o0 = mem(0)
     assert mem(1) == pytest.approx((w0, g0, o0 / 8))
     assert mem(2) == pytest.approx((w0, g0 / 8, o0 / 8))
@@ -76,23 +109,46 @@ def test_mixed_precision_time_formula_with_real_a100_peaks() -> None:
 
 
 def test_precision_comparison_side_by_side() -> None:
-    plan = TrainingPlan(model=LLAMA7, training_tokens=2e12, accelerator=H100_SXM, gpu_count=512,
-                        mfu_fraction=0.4, price_usd_per_gpu_hour=3.0)
+    plan = TrainingPlan(
+        model=LLAMA7,
+        training_tokens=2e12,
+        accelerator=H100_SXM,
+        gpu_count=512,
+        mfu_fraction=0.4,
+        price_usd_per_gpu_hour=3.0,
+    )
     rows = {r.precision: r for r in precision_comparison(plan)}
     assert all(r.supported for r in rows.values())
     assert rows["bf16"].speedup_vs_fp32 == pytest.approx(989.4 / 66.9)
     assert rows["fp8"].gpu_hours < rows["bf16"].gpu_hours < rows["tf32"].gpu_hours < rows["fp32"].gpu_hours
-    on_a100 = {r.precision: r for r in precision_comparison(TrainingPlan(
-        model=LLAMA7, training_tokens=2e12, accelerator=A100_SXM4_80GB, gpu_count=512))}
+    on_a100 = {
+        r.precision: r
+        for r in precision_comparison(
+            TrainingPlan(model=LLAMA7, training_tokens=2e12, accelerator=A100_SXM4_80GB, gpu_count=512)
+        )
+    }
     assert not on_a100["fp8"].supported and "no fp8" in on_a100["fp8"].note
 
 
 def test_lora_vs_full_fine_tune_vs_from_scratch() -> None:
-    base = TrainingPlan(model=LLAMA7, training_tokens=2e12, accelerator=A100_SXM4_80GB, gpu_count=8,
-                        mfu_fraction=0.4, price_usd_per_gpu_hour=2.0)
+    base = TrainingPlan(
+        model=LLAMA7,
+        training_tokens=2e12,
+        accelerator=A100_SXM4_80GB,
+        gpu_count=8,
+        mfu_fraction=0.4,
+        price_usd_per_gpu_hour=2.0,
+    )
     full = estimate_fine_tune(FineTunePlan(base_plan=base, fine_tune_tokens=1e9, method="full"))
-    lora = estimate_fine_tune(FineTunePlan(base_plan=base, fine_tune_tokens=1e9, method="lora", lora_rank=16,
-                                           expected_quality_delta_points=3.0))
+    lora = estimate_fine_tune(
+        FineTunePlan(
+            base_plan=base,
+            fine_tune_tokens=1e9,
+            method="lora",
+            lora_rank=16,
+            expected_quality_delta_points=3.0,
+        )
+    )
     assert_allclose(full.fine_tune.model_flops, 6 * 6.74e9 * 1e9)
     assert_allclose(lora.fine_tune.model_flops, 4 * 6.74e9 * 1e9)
     assert lora.adapter_parameter_count == lora_parameter_count(32, 4096, 16) == 32 * 4 * 16 * 2 * 4096
@@ -100,6 +156,13 @@ def test_lora_vs_full_fine_tune_vs_from_scratch() -> None:
     # At equal N the saving against pre-training is ≈ D / D_ft (open weights cost nothing).
     assert full.saving_ratio == pytest.approx(2e12 / 1e9, rel=1e-9)
     assert lora.expected_quality_delta_points == 3.0
-    licensed = estimate_fine_tune(FineTunePlan(base_plan=base, fine_tune_tokens=1e9, method="full",
-                                               base_cost_kind="licence", base_licence_usd=50_000))
+    licensed = estimate_fine_tune(
+        FineTunePlan(
+            base_plan=base,
+            fine_tune_tokens=1e9,
+            method="full",
+            base_cost_kind="licence",
+            base_licence_usd=50_000,
+        )
+    )
     assert licensed.total_cost_usd == pytest.approx((full.total_cost_usd or 0) + 50_000)

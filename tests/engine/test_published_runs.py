@@ -19,8 +19,11 @@ def test_gpt3_training_flops_within_2_percent() -> None:
 
 def test_gpt3_on_1536_a100_at_141_tflops_takes_about_23_days() -> None:
     # Narayanan et al. 2021: 141 TFLOP/s per GPU counts recomputation (8ND) → ≈23 days (±5 %).
-    est = estimate_training(plan(PRESETS["GPT-3 175B"], 300e9, 1536, achieved_tflops_per_gpu=141.0,
-                                 activation_recomputation="full"))
+    est = estimate_training(
+        plan(
+            PRESETS["GPT-3 175B"], 300e9, 1536, achieved_tflops_per_gpu=141.0, activation_recomputation="full"
+        )
+    )
     assert_allclose(est.hardware_flops, 8 * 174.6e9 * 300e9, rtol=1e-12)
     assert_allclose(est.wall_clock_days, 23.0, rtol=0.05)
 
@@ -46,8 +49,17 @@ def test_chinchilla_flops() -> None:
 
 def test_llama2_energy_uses_board_power() -> None:
     # Model card: GPU-hours × 400 W. With PUE 1 and full power: 184,320 h × 0.4 kW = 73,728 kWh.
-    est = estimate_training(plan(PRESETS["Llama 2 7B"], 2e12, 2048, mfu_fraction=0.3907, pue=1.0,
-                                 power_utilization_fraction=1.0, grid_kg_co2_per_kwh=0.5))
+    est = estimate_training(
+        plan(
+            PRESETS["Llama 2 7B"],
+            2e12,
+            2048,
+            mfu_fraction=0.3907,
+            pue=1.0,
+            power_utilization_fraction=1.0,
+            grid_kg_co2_per_kwh=0.5,
+        )
+    )
     assert est.energy_kwh is not None and est.co2_kg is not None
     assert_allclose(est.energy_kwh, est.gpu_hours * 0.4, rtol=1e-12)
     assert_allclose(est.co2_kg, est.energy_kwh * 0.5, rtol=1e-12)

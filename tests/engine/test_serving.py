@@ -20,8 +20,13 @@ LLAMA70 = PRESETS["Llama 2 70B"]
 
 
 def plan(**kw: object) -> ServingPlan:
-    values: dict[str, object] = dict(model=LLAMA70, accelerator=H100_SXM, gpus_per_replica_count=4,
-                                     batch_size_count=8, price_usd_per_gpu_hour=2.5)
+    values: dict[str, object] = dict(
+        model=LLAMA70,
+        accelerator=H100_SXM,
+        gpus_per_replica_count=4,
+        batch_size_count=8,
+        price_usd_per_gpu_hour=2.5,
+    )
     values.update(kw)
     return ServingPlan(**values)  # type: ignore[arg-type]
 
@@ -38,8 +43,15 @@ def test_kv_cache_scales_with_kv_heads_not_query_heads() -> None:
 
 
 def test_deepseek_mla_cache_is_the_compressed_latent() -> None:
-    est = estimate_serving(plan(model=PRESETS["DeepSeek-V3"], gpus_per_replica_count=8, weight_precision="fp8",
-                                batch_size_count=1, accelerator=replace(H100_SXM, memory_gb=141)))
+    est = estimate_serving(
+        plan(
+            model=PRESETS["DeepSeek-V3"],
+            gpus_per_replica_count=8,
+            weight_precision="fp8",
+            batch_size_count=1,
+            accelerator=replace(H100_SXM, memory_gb=141),
+        )
+    )
     assert est.kv_cache_bytes_per_token == 61 * (512 + 64) * 2
 
 
@@ -54,7 +66,9 @@ def test_weights_per_gpu_and_cost_formula() -> None:
 
 
 def test_plan_that_does_not_fit_says_so_with_numbers() -> None:
-    est = estimate_serving(plan(model=PRESETS["Llama 3.1 405B"], gpus_per_replica_count=8, batch_size_count=1))
+    est = estimate_serving(
+        plan(model=PRESETS["Llama 3.1 405B"], gpus_per_replica_count=8, batch_size_count=1)
+    )
     assert not est.fits_in_memory
     assert "needs 811 GB, has 576 GB" in est.message
     with pytest.raises(PlanDoesNotFit) as info:
@@ -64,20 +78,30 @@ def test_plan_that_does_not_fit_says_so_with_numbers() -> None:
 
 
 def test_largest_batch_that_fits_and_meets_latency_targets() -> None:
-    est = estimate_serving(plan(batch_size_count=None, time_per_output_token_target_s=0.03,
-                                time_to_first_token_target_s=2.0))
+    est = estimate_serving(
+        plan(batch_size_count=None, time_per_output_token_target_s=0.03, time_to_first_token_target_s=2.0)
+    )
     assert est.fits_in_memory and est.meets_latency_targets
     assert est.time_per_output_token_s <= 0.03 and est.time_to_first_token_s <= 2.0
     bigger = estimate_serving(plan(batch_size_count=est.batch_size + 1))
-    assert (not bigger.fits_in_memory or bigger.time_per_output_token_s > 0.03
-            or bigger.time_to_first_token_s > 2.0)
+    assert (
+        not bigger.fits_in_memory
+        or bigger.time_per_output_token_s > 0.03
+        or bigger.time_to_first_token_s > 2.0
+    )
 
 
 def test_h100_bf16_decode_turns_compute_bound_near_batch_300() -> None:
     assert_allclose(compute_bound_batch_size(H100_SXM, "bf16", "bf16"), 989.4 * 2 / (2 * 3.35), rtol=1e-12)
     # With ideal efficiencies and a negligible cache, the full model agrees (dense 7B on one GPU).
-    ideal = dict(model=PRESETS["Llama 2 7B"], gpus_per_replica_count=1, prompt_token_count=1, output_token_count=1,
-                 memory_efficiency_fraction=1.0, compute_efficiency_fraction=1.0)
+    ideal = dict(
+        model=PRESETS["Llama 2 7B"],
+        gpus_per_replica_count=1,
+        prompt_token_count=1,
+        output_token_count=1,
+        memory_efficiency_fraction=1.0,
+        compute_efficiency_fraction=1.0,
+    )
     assert estimate_serving(plan(batch_size_count=280, **ideal)).bound == "memory"
     assert estimate_serving(plan(batch_size_count=310, **ideal)).bound == "compute"
 
@@ -99,8 +123,15 @@ def test_quality_loss_is_never_silently_zero() -> None:
 
 
 def test_non_language_workload_reports_units() -> None:
-    est = estimate_serving(ServingPlan(model=PRESETS["ResNet-50"], accelerator=A100_SXM4_80GB, batch_size_count=256,
-                                       price_usd_per_gpu_hour=2.0, utilization_fraction=1.0))
+    est = estimate_serving(
+        ServingPlan(
+            model=PRESETS["ResNet-50"],
+            accelerator=A100_SXM4_80GB,
+            batch_size_count=256,
+            price_usd_per_gpu_hour=2.0,
+            utilization_fraction=1.0,
+        )
+    )
     assert est.unit_name == "image" and est.kv_cache_bytes_per_token == 0
     assert_allclose(est.cost_usd_per_thousand_units, 2.0 / (3600 * est.output_tokens_per_second) * 1e3)
     assert est.bound == "compute"
@@ -108,8 +139,13 @@ def test_non_language_workload_reports_units() -> None:
 
 def test_moe_reads_active_weights_at_batch_one_and_all_at_large_batch() -> None:
     mixtral = PRESETS["Mixtral 8x7B"]
-    p = plan(model=mixtral, gpus_per_replica_count=2, memory_efficiency_fraction=1.0, prompt_token_count=1,
-             output_token_count=1)
+    p = plan(
+        model=mixtral,
+        gpus_per_replica_count=2,
+        memory_efficiency_fraction=1.0,
+        prompt_token_count=1,
+        output_token_count=1,
+    )
     one = estimate_serving(replace(p, batch_size_count=1))
     assert_allclose(one.decode_memory_s, (12.9e9 * 2 / 2 + 1.5 * 32 * 2048 * 2 / 2) / 3.35e12, rtol=1e-9)
     many = estimate_serving(replace(p, batch_size_count=512))
@@ -124,11 +160,20 @@ def test_moe_reads_active_weights_at_batch_one_and_all_at_large_batch() -> None:
     weights=st.sampled_from(["bf16", "fp8", "int8", "int4"]),
     prompt=st.integers(1, 8192),
 )
-def test_decode_time_never_below_weight_bytes_over_bandwidth(model: str, gpus: int, batch: int, weights: str,
-                                                             prompt: int) -> None:
+def test_decode_time_never_below_weight_bytes_over_bandwidth(
+    model: str, gpus: int, batch: int, weights: str, prompt: int
+) -> None:
     m = PRESETS[model]
-    est = estimate_serving(plan(model=m, gpus_per_replica_count=gpus, batch_size_count=batch, weight_precision=weights,
-                                prompt_token_count=prompt, quality_loss_points=0.0))
+    est = estimate_serving(
+        plan(
+            model=m,
+            gpus_per_replica_count=gpus,
+            batch_size_count=batch,
+            weight_precision=weights,
+            prompt_token_count=prompt,
+            quality_loss_points=0.0,
+        )
+    )
     floor = m.parameter_count * bytes_per_value(weights) / gpus / (H100_SXM.memory_bandwidth_tb_s * 1e12)
     assert est.time_per_output_token_s >= floor
 

@@ -41,7 +41,9 @@ def test_each_lever_moves_what_it_should() -> None:
 
 
 def test_quality_inputs_are_used_and_recorded() -> None:
-    s = by_name(parameters=LeverParameters(transfer_quality_delta_points=10.0, quantization_quality_loss_points=1.0))
+    s = by_name(
+        parameters=LeverParameters(transfer_quality_delta_points=10.0, quantization_quality_loss_points=1.0)
+    )
     assert s["transfer+quantization"].quality_delta_points == pytest.approx(9.0)
     assert any("transfer +10.0 points" in a for a in s["baseline"].assumptions)
 
@@ -56,7 +58,10 @@ def test_cost_scales_with_price() -> None:
 
 def test_a100_has_no_fp8_so_mixed_precision_serving_is_unchanged() -> None:
     s = by_name(acc=A100_SXM4_80GB)
-    assert s["mixed_precision"].unit_cost_usd_per_million_tokens == s["baseline"].unit_cost_usd_per_million_tokens
+    assert (
+        s["mixed_precision"].unit_cost_usd_per_million_tokens
+        == s["baseline"].unit_cost_usd_per_million_tokens
+    )
     assert any("no FP8" in a for a in s["baseline"].assumptions)
 
 

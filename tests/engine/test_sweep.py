@@ -23,17 +23,33 @@ QUANT = [("bf16", "bf16", "bf16"), ("int8", "bf16", "int8"), ("fp8", "fp8", "fp8
 
 
 def test_training_sweep_rows_match_the_scalar_estimate() -> None:
-    table = sweep_training(LLAMA70, 2e12, ACCS, ["tf32", "bf16", "fp8"], [64, 256, 1024], PRICES,
-                           pricing_model_names=["on_demand", "spot"], mfu_fraction=0.4)
+    table = sweep_training(
+        LLAMA70,
+        2e12,
+        ACCS,
+        ["tf32", "bf16", "fp8"],
+        [64, 256, 1024],
+        PRICES,
+        pricing_model_names=["on_demand", "spot"],
+        mfu_fraction=0.4,
+    )
     assert table.evaluated_count == 2 * 3 * 3 * 2
     assert "fp8" not in set(table.columns["precision"][table.columns["accelerator"] == "A100-SXM4-80GB"])
     assert np.all(np.diff(table.columns["cost_usd"]) >= 0)
     for i in range(len(table)):
         row = table.row(i)
         acc = ACCS[row["accelerator_index"]]
-        est = estimate_training(TrainingPlan(
-            model=LLAMA70, training_tokens=2e12, accelerator=acc, gpu_count=int(row["gpu_count"]),
-            precision=row["precision"], mfu_fraction=0.4, price_usd_per_gpu_hour=row["price_usd_per_gpu_hour"]))
+        est = estimate_training(
+            TrainingPlan(
+                model=LLAMA70,
+                training_tokens=2e12,
+                accelerator=acc,
+                gpu_count=int(row["gpu_count"]),
+                precision=row["precision"],
+                mfu_fraction=0.4,
+                price_usd_per_gpu_hour=row["price_usd_per_gpu_hour"],
+            )
+        )
         assert_allclose(row["gpu_hours"], est.gpu_hours, rtol=1e-12)
         assert_allclose(row["wall_clock_days"], est.wall_clock_days, rtol=1e-12)
         assert_allclose(row["cost_usd"], est.cost_usd, rtol=1e-12)
@@ -42,18 +58,37 @@ def test_training_sweep_rows_match_the_scalar_estimate() -> None:
 
 
 def test_serving_sweep_rows_match_the_scalar_estimate() -> None:
-    table = sweep_serving(LLAMA70, ACCS, QUANT, [2, 4, 8], [1, 16, 64, 256], PRICES,
-                          time_per_output_token_target_s=0.1, quality_loss_points=[0.0, 0.5, 0.2])
+    table = sweep_serving(
+        LLAMA70,
+        ACCS,
+        QUANT,
+        [2, 4, 8],
+        [1, 16, 64, 256],
+        PRICES,
+        time_per_output_token_target_s=0.1,
+        quality_loss_points=[0.0, 0.5, 0.2],
+    )
     assert len(table) > 10
     labels = {"/".join(q): q for q in QUANT}
     for i in range(0, len(table), max(1, len(table) // 15)):
         row = table.row(i)
         w, a, kv = labels[row["quantization"]]
-        est = estimate_serving(ServingPlan(
-            model=LLAMA70, accelerator=ACCS[row["accelerator_index"]], gpus_per_replica_count=int(row["gpus_per_replica"]),
-            weight_precision=w, activation_precision=a, kv_cache_precision=kv, batch_size_count=int(row["batch_size"]),
-            price_usd_per_gpu_hour=row["price_usd_per_gpu_hour"], quality_loss_points=row["quality_loss_points"]))
-        assert_allclose(row["cost_usd_per_million_output_tokens"], est.cost_usd_per_million_output_tokens, rtol=1e-12)
+        est = estimate_serving(
+            ServingPlan(
+                model=LLAMA70,
+                accelerator=ACCS[row["accelerator_index"]],
+                gpus_per_replica_count=int(row["gpus_per_replica"]),
+                weight_precision=w,
+                activation_precision=a,
+                kv_cache_precision=kv,
+                batch_size_count=int(row["batch_size"]),
+                price_usd_per_gpu_hour=row["price_usd_per_gpu_hour"],
+                quality_loss_points=row["quality_loss_points"],
+            )
+        )
+        assert_allclose(
+            row["cost_usd_per_million_output_tokens"], est.cost_usd_per_million_output_tokens, rtol=1e-12
+        )
         assert_allclose(row["time_per_output_token_s"], est.time_per_output_token_s, rtol=1e-12)
         assert_allclose(row["time_to_first_token_s"], est.time_to_first_token_s, rtol=1e-12)
         assert_allclose(row["memory_gb_per_gpu"], est.memory_gb_per_gpu, rtol=1e-12)
@@ -71,19 +106,41 @@ def test_pareto_mask_matches_brute_force() -> None:
 
 
 def test_cheapest_training_plan_within_deadline() -> None:
-    best = cheapest_training_plan(LLAMA70, 2e12, ACCS, ["bf16", "fp8"], np.arange(64, 4097, 64), PRICES,
-                                  max_days=30, mfu_fraction=0.4, activation_recomputation="full")
+    best = cheapest_training_plan(
+        LLAMA70,
+        2e12,
+        ACCS,
+        ["bf16", "fp8"],
+        np.arange(64, 4097, 64),
+        PRICES,
+        max_days=30,
+        mfu_fraction=0.4,
+        activation_recomputation="full",
+    )
     # Without tensor parallelism a 70B model's selective-recomputation activations (91 GB) never fit.
     assert cheapest_training_plan(LLAMA70, 2e12, ACCS, ["bf16"], [4096], PRICES, max_days=30) is None
     assert best is not None and best["wall_clock_days"] <= 30
-    assert cheapest_training_plan(LLAMA70, 2e12, ACCS, ["bf16"], [8], PRICES, max_days=30,
-                                  activation_recomputation="full") is None
+    assert (
+        cheapest_training_plan(
+            LLAMA70, 2e12, ACCS, ["bf16"], [8], PRICES, max_days=30, activation_recomputation="full"
+        )
+        is None
+    )
 
 
 def test_cheapest_serving_plan_under_latency_targets() -> None:
-    best = cheapest_serving_plan(LLAMA70, ACCS, QUANT, [1, 2, 4, 8], np.arange(1, 257), PRICES,
-                                 time_to_first_token_target_s=1.0, time_per_output_token_target_s=0.05,
-                                 quality_loss_points=[0.0, 0.5, 0.2], max_quality_loss_points=0.0)
+    best = cheapest_serving_plan(
+        LLAMA70,
+        ACCS,
+        QUANT,
+        [1, 2, 4, 8],
+        np.arange(1, 257),
+        PRICES,
+        time_to_first_token_target_s=1.0,
+        time_per_output_token_target_s=0.05,
+        quality_loss_points=[0.0, 0.5, 0.2],
+        max_quality_loss_points=0.0,
+    )
     assert best is not None
     assert best["quantization"] == "bf16/bf16/bf16"
     assert best["time_per_output_token_s"] <= 0.05 and best["time_to_first_token_s"] <= 1.0

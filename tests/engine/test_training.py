@@ -24,8 +24,13 @@ LLAMA7 = PRESETS["Llama 2 7B"]
 
 
 def base(**kw: object) -> TrainingPlan:
-    values: dict[str, object] = dict(model=LLAMA7, training_tokens=2e12, accelerator=A100_SXM4_80GB, gpu_count=64,
-                                     price_usd_per_gpu_hour=2.0)
+    values: dict[str, object] = dict(
+        model=LLAMA7,
+        training_tokens=2e12,
+        accelerator=A100_SXM4_80GB,
+        gpu_count=64,
+        price_usd_per_gpu_hour=2.0,
+    )
     values.update(kw)
     return TrainingPlan(**values)  # type: ignore[arg-type]
 
@@ -109,8 +114,11 @@ def test_mixed_precision_fraction_slows_down_towards_fp32() -> None:
 
 def test_vision_training_uses_flops_per_unit() -> None:
     resnet = PRESETS["ResNet-50"]
-    est = estimate_training(TrainingPlan(model=resnet, training_tokens=1e6, accelerator=A100_SXM4_80GB,
-                                         gpu_count=1, precision="bf16"))
+    est = estimate_training(
+        TrainingPlan(
+            model=resnet, training_tokens=1e6, accelerator=A100_SXM4_80GB, gpu_count=1, precision="bf16"
+        )
+    )
     assert_allclose(est.model_flops, 3 * 4.1e9 * 1e6)
     assert est.mfu_fraction == pytest.approx(0.40)
 
