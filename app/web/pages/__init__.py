@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import hardware, home
+from app.web.pages import hardware, home, models
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, hardware):
+    for module in (home, hardware, models):
         router.include_router(module.router)
     return router
