@@ -105,7 +105,7 @@ def scaling_estimate(
         * tokens_per_step
         / (plan.gpu_count * per_gpu_flops_per_s)
     )
-    bubble = ideal * fx.pipeline_bubble_fraction(plan.pipeline_parallel_count, m)
+    bubble = ideal * float(fx.pipeline_bubble_fraction(plan.pipeline_parallel_count, m))
 
     # The data-parallel ring crosses nodes as soon as the replicas do not all sit in one node.
     crosses_nodes = plan.gpu_count > plan.gpus_per_node_count

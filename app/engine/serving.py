@@ -188,6 +188,8 @@ def serving_core(
         compute_efficiency_fraction=compute_efficiency_fraction,
         communication_s=comm_s,
     )
+    ttft: Any
+    request_s: Any
     if uses_kv_cache:
         prefill_comm = np.where(
             t > 1,

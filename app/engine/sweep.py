@@ -115,7 +115,7 @@ def _peaks(accelerators: Sequence[AcceleratorSpec], precisions: Sequence[str]) -
 
 
 def _finish(
-    columns: dict[str, NDArray[Any]],
+    columns: dict[str, Any],
     valid: NDArray[np.bool_],
     cost: str,
     time: str,
@@ -182,7 +182,7 @@ def sweep_training(
     # Memory per GPU: ZeRO-3 states / n + activations (16-bit constants, doubled for fp32/tf32).
     state = np.array([sum(state_bytes_per_parameter(p)) for p in precisions])[None, :, None, None]
     act_scale = np.array([2.0 if p in ("fp32", "tf32") else 1.0 for p in precisions])[None, :, None, None]
-    activations = 0.0
+    activations: Any = 0.0
     if model.layer_count and model.hidden_size and model.attention_head_count and model.sequence_length:
         activations = (
             fx.activation_bytes_per_layer(
@@ -200,7 +200,7 @@ def sweep_training(
     fits = memory_gb <= available
     shape = (a_n, p_n, g_n, k_n)
     valid = np.broadcast_to(fits & np.isfinite(cost), shape)
-    columns = {
+    columns: dict[str, Any] = {
         "accelerator_index": np.arange(a_n)[:, None, None, None],
         "precision_index": np.arange(p_n)[None, :, None, None],
         "gpu_count": gpu[None, None, :, None],
@@ -323,7 +323,7 @@ def sweep_serving(
     if time_per_output_token_target_s is not None:
         valid = valid & (r["time_per_output_token_s"] <= time_per_output_token_target_s)
     valid = np.broadcast_to(valid, shape)
-    columns = {
+    columns: dict[str, Any] = {
         "accelerator_index": np.arange(a_n)[:, None, None, None, None],
         "quantization_index": np.arange(q_n)[None, :, None, None, None],
         "gpus_per_replica": t,
