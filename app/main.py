@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import PROJECT_ROOT
 from app.web.api import api_router
+from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
 from app.web.api.system import health_router
 from app.web.errors import install_error_handlers
 from app.web.pages import page_router
@@ -19,11 +20,15 @@ API_DESCRIPTION = (
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Price War Room", version="0.1.0", description=API_DESCRIPTION)
+    app = FastAPI(
+        title="Price War Room", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None
+    )
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router())
     app.include_router(plotly_router)
+    app.include_router(docs_router)
+    app.mount(SWAGGER_PREFIX, swagger_files, name="swagger")
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     return app
