@@ -42,7 +42,7 @@ def required_volume_uplift_fraction(margin_fraction: float, cut_fraction: float)
     if margin_fraction > 1:
         raise ScenarioError("margin_fraction", f"must be <= 1, got {margin_fraction}")
     if cut_fraction >= margin_fraction:
-        return ClosedForm(math.inf, "the cut is at or above the contribution margin: no volume gain can pay for it")
+        return ClosedForm(math.inf, "a cut at or above the contribution margin can never pay: it sells at or below cost")
     return ClosedForm(cut_fraction / (margin_fraction - cut_fraction))
 
 

@@ -29,7 +29,18 @@ def quantile_bands(values: np.ndarray, *, fast: bool) -> np.ndarray:
     frac = h - lo
     a = ordered[..., lo].astype(float)
     b = ordered[..., hi].astype(float)
-    return np.where(frac == 0.0, a, a + (b - a) * frac)
+    bands = np.where(frac == 0.0, a, a + (b - a) * frac)
+    return round_significant(bands, 7) if fast else bands
+
+
+def round_significant(x: np.ndarray, digits: int) -> np.ndarray:
+    """Round to `digits` significant digits (float32 carries ~7), so 12614.4 reads 12614.4, not 12614.40039."""
+    x = np.asarray(x, dtype=float)
+    magnitude = np.floor(np.log10(np.where((x != 0) & np.isfinite(x), np.abs(x), 1.0)))
+    k = (digits - 1 - magnitude).astype(np.int64)
+    up = 10.0 ** np.abs(k)  # exact for |k| <= 22
+    rounded = np.where(k >= 0, np.round(x * up) / up, np.round(x / up) * up)
+    return np.where(np.isfinite(x), rounded, x)
 
 
 def median_month(reached_count: np.ndarray, paths_count: int) -> int | None:

@@ -1,0 +1,173 @@
+"""Zero-uncertainty cases whose cash paths are worked out by hand, to the cent."""
+
+import math
+
+import numpy as np
+from numpy.testing import assert_allclose
+
+from app.engine.market import (
+    Firm,
+    FundingEvent,
+    Market,
+    PriceCut,
+    PricingPolicy,
+    Range,
+    Rival,
+    Scenario,
+    Strategy,
+    run_simulation,
+)
+
+
+def base_scenario(**firm_changes: object) -> Scenario:
+    firm = dict(
+        price_usd_per_million_tokens=2.00,
+        unit_cost_usd_per_million_tokens=0.50,
+        fixed_costs_usd_per_month=100_000.0,
+        starting_cash_usd=250_000.0,
+        start_share_fraction=0.25,
+        one_off_training_usd=60_000.0,
+        training_spend_months=2,
+        amortisation_months=12,
+        funding=(FundingEvent(month=3, amount_usd=50_000.0),),
+        pricing=PricingPolicy("hold"),
+    )
+    firm.update(firm_changes)
+    return Scenario(
+        firm=Firm(**firm),  # type: ignore[arg-type]
+        market=Market(
+            volume_million_tokens_per_month=400_000.0,
+            market_elasticity=Range.fixed(0.0),
+            switching_elasticity=Range.fixed(-1.5),
+            inertia_per_month_fraction=0.5,
+        ),
+        rivals=(
+            Rival(
+                name="Rival",
+                price_usd_per_million_tokens=1.50,
+                unit_cost_usd_per_million_tokens=Range.fixed(0.30),
+                start_share_fraction=0.50,
+            ),
+        ),
+        horizon_months=4,
+        paths_count=3,
+    )
+
+
+def cash_paths(scenario: Scenario, strategies: list[Strategy] | None = None) -> np.ndarray:
+    strategies = strategies or [Strategy("baseline", 0.50, 60_000.0)]
+    result = run_simulation(scenario, strategies, np.random.default_rng(7), keep_cash_paths=True)
+    assert result.cash_paths_usd is not None
+    return result.cash_paths_usd
+
+
+def test_flat_market_cash_by_hand() -> None:
+    # Prices never move, so shares stay at 25 %: we sell 400,000 x 0.25 = 100,000 M tokens a month.
+    # Gross profit (2.00 - 0.50) x 100,000 = 150,000; minus fixed 100,000 -> contribution 50,000.
+    # Training 60,000 is paid 30,000 in months 1 and 2; 50,000 of funding arrives in month 3.
+    # month 1: 250,000 + 50,000 - 30,000 = 270,000
+    # month 2: 270,000 + 50,000 - 30,000 = 290,000
+    # month 3: 290,000 + 50,000 + 50,000 = 390,000
+    # month 4: 390,000 + 50,000          = 440,000
+    paths = cash_paths(base_scenario())
+    assert paths.shape == (1, 4, 3)
+    for path in paths[0].T:  # every path is identical without uncertainty
+        assert_allclose(path, [270_000.00, 290_000.00, 390_000.00, 440_000.00], atol=0.005, rtol=0)
+
+    result = run_simulation(base_scenario(), [Strategy("baseline", 0.50, 60_000.0)], np.random.default_rng(1))
+    s = result.strategies[0]
+    for band in (s.cash_usd.p5, s.cash_usd.p50, s.cash_usd.p95):
+        assert_allclose(band, [270_000.00, 290_000.00, 390_000.00, 440_000.00], atol=0.005, rtol=0)
+    assert_allclose(s.volume_million_tokens_per_month.p50, 100_000.0)
+    assert_allclose(s.share_fraction.p50, 100_000 / 300_000, rtol=1e-6)  # of the inside market
+    assert_allclose(s.survival_curve_fraction, 1.0)
+    assert s.survival_probability == 1.0
+    # operating profit 50,000 - 60,000/12 = 45,000 >= 0 from month 1; payback when 50,000 x m >= 60,000
+    assert s.breakeven_month == 1
+    assert s.payback_month == 2
+    assert s.runway_months is None  # month 1 makes money after the training outlay: no burn
+    assert s.death_month is None
+
+
+def test_cost_decline_and_capacity_by_hand() -> None:
+    # Unit cost halves every year: c(m) = 0.50 x 2^(-(m-1)/12). Capacity caps sales at 80,000 M tokens.
+    # contribution(m) = (2.00 - c(m)) x 80,000 - 100,000
+    scenario = base_scenario(cost_decline_per_year=Range.fixed(2.0), capacity_million_tokens_per_month=80_000.0)
+    c = [0.50 * 2 ** (-(m - 1) / 12) for m in (1, 2, 3, 4)]
+    assert_allclose(c, [0.5, 0.47193715634, 0.44544935907, 0.42044820763], rtol=1e-10)
+    contribution = [(2.00 - cm) * 80_000 - 100_000 for cm in c]
+    # month 1: 250,000 + 20,000.00 - 30,000 = 240,000.00
+    # month 2: 240,000 + 22,245.03 - 30,000 = 232,245.03   ((2 - 0.47193716) x 80,000 = 122,245.03)
+    # month 3: 232,245.03 + 24,364.05 + 50,000 = 306,609.08
+    # month 4: 306,609.08 + 26,364.14 = 332,973.22
+    expected = np.cumsum([250_000 + contribution[0] - 30_000, contribution[1] - 30_000,
+                          contribution[2] + 50_000, contribution[3]])
+    assert_allclose(expected, [240_000.00, 232_245.03, 306_609.08, 332_973.22], atol=0.01, rtol=0)
+    assert_allclose(cash_paths(scenario)[0, :, 0], expected, atol=0.005, rtol=0)
+
+
+def test_rival_cut_moves_shares_through_the_logit_by_hand() -> None:
+    # The rival cuts 50 % in month 2: 1.50 -> 0.75. beta = -e / (p0 (1 - s0)) = 1.5 / (2.00 x 0.75) = 1.0.
+    # Logit weights: ours 0.25 (price unchanged), rival 0.50 x exp(1.0 x 0.75), outside 0.25.
+    # Market elasticity -0.5 on the price index with today's inside weights 1/3 (ours), 2/3 (rival):
+    # index0 = 2/3 + 1.00 = 1.6667, after the cut 2/3 + 0.50 = 1.1667 -> volume x (0.7)^-0.5.
+    rival = Rival(
+        name="Rival",
+        price_usd_per_million_tokens=1.50,
+        unit_cost_usd_per_million_tokens=Range.fixed(0.30),
+        start_share_fraction=0.50,
+        rule="script",
+        cuts=(PriceCut(month=Range.fixed(2), cut_fraction=Range.fixed(0.5)),),
+    )
+    base = base_scenario(funding=(), one_off_training_usd=0.0)
+    scenario = Scenario(
+        firm=base.firm,
+        market=Market(
+            volume_million_tokens_per_month=400_000.0,
+            market_elasticity=Range.fixed(-0.5),
+            switching_elasticity=Range.fixed(-1.5),
+            inertia_per_month_fraction=0.5,
+        ),
+        rivals=(rival,),
+        horizon_months=4,
+        paths_count=2,
+    )
+    target = 0.25 / (0.25 + 0.50 * math.exp(0.75) + 0.25)  # 0.16041065
+    share = [0.25]
+    for _ in range(3):  # inertia: close half the gap each month
+        share.append(share[-1] + 0.5 * (target - share[-1]))
+    assert_allclose(share, [0.25, 0.20520533, 0.18280799, 0.17160932], atol=1e-8)
+    volume_total = [400_000.0] + [400_000.0 * (1.1666666666666667 / 1.6666666666666667) ** -0.5] * 3
+    assert_allclose(volume_total[1], 478_091.4439, atol=1e-4)
+    contribution = [(2.00 - 0.50) * v * s - 100_000 for v, s in zip(volume_total, share, strict=True)]
+    expected = 250_000 + np.cumsum(contribution)
+    # month 1: 250,000 + 150,000 - 100,000 = 300,000.00
+    # month 2: + 1.5 x 478,091.44 x 0.20520533 - 100,000 = + 47,160.37 -> 347,160.37
+    # month 3: + 1.5 x 478,091.44 x 0.18280799 - 100,000 = + 31,098.40 -> 378,258.77
+    # month 4: + 1.5 x 478,091.44 x 0.17160932 - 100,000 = + 23,067.42 -> 401,326.19
+    assert_allclose(expected, [300_000.00, 347_160.37, 378_258.77, 401_326.19], atol=0.01, rtol=0)
+    result = run_simulation(scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True)
+    assert result.cash_paths_usd is not None
+    assert_allclose(result.cash_paths_usd[0, :, 1], expected, atol=0.005, rtol=0)
+    s = result.strategies[0]
+    assert_allclose(s.rival_price_usd_per_million_tokens[0].p50, [1.50, 0.75, 0.75, 0.75], rtol=1e-6)
+
+
+def test_death_is_absorbing_and_funding_does_not_revive() -> None:
+    # No sales at all (price far above everyone): contribution = -100,000 a month from 250,000 of cash;
+    # month 3 ends at -50,000 (dead); in month 4, -50,000 - 100,000 + 200,000 of funding = +50,000, but the
+    # firm stays dead.
+    scenario = base_scenario(
+        one_off_training_usd=0.0,
+        funding=(FundingEvent(month=4, amount_usd=200_000.0),),
+        capacity_million_tokens_per_month=0.0,
+    )
+    result = run_simulation(scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True)
+    assert result.cash_paths_usd is not None
+    assert_allclose(result.cash_paths_usd[0, :, 0], [150_000, 50_000, -50_000, 50_000], atol=0.005)
+    s = result.strategies[0]
+    assert_allclose(s.survival_curve_fraction, [1, 1, 0, 0])
+    assert s.death_month == 3
+    assert s.survival_probability == 0.0
+    assert s.runway_months == 1.5  # 150,000 left after month 1 / 100,000 burn
+    assert s.breakeven_month is None

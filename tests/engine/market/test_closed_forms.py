@@ -1,0 +1,67 @@
+"""The closed-form checks of MARKET-MODEL.md items 2-5."""
+
+import math
+
+import pytest
+
+from app.engine.market import (
+    ScenarioError,
+    breakeven_volume_million_tokens_per_month,
+    lerner_price_usd_per_million_tokens,
+    payback_months,
+    required_volume_uplift_fraction,
+)
+
+
+def test_sixty_percent_margin_and_twenty_percent_cut_need_fifty_percent_more_volume() -> None:
+    answer = required_volume_uplift_fraction(margin_fraction=0.60, cut_fraction=0.20)
+    assert answer.value == pytest.approx(0.50)  # 0.2 / (0.6 - 0.2)
+    assert answer.reason is None and answer.is_finite
+
+
+@pytest.mark.parametrize("cut", [0.60, 0.75, 1.0])
+def test_a_cut_at_or_above_the_margin_never_pays(cut: float) -> None:
+    answer = required_volume_uplift_fraction(margin_fraction=0.60, cut_fraction=cut)
+    assert answer.value == math.inf
+    assert answer.reason and "never" in answer.reason
+    assert answer.to_dict() == {"value": None, "reason": answer.reason}
+
+
+@pytest.mark.parametrize(("m", "x", "expected"), [(0.5, 0.1, 0.25), (0.8, 0.4, 1.0), (0.3, 0.0, 0.0)])
+def test_uplift_other_cases(m: float, x: float, expected: float) -> None:
+    assert required_volume_uplift_fraction(m, x).value == pytest.approx(expected)
+
+
+def test_uplift_keeps_contribution() -> None:
+    # p = 1, c = 0.4 (m = 0.6); cut 20 % -> p = 0.8, unit margin 0.4 instead of 0.6: 1.5x the volume
+    p, c, x = 1.0, 0.4, 0.2
+    uplift = required_volume_uplift_fraction((p - c) / p, x).value
+    assert (p * (1 - x) - c) * (1 + uplift) == pytest.approx(p - c)
+
+
+def test_breakeven_volume() -> None:
+    assert breakeven_volume_million_tokens_per_month(100_000, 2.0, 0.5).value == pytest.approx(66_666.6667)
+    never = breakeven_volume_million_tokens_per_month(100_000, 0.5, 0.5)
+    assert never.value == math.inf and never.reason
+
+
+def test_lerner_price() -> None:
+    assert lerner_price_usd_per_million_tokens(1.0, -2.0).value == pytest.approx(2.0)  # 1 x -2 / -1
+    assert lerner_price_usd_per_million_tokens(0.3, -3.0).value == pytest.approx(0.45)
+    inelastic = lerner_price_usd_per_million_tokens(1.0, -0.8)
+    assert inelastic.value == math.inf and inelastic.reason
+
+
+def test_payback_months() -> None:
+    assert payback_months(5_576_000, 1_000_000).value == pytest.approx(5.576)  # DeepSeek-V3 final run
+    assert payback_months(0, -5).value == 0
+    assert payback_months(1e6, 0).value == math.inf
+
+
+def test_bad_inputs_name_the_field() -> None:
+    with pytest.raises(ScenarioError) as err:
+        required_volume_uplift_fraction(0.6, 1.5)
+    assert err.value.field == "cut_fraction"
+    with pytest.raises(ScenarioError) as err:
+        lerner_price_usd_per_million_tokens(float("nan"), -2)
+    assert err.value.field == "unit_cost_usd_per_million_tokens"
