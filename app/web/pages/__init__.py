@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import hardware, home, models
+from app.web.pages import hardware, home, methodology, models
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, hardware, models):
+    for module in (home, hardware, models, methodology):
         router.include_router(module.router)
     return router
