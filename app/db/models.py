@@ -161,3 +161,7 @@ class SimulationRun(TimestampedVersioned, Base):
     horizon_months: Mapped[int] = mapped_column(Integer)
     engine_version: Mapped[str] = mapped_column(String(40), default="1")
     results: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+# Access control and audit tables live in their own module; importing them here registers them with
+# Base.metadata for Alembic and `from app.db.models import User` keeps working.
+from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401

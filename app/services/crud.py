@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.base import Base
+from app.services import audit
 from app.services.errors import ConflictError, NotFoundError, ValidationFailed
 
 RowT = TypeVar("RowT", bound=Base)
@@ -53,34 +54,53 @@ def get_row(session: Session, model: type[RowT], row_id: int) -> RowT:
     return row
 
 
-def create_row(session: Session, model: type[RowT], values: Mapping[str, Any]) -> RowT:
+def create_row(session: Session, model: type[RowT], values: Mapping[str, Any], *, record: bool = True) -> RowT:
+    """Insert a row; `record=False` when the caller writes its own, more telling, audit entry."""
     row = model(**values)
     session.add(row)
     _flush(session, model)
+    if record:
+        audit.record(
+            session, "create", model.__tablename__, row.id, f"created {audit.label_of(row)}",  # type: ignore[attr-defined]
+            after=audit.snapshot(row),
+        )
     return row
 
 
-def update_row(session: Session, row: RowT, values: Mapping[str, Any], expected_version: int) -> RowT:
-    """Apply `values` if the stored version is still `expected_version`; a stale version is a conflict."""
+def update_row(
+    session: Session, row: RowT, values: Mapping[str, Any], expected_version: int, *, record: bool = True
+) -> RowT:
+    """Apply `values` if the stored version is still `expected_version`; a stale version is a conflict.
+
+    The audit entry is added after the flush succeeds, so the loser of a race leaves none."""
     if row.version != expected_version:  # type: ignore[attr-defined]
         raise ConflictError(
             f"{_label(type(row))} {row.id} was changed by someone else: your version {expected_version}, "  # type: ignore[attr-defined]
             f"current version {row.version}",  # type: ignore[attr-defined]
             field="version",
         )
+    before = audit.snapshot(row)
     for key, value in values.items():
         setattr(row, key, value)
     _flush(session, type(row))
+    after = audit.snapshot(row)
+    if record and audit.changed_columns(before, after):
+        audit.record(
+            session, "update", row.__tablename__, row.id,  # type: ignore[attr-defined]
+            f"{audit.label_of(row)}: {audit.describe_changes(before, after)}", before=before, after=after,
+        )
     return row
 
 
 def delete_row(session: Session, row: Base) -> None:
+    before, label, row_id = audit.snapshot(row), audit.label_of(row), row.id  # type: ignore[attr-defined]
     session.delete(row)
     try:
         session.flush()
     except IntegrityError as exc:
         session.rollback()
         raise ConflictError(f"{_label(type(row))} {row.id} is still referenced by other rows") from exc  # type: ignore[attr-defined]
+    audit.record(session, "delete", row.__tablename__, row_id, f"deleted {label}", before=before)
 
 
 def _flush(session: Session, model: type[Base]) -> None:

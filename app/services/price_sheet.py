@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, PriceQuote
-from app.services import crud
+from app.services import audit, crud
 from app.services.errors import ConflictError, ValidationFailed
 
 # Fields whose change is a new price (a new dated row); the others are corrected in place.
@@ -46,8 +46,16 @@ def change_quote(session: Session, quote: PriceQuote, values: dict[str, Any], ve
         )
     if not PRICE_FIELDS & {k for k, v in values.items() if getattr(quote, k) != v}:
         return crud.update_row(session, quote, prepare_quote(values), version)
+    return _add_dated_price(session, quote, values, version, "price_change", "")
+
+
+def _add_dated_price(
+    session: Session, quote: PriceQuote, values: dict[str, Any], version: int, action: str, note: str
+) -> PriceQuote:
+    """Close `quote` and add its dated successor with `values`; one audit entry for the pair."""
     if quote.effective_to is not None:
         raise ConflictError(f"price quote {quote.id} is historical (ended {quote.effective_to}); change the current row")
+    values = dict(values)
     start = values.pop("effective_from", None) or date.today()
     if start <= quote.effective_from:
         raise ValidationFailed(
@@ -58,8 +66,51 @@ def change_quote(session: Session, quote: PriceQuote, values: dict[str, Any], ve
     if "usd_per_hour" in values and "usd_per_accelerator_hour" not in values:
         successor["usd_per_accelerator_hour"] = None
     successor.update(effective_from=start, effective_to=None)
-    crud.update_row(session, quote, {"effective_to": start}, version)
-    return crud.create_row(session, PriceQuote, prepare_quote(successor))
+    before = audit.snapshot(quote)
+    crud.update_row(session, quote, {"effective_to": start}, version, record=False)
+    row = crud.create_row(session, PriceQuote, prepare_quote(successor), record=False)
+    after = audit.snapshot(row)
+    changes = audit.describe_changes(before, {k: v for k, v in after.items() if k not in ("id", "effective_from")})
+    audit.record(
+        session, action, PriceQuote.__tablename__, row.id,
+        f"{audit.label_of(row)}: {changes} from {start.isoformat()}{note}", before=before, after=after,
+    )
+    return row
+
+
+def restore_quote(session: Session, old: PriceQuote, effective_from: date | None = None) -> PriceQuote:
+    """Bring back an earlier price by adding a new dated row with it (history is never rewritten)."""
+    current = current_quote_of_offer(session, old)
+    restored = {field: getattr(old, field) for field in sorted(PRICE_FIELDS)}
+    note = f" (restored the price of {old.effective_from.isoformat()})"
+    if current is None:
+        values = {column: getattr(old, column) for column in _copied_columns()}
+        values.update(effective_from=effective_from or date.today(), effective_to=None)
+        row = crud.create_row(session, PriceQuote, prepare_quote(values), record=False)
+        audit.record(
+            session, "restore", PriceQuote.__tablename__, row.id,
+            f"{audit.label_of(row)}: offered again at {audit.format_value('usd_per_hour', row.usd_per_hour)} USD/h "
+            f"from {row.effective_from.isoformat()}{note}", after=audit.snapshot(row),
+        )
+        return row
+    if current.id == old.id:
+        raise ConflictError(f"price quote {old.id} is the current price; there is nothing to restore")
+    if all(getattr(current, f) == v for f, v in restored.items()):
+        raise ConflictError(f"the current price ({current.usd_per_hour:g} USD/h) already equals the restored one")
+    values: dict[str, Any] = {**restored, "effective_from": effective_from or date.today()}
+    return _add_dated_price(session, current, values, current.version, "restore", note)
+
+
+def current_quote_of_offer(session: Session, quote: PriceQuote) -> PriceQuote | None:
+    """The row in effect now (open-ended) for the same provider, instance, region and pricing model."""
+    query = select(PriceQuote).where(
+        PriceQuote.provider == quote.provider,
+        PriceQuote.instance_type == quote.instance_type,
+        PriceQuote.region == quote.region,
+        PriceQuote.pricing_model == quote.pricing_model,
+        PriceQuote.effective_to.is_(None),
+    ).order_by(PriceQuote.effective_from.desc(), PriceQuote.id.desc())
+    return session.scalars(query).first()
 
 
 def _copied_columns() -> list[str]:
