@@ -22,4 +22,6 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit (or roll back) when the handler returns, BEFORE the response is sent, so a failed
+# commit becomes an error answer (409/503) instead of a 2xx for data that was never stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
