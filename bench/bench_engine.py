@@ -192,7 +192,8 @@ import json, logging, time, warnings
 warnings.filterwarnings("ignore")
 logging.disable(logging.CRITICAL)
 from llm_analysis.analysis import LLMAnalysis
-from llm_analysis.config import ParallelismConfig, get_dtype_config_by_name, get_gpu_config_by_name, get_model_config_by_name
+from llm_analysis.config import (ParallelismConfig, get_dtype_config_by_name, get_gpu_config_by_name,
+    get_model_config_by_name)
 model = get_model_config_by_name("NousResearch_Llama-2-7b-hf")
 gpu = get_gpu_config_by_name("a100-sxm-80gb")
 dtype = get_dtype_config_by_name("w16a16e16")
