@@ -24,7 +24,7 @@ contribution                      (p - c) Q - F, per month
 survival_curve_fraction           share of paths with cash >= 0 at every month-end so far (death absorbs)
 breakeven_month                   median first month with contribution >= training amortisation
 payback_month                     median first month cumulative contribution >= the one-off spend
-runway_months                     cash after month 1 / month-1 burn (None: not burning)
+runway_months                     (starting cash - one-off spend) / month-1 operating burn (None: no burn)
 p5 ... p95                        percentiles over Monte Carlo paths
 months                            numbered from 1; month 1 is the first simulated month
 """

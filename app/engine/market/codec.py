@@ -161,13 +161,14 @@ class Preset:
     assumptions: tuple[str, ...]
     scenario: Scenario
     strategies: tuple[Strategy, ...] = ()
+    source: str = ""  # one-line citation (the Scenario row's `source` column)
 
 
 def preset_from_dict(data: dict[str, Any]) -> Preset:
     """Parse a preset file's content (app/data/presets/*.json) into a Preset."""
     if not isinstance(data, dict):
         raise ScenarioError("preset", "must be an object")
-    allowed = {"slug", "name", "description", "sources", "assumptions", "scenario", "strategies"}
+    allowed = {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
     unknown = set(data) - allowed
     if unknown:
         raise ScenarioError(sorted(unknown)[0], "unknown field")
@@ -188,6 +189,7 @@ def preset_from_dict(data: dict[str, Any]) -> Preset:
         assumptions=tuple(assumptions),
         scenario=_dataclass_from_dict("scenario", Scenario, data["scenario"]),
         strategies=strategies_from_list(data.get("strategies", [])),
+        source=_convert("source", str, data.get("source", "")),
     )
 
 
@@ -196,6 +198,7 @@ def preset_to_dict(preset: Preset) -> dict[str, Any]:
         "slug": preset.slug,
         "name": preset.name,
         "description": preset.description,
+        "source": preset.source,
         "sources": list(preset.sources),
         "assumptions": list(preset.assumptions),
         "scenario": scenario_to_dict(preset.scenario),

@@ -76,10 +76,12 @@ class FundingEvent:
 class PricingPolicy:
     """Our price each month. Reactive rules look at rivals' prices of the previous month (one-month lag).
 
-    hold: keep today's price. match: the lowest rival price. undercut: lowest rival price x (1 - undercut).
-    floor: unit cost x (1 + floor margin). premium: the quality-adjusted lowest rival price
-    (rival price + quality gap x utility per point / price sensitivity) x (1 + premium).
-    Every rule except hold is clamped at the floor, unit cost x (1 + floor_margin_fraction).
+    hold: keep today's price. match: follow the lowest rival price's moves in percent (a 50 % cut by the
+    cheapest rival makes us cut 50 %; never above today's price). undercut: the lowest rival price
+    x (1 - undercut_fraction); 0 meets it. floor: unit cost x (1 + floor margin). premium: the
+    quality-adjusted lowest rival price (rival price + quality gap x utility per point / price
+    sensitivity) x (1 + premium). Every rule except hold is clamped at the floor,
+    unit cost x (1 + floor_margin_fraction).
     """
 
     rule: OurRule = "hold"
@@ -123,7 +125,14 @@ class PriceCut:
 
 @dataclass(frozen=True)
 class Rival:
-    """A competitor. Its floor is its unit cost, or unit cost x (1 - subsidy) while its subsidy budget lasts."""
+    """A competitor. Its floor is its unit cost, or unit cost x (1 - subsidy) while its subsidy budget lasts.
+
+    Rules (each month, reacting to last month's prices; the result is never below the floor):
+    hold: its list price x the market trend (price_decline_per_year) x its dated cuts;
+    script: the same (hold with cuts); match: follow the lowest competing price's moves in percent,
+    never above its hold price; undercut: the lowest competing price x (1 - undercut_fraction), never
+    above its hold price; best_response: a damped step toward the logit best response c + 1/(beta (1 - s)).
+    """
 
     name: str
     price_usd_per_million_tokens: float

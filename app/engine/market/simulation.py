@@ -163,6 +163,10 @@ def _simulate_group(
     cut_keep = [1.0 - inputs.rival_cut_fraction[:, j, : len(r.cuts)] for j, r in enumerate(rivals)]
     subsidised = [r.subsidy_budget_usd > 0 and r.subsidy_fraction > 0 for r in rivals]
     reactive = any(r.rule in ("match", "undercut") for r in rivals)
+    # Today's lowest price each firm sees among the others: "match" keeps its ratio to it.
+    start_prices = [p0] + [r.price_usd_per_million_tokens for r in rivals]
+    others0 = [min(start_prices[:j + 1] + start_prices[j + 2:]) for j in range(n_r)]
+    lowest_rival0 = min(start_prices[1:], default=0.0)
 
     # --- state ----------------------------------------------------------------------------------------
     price: np.ndarray = np.full(shape, p0)
@@ -212,6 +216,8 @@ def _simulate_group(
                 others = np.where(prev_r_price[j] == low1, low2, low1)
                 if r.rule == "undercut":
                     others = others * (1.0 - r.undercut_fraction)
+                else:  # match the lowest competing price's moves in percent, keeping today's gap to it
+                    others = others * (r.price_usd_per_million_tokens / others0[j]) if others0[j] > 0 else anchor
                 target = np.minimum(anchor, others)
             elif r.rule == "best_response":  # p = c + 1/(beta (1 - s)), approached with damping
                 markup = 1.0 / (beta * np.maximum(1.0 - r_share[j], 1e-9))
@@ -236,8 +242,11 @@ def _simulate_group(
             for p in prev_r_price[1:]:
                 lowest = np.minimum(lowest, p)
             if policy.rule == "undercut":
-                lowest = lowest * (1.0 - policy.undercut_fraction)
-            price = np.maximum(lowest, floor)
+                price = np.maximum(lowest * (1.0 - policy.undercut_fraction), floor)
+            elif lowest_rival0 > 0:  # match: follow the lowest rival price's moves in percent, capped at p0
+                price = np.maximum(np.minimum(lowest * (p0 / lowest_rival0), p0), floor)
+            else:
+                price = np.maximum(p0, floor)
         else:  # premium: the quality-adjusted lowest rival price
             q_us = firm.quality_points + quality_delta
             adjusted = None
@@ -290,9 +299,10 @@ def _simulate_group(
         counts["alive"][:, t] = np.count_nonzero(alive, axis=1)
         counts["breakeven"][:, t] = np.count_nonzero(broke_even, axis=1)
         counts["payback"][:, t] = np.count_nonzero(paid_back, axis=1)
-        if t == 0:
-            burn = outlay - contribution
-            runway = np.where(burn > 0.0, np.maximum(cash, 0.0) / np.where(burn > 0.0, burn, 1.0), np.inf)
+        if t == 0:  # operating burn of month 1; cash net of the one-off spend, before any funding
+            burn = -contribution
+            cash_left = np.maximum(firm.starting_cash_usd - one_off, 0.0)
+            runway = np.where(burn > 0.0, cash_left / np.where(burn > 0.0, burn, 1.0), np.inf)
 
         if cash_paths is not None:
             cash_paths[:, t, :] = cash

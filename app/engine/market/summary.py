@@ -145,7 +145,7 @@ class StrategyResult:
     breakeven_paths_fraction: float
     payback_month: int | None  # median first month cumulative contribution covers the one-off spend
     death_month: int | None  # median first month with cash < 0; None if most paths survive
-    runway_months: float | None  # median cash after month 1 / month-1 burn; None when not burning
+    runway_months: float | None  # median (starting cash - one-off spend) / month-1 operating burn; None: no burn
 
     @property
     def cash_at_horizon_p50_usd(self) -> float:

@@ -169,5 +169,5 @@ def test_death_is_absorbing_and_funding_does_not_revive() -> None:
     assert_allclose(s.survival_curve_fraction, [1, 1, 0, 0])
     assert s.death_month == 3
     assert s.survival_probability == 0.0
-    assert s.runway_months == 1.5  # 150,000 left after month 1 / 100,000 burn
+    assert s.runway_months == 2.5  # 250,000 of cash (no one-off spend) / 100,000 operating burn
     assert s.breakeven_month is None
