@@ -77,8 +77,9 @@ def layout(x: dict[str, Any], y: dict[str, Any], **extra: Any) -> dict[str, Any]
     base: dict[str, Any] = {
         "xaxis": x,
         "yaxis": y,
-        "margin": {"l": 64, "r": 16, "t": 16, "b": 56},
-        "legend": {"orientation": "h", "y": -0.22, "x": 0},
+        "margin": {"l": 64, "r": 16, "t": 40, "b": 56},
+        # Legends sit above the plot, so they never collide with the x-axis title.
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         "hovermode": "closest",
         "colorway": list(PALETTE),
     }

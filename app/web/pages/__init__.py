@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import hardware, home, methodology, models
+from app.web.pages import access, audit, hardware, home, methodology, models, strategy
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, hardware, models, methodology):
+    for module in (home, hardware, models, strategy, methodology, access, audit):
         router.include_router(module.router)
     return router
