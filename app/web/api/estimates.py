@@ -1,0 +1,355 @@
+"""Cost estimates over REST: training, inference, sweeps and the seed article's formulas.
+
+Thin routes: a strict request schema, one service call, a response schema. Units live in field names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.services import estimates
+from app.web.deps import SessionDep
+from app.web.schemas import STRICT, PricingModel, Workload
+
+router = APIRouter(prefix="/estimates", tags=["estimates"])
+
+
+class StrictModel(BaseModel):
+    """Strict, no extra fields (the project's STRICT), and `model_…` field names allowed."""
+
+    model_config = ConfigDict(**STRICT, protected_namespaces=())
+
+
+TrainingPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8"]
+ServingPrecision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
+AnyPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
+Recomputation = Literal["none", "selective", "full"]
+Count = Annotated[int, Field(gt=0, le=1_000_000)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+Positive = Annotated[float, Field(gt=0, le=1e30)]
+UsdPerGpuHour = Annotated[float, Field(gt=0, le=10_000)]
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+class ModelInput(StrictModel):
+    """An inline model (instead of model_id)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)] = "custom"
+    workload: Workload = "language"
+    parameter_count: Positive
+    active_parameter_count: Positive | None = Field(default=None, description="Mixture of experts")
+    layer_count: Count | None = None
+    hidden_size: Count | None = None
+    attention_head_count: Count | None = None
+    kv_head_count: Count | None = None
+    vocabulary_size: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    sequence_length: Annotated[int, Field(gt=0, le=100_000_000)] | None = None
+    kv_cache_values_per_token_per_layer: Annotated[int, Field(gt=0, le=10_000_000)] | None = None
+    flops_per_unit: Positive | None = None
+    bytes_per_unit: Annotated[float, Field(ge=0, le=1e30)] | None = None
+    unit_name: Annotated[str, Field(min_length=1, max_length=40)] = "token"
+
+
+class AcceleratorInput(StrictModel):
+    """Inline accelerator specs (instead of accelerator_id / accelerator_name). Dense peaks."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    peak_tflops: dict[AnyPrecision, Annotated[float, Field(gt=0, le=1e6)]]
+    memory_gb: Annotated[float, Field(gt=0, le=100_000)]
+    memory_bandwidth_tb_s: Annotated[float, Field(gt=0, le=1000)]
+    board_power_w: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    interconnect_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
+
+
+class ModelAndAccelerator(StrictModel):
+    model: ModelInput | None = None
+    model_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator: AcceleratorInput | None = None
+    accelerator_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    price_usd_per_gpu_hour: UsdPerGpuHour | None = Field(
+        default=None,
+        description="Default: the cheapest quote in effect for the accelerator and pricing_model",
+    )
+    pricing_model: PricingModel = "on_demand"
+    price_quote_id: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> ModelAndAccelerator:
+        if (self.model is None) == (self.model_id is None):
+            raise ValueError("give either model or model_id")
+        if sum(x is not None for x in (self.accelerator, self.accelerator_id, self.accelerator_name)) != 1:
+            raise ValueError("give exactly one of accelerator, accelerator_id, accelerator_name")
+        return self
+
+
+class ParallelismInput(StrictModel):
+    data_parallel_count: Count = 1
+    tensor_parallel_count: Count = 1
+    pipeline_parallel_count: Count = 1
+    zero_stage: Literal[0, 1, 2, 3] = 0
+    micro_batch_count: Count = 8
+    micro_batch_size_count: Count = 1
+    gpus_per_node_count: Count = 8
+    intra_node_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] = 300.0
+    inter_node_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] = 25.0
+    hop_latency_s: Annotated[float, Field(ge=0, le=1)] = 5e-6
+    gradient_compression_ratio: Annotated[float, Field(ge=1, le=1e6)] = 1.0
+
+
+class TrainingRequest(ModelAndAccelerator):
+    training_tokens: Positive | None = Field(default=None, description="Default: the stored model's tokens")
+    gpu_count: Count
+    precision: TrainingPrecision = "bf16"
+    mfu: Fraction | None = Field(
+        default=None, description="Model FLOPs utilisation; default 0.30/0.40 (Epoch AI)"
+    )
+    achieved_tflops_per_gpu: Annotated[float, Field(gt=0, le=1e6)] | None = Field(
+        default=None, description="Counts hardware FLOPs (recomputation included), as Megatron-LM reports"
+    )
+    activation_recomputation: Recomputation = "selective"
+    pue: Annotated[float, Field(ge=1, le=5)] | None = None
+    grid_kg_co2_per_kwh: Annotated[float, Field(ge=0, le=5)] | None = None
+    power_utilization: Fraction | None = None
+    half_precision_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+    parallelism: ParallelismInput | None = None
+    micro_batch_size: Count = 1
+
+    @model_validator(mode="after")
+    def _mfu_or_achieved(self) -> TrainingRequest:
+        if self.mfu is not None and self.achieved_tflops_per_gpu is not None:
+            raise ValueError("give mfu or achieved_tflops_per_gpu, not both")
+        return self
+
+
+class MemoryByPart(BaseModel):
+    weights_gb: float
+    gradients_gb: float
+    optimizer_gb: float
+    activations_gb: float
+
+
+class TrainingEstimateRead(BaseModel):
+    model_name: str
+    accelerator_name: str
+    training_tokens: float
+    model_flops: float
+    hardware_flops: float
+    effective_peak_tflops: float
+    mfu: float
+    achieved_tflops_per_gpu: float
+    ideal_gpu_hours: float
+    gpu_hours: float
+    wall_clock_days: float
+    scaling_efficiency: float
+    cost_usd: float | None
+    price_usd_per_gpu_hour: float | None
+    price_source: str
+    energy_kwh: float | None
+    co2_kg: float | None
+    memory_gb_per_gpu: float
+    memory_by_part_gb: MemoryByPart
+    available_memory_gb_per_gpu: float
+    fits_in_memory: bool
+    minimum_gpu_count: int | None
+    memory_message: str
+    communication: dict[str, float] | None
+    assumptions: list[str]
+
+
+class InferenceRequest(ModelAndAccelerator):
+    gpus_per_replica: Annotated[int, Field(gt=0, le=1024)] = 1
+    weight_precision: ServingPrecision = "bf16"
+    activation_precision: ServingPrecision = "bf16"
+    kv_cache_precision: ServingPrecision = "bf16"
+    batch_size: Annotated[int, Field(gt=0, le=65_536)] | None = Field(
+        default=None, description="Default: the largest batch that fits and meets the latency targets"
+    )
+    max_batch_size: Annotated[int, Field(gt=0, le=65_536)] = 1024
+    prompt_tokens: Annotated[int, Field(gt=0, le=10_000_000)] = 1024
+    output_tokens: Annotated[int, Field(gt=0, le=10_000_000)] = 256
+    time_to_first_token_target_s: Seconds | None = None
+    time_per_output_token_target_s: Seconds | None = None
+    utilization: Fraction | None = None
+    quality_loss_points: Annotated[float, Field(ge=-100, le=100)] | None = Field(
+        default=None, description="Quality lost to quantization; unknown (not zero) when omitted"
+    )
+    memory_efficiency: Fraction | None = None
+    compute_efficiency: Fraction | None = None
+
+
+class InferenceEstimateRead(BaseModel):
+    model_name: str
+    accelerator_name: str
+    gpus_per_replica: int
+    weights_bytes: float
+    weights_gb_per_gpu: float
+    kv_cache_bytes_per_token: float
+    kv_cache_gb_per_gpu: float
+    memory_gb_per_gpu: float
+    available_memory_gb_per_gpu: float
+    fits_in_memory: bool
+    meets_latency_targets: bool
+    batch_size: int
+    compute_precision: str
+    time_to_first_token_s: float
+    time_per_output_token_s: float
+    decode_memory_s: float
+    decode_compute_s: float
+    communication_s: float
+    bound: Literal["memory", "compute"]
+    output_tokens_per_second: float
+    output_tokens_per_second_per_gpu: float
+    cost_usd_per_million_output_tokens: float | None
+    cost_usd_per_million_tokens: float | None
+    unit_name: str
+    cost_usd_per_thousand_units: float | None
+    quality_loss_points: float | None
+    price_usd_per_gpu_hour: float | None
+    price_source: str
+    message: str
+    assumptions: list[str]
+
+
+class QuantizationInput(StrictModel):
+    weight_precision: ServingPrecision = "bf16"
+    activation_precision: ServingPrecision = "bf16"
+    kv_cache_precision: ServingPrecision = "bf16"
+    quality_loss_points: Annotated[float, Field(ge=-100, le=100)] | None = None
+
+
+class SweepRequest(StrictModel):
+    kind: Literal["training", "serving"]
+    model: ModelInput | None = None
+    model_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator_ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=1000)] | None = None
+    accelerator_names: (
+        Annotated[list[Annotated[str, Field(max_length=120)]], Field(max_length=1000)] | None
+    ) = None
+    pricing_models: Annotated[list[PricingModel], Field(min_length=1, max_length=5)] | None = None
+    price_usd_per_gpu_hour: UsdPerGpuHour | None = None
+    training_tokens: Positive | None = None
+    precisions: Annotated[list[TrainingPrecision], Field(min_length=1, max_length=5)] | None = None
+    gpu_counts: Annotated[list[Count], Field(min_length=1, max_length=100_000)] | None = None
+    mfu: Fraction | None = None
+    activation_recomputation: Recomputation = "selective"
+    max_days: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    quantizations: Annotated[list[QuantizationInput], Field(min_length=1, max_length=20)] | None = None
+    gpus_per_replica: (
+        Annotated[list[Annotated[int, Field(gt=0, le=1024)]], Field(min_length=1, max_length=64)] | None
+    ) = None
+    batch_sizes: (
+        Annotated[list[Annotated[int, Field(gt=0, le=65_536)]], Field(min_length=1, max_length=65_536)] | None
+    ) = None
+    prompt_tokens: Annotated[int, Field(gt=0, le=10_000_000)] = 1024
+    output_tokens: Annotated[int, Field(gt=0, le=10_000_000)] = 256
+    time_to_first_token_target_s: Seconds | None = None
+    time_per_output_token_target_s: Seconds | None = None
+    utilization: Fraction | None = None
+    limit: Annotated[int, Field(gt=0, le=1000)] = 50
+
+    @model_validator(mode="after")
+    def _one_model(self) -> SweepRequest:
+        if (self.model is None) == (self.model_id is None):
+            raise ValueError("give either model or model_id")
+        return self
+
+
+class SweepRead(BaseModel):
+    kind: str
+    evaluated_plan_count: int
+    feasible_plan_count: int
+    cost_column: str
+    time_column: str
+    cheapest: dict[str, Any] | None
+    plans: list[dict[str, Any]]
+    pareto: list[dict[str, Any]]
+    assumptions: list[str]
+
+
+class CommunicationInput(StrictModel):
+    node_count: Annotated[float, Field(gt=0, le=1e9)] = 10.0
+    gradient_size: Annotated[float, Field(ge=0, le=1e30)] = 1.0
+
+
+class TransferInput(StrictModel):
+    pretrained_size: Annotated[float, Field(ge=0, le=1e30)] = 100.0
+    iteration_count: Annotated[float, Field(ge=0, le=1e30)] = 1000.0
+    alpha_p: Annotated[float, Field(ge=0, le=1e30)] = 1.0
+    alpha_t: Annotated[float, Field(ge=0, le=1e30)] = 0.1
+
+
+class QuantizationCostInput(StrictModel):
+    float_model_cost: Annotated[float, Field(ge=0, le=1e30)] = 1000.0
+    quantization_error: Annotated[float, Field(ge=0, le=1e30)] = 10.0
+    alpha_q: Annotated[float, Field(ge=0, le=1e30)] = 1.0
+
+
+class MixedPrecisionInput(StrictModel):
+    operation_count: Annotated[float, Field(ge=0, le=1e30)] = 1e11
+    half_precision_fraction: Annotated[float, Field(ge=0, le=1)] = 0.7
+    beta_16: Annotated[float, Field(ge=0, le=1e30)] = 0.5
+    beta_32: Annotated[float, Field(ge=0, le=1e30)] = 1.0
+
+
+class ScenarioInput(StrictModel):
+    """The article's reported results (defaults as published)."""
+
+    single_gpu_minutes: Annotated[float, Field(gt=0, le=1e9)] = 100.0
+    distributed_gpu_count: Annotated[int, Field(gt=0, le=1_000_000)] = 4
+    distributed_minutes: Annotated[float, Field(gt=0, le=1e9)] = 50.0
+    mixed_precision_minutes: Annotated[float, Field(gt=0, le=1e9)] = 60.0
+    float_model_mb: Annotated[float, Field(gt=0, le=1e12)] = 100.0
+    quantized_model_mb: Annotated[float, Field(gt=0, le=1e12)] = 20.0
+    accuracy_before_percent: Annotated[float, Field(ge=0, le=100)] = 80.0
+    accuracy_after_percent: Annotated[float, Field(ge=0, le=100)] = 90.0
+
+
+class ArticleRequest(StrictModel):
+    accelerator_name: Annotated[str, Field(min_length=1, max_length=120)] | None = Field(
+        default=None, description="Whose peaks the physical view uses (default A100-SXM4-80GB)"
+    )
+    communication: CommunicationInput | None = None
+    transfer_learning: TransferInput | None = None
+    quantization: QuantizationCostInput | None = None
+    mixed_precision: MixedPrecisionInput | None = None
+    scenario: ScenarioInput | None = None
+
+
+class ArticleRead(BaseModel):
+    accelerator_name: str
+    formulas: dict[str, float | None]
+    worked_example: list[dict[str, Any]]
+    scenario: dict[str, Any]
+    findings: list[dict[str, Any]]
+
+
+def _dump(request: BaseModel) -> dict[str, Any]:
+    return request.model_dump(exclude_none=True)
+
+
+@router.post("/training", response_model=TrainingEstimateRead)
+def training_estimate(request: TrainingRequest, session: SessionDep) -> dict[str, Any]:
+    """GPU-hours, wall-clock, cost, energy, CO2 and memory per GPU of one training run."""
+    return estimates.training(session, _dump(request))
+
+
+@router.post("/inference", response_model=InferenceEstimateRead)
+def inference_estimate(request: InferenceRequest, session: SessionDep) -> dict[str, Any]:
+    """Memory, latency, throughput and cost per 1M output tokens of one serving replica."""
+    return estimates.inference(session, _dump(request))
+
+
+@router.post("/sweep", response_model=SweepRead)
+def sweep_estimate(request: SweepRequest, session: SessionDep) -> dict[str, Any]:
+    """Many plans at once: sorted by cost, with the Pareto frontier of cost, time and quality loss."""
+    return estimates.sweep(session, _dump(request))
+
+
+@router.post("/article", response_model=ArticleRead)
+def article_estimate(request: ArticleRequest, session: SessionDep) -> dict[str, Any]:
+    """The seed article's four formulas, its worked example beside the physical model, and its results."""
+    return estimates.article_view(session, _dump(request))
