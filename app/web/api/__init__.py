@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.web.api import catalog, system
+from app.web.api import catalog, estimates, system
 
-ROUTERS: list[APIRouter] = [*catalog.routers, system.router]
+ROUTERS: list[APIRouter] = [*catalog.routers, system.router, estimates.router]
 
 
 
