@@ -1,4 +1,4 @@
-"""The `pricewar` command: serve, migrate, seed, export, import."""
+"""The `pricewar` command: serve, migrate, seed, export, import, create-admin."""
 
 from __future__ import annotations
 
@@ -89,6 +89,32 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    """Create an admin (the first one, or another): the password is prompted for or read from stdin."""
+    import getpass
+
+    from app.db.session import session_scope
+    from app.services import accounts, audit
+    from app.services.errors import ServiceError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {args.username}: ")
+        if getpass.getpass("Again: ") != password:
+            print("the two passwords differ; nothing created", file=sys.stderr)
+            return 2
+    try:
+        with session_scope() as session:
+            audit.set_actor(session, "cli")
+            user = accounts.create_user(session, args.username, password, args.role)
+    except ServiceError as exc:
+        print(f"not created: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"created {user.role} '{user.username}'; sign in at /login")
+    return 0
+
+
 def cmd_wait_db(args: argparse.Namespace) -> int:
     """Wait until the database answers (a container may start before its database)."""
     import time
@@ -135,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="load an export into an empty database (all or nothing)")
     imp.add_argument("input", nargs="?", default="-", help="file path, or - for stdin")
     imp.set_defaults(handler=cmd_import)
+
+    admin = commands.add_parser("create-admin", help="create an admin user (no default password exists)")
+    admin.add_argument("username")
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    admin.add_argument("--role", default="admin", choices=("viewer", "editor", "admin"), help="default admin")
+    admin.set_defaults(handler=cmd_create_admin)
 
     wait = commands.add_parser("wait-db", help="wait until the database answers")
     wait.add_argument("--timeout-s", type=float, default=60, help="give up after this many seconds")

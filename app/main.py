@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -9,6 +12,7 @@ from app.config import PROJECT_ROOT
 from app.web.api import api_router
 from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
 from app.web.api.system import health_router
+from app.web.auth import APP_DEPENDENCIES, announce_setup_token, install_access
 from app.web.errors import install_error_handlers
 from app.web.pages import page_router
 from app.web.plotly_asset import plotly_router
@@ -19,11 +23,20 @@ API_DESCRIPTION = (
 )
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    announce_setup_token()  # no users yet: log a one-time token for /setup
+    yield
+
+
 def create_app() -> FastAPI:
+    # APP_DEPENDENCIES: every route checks the caller's role (fail-closed default) and CSRF on unsafe methods.
     app = FastAPI(
-        title="Price War Room", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None
+        title="Price War Room", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None,
+        dependencies=APP_DEPENDENCIES, lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_access(app)
     app.include_router(health_router)
     app.include_router(api_router())
     app.include_router(plotly_router)

@@ -122,11 +122,39 @@ def db_session(db_engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
-@pytest.fixture
-def client(db_session: Session) -> Iterator[object]:
-    """A test client whose requests use `db_session` (one savepoint per request)."""
-    from fastapi.testclient import TestClient
+def add_user(session: Session, username: str, role: str, password: str | None = None) -> object:
+    """A user in the test's transaction; without a password the account can only use API tokens (fast: no
+    argon2 hash to compute)."""
+    from app.db.access import User
+    from app.services.passwords import hash_password
 
+    user = User(username=username, role=role, is_active=True,
+                password_hash=hash_password(password) if password else "!no-password")
+    session.add(user)
+    session.flush()
+    return user
+
+
+def bearer_token(session: Session, user: object, role: str | None = None) -> str:
+    """A live API token for `user` (stored hashed, like the real ones); returns the secret."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    from app.db.access import ApiToken
+    from app.services.accounts import TOKEN_PREFIX, digest
+
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(
+        name="tests", token_hash=digest(raw), prefix=raw[:12], role=role or user.role,  # type: ignore[attr-defined]
+        user_id=user.id, expires_at=datetime.now(UTC) + timedelta(days=1),  # type: ignore[attr-defined]
+    ))
+    session.flush()
+    return raw
+
+
+@pytest.fixture
+def app_on_session(db_session: Session) -> Iterator[object]:
+    """The app, with every request on `db_session` (one savepoint per request)."""
     from app.main import app
     from app.web.deps import get_session
 
@@ -139,6 +167,28 @@ def client(db_session: Session) -> Iterator[object]:
             raise
 
     app.dependency_overrides[get_session] = session_override
-    with TestClient(app) as test_client:
-        yield test_client
+    yield app
     app.dependency_overrides.pop(get_session, None)
+
+
+@pytest.fixture
+def anon_client(app_on_session: object) -> Iterator[object]:
+    """A test client that is not signed in (anonymous reading follows Settings.anonymous_read)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app_on_session) as test_client:  # type: ignore[arg-type]
+        yield test_client
+
+
+@pytest.fixture
+def client(app_on_session: object, db_session: Session) -> Iterator[object]:
+    """A test client signed in as an admin through an API token (so writes pass the role checks and, being
+    Bearer requests, the CSRF check). Use `anon_client` for anonymous requests."""
+    from fastapi.testclient import TestClient
+
+    admin = add_user(db_session, "test-admin", "admin")
+    token = bearer_token(db_session, admin)
+    db_session.commit()  # a request that fails rolls back its savepoint only, not the admin and its token
+    with TestClient(app_on_session) as test_client:  # type: ignore[arg-type]
+        test_client.headers["Authorization"] = f"Bearer {token}"
+        yield test_client

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import PriceQuote
-from app.services import crud, price_sheet
+from app.services import audit, crud, price_sheet
 from app.services.errors import ValidationFailed
 
 MAX_ROWS = 20_000
@@ -83,6 +83,11 @@ def import_quotes(session: Session, text: str, dry_run: bool) -> ImportReport:
     if committed:
         for current, values in planned:
             _apply(session, current, values)
+        audit.record(
+            session, "import", "price_quotes", None,
+            f"CSV import of price quotes: {counts['added']} added, {counts['changed']} changed, "
+            f"{counts['unchanged']} unchanged",
+        )
     report = ImportReport(dry_run=dry_run, committed=committed, rows=outcomes, **counts)
     if not dry_run and not committed:
         raise ImportRefused(report)

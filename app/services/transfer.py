@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db.base import Base, UTCDateTime
 from app.db.models import Accelerator, MarketPrice, ModelConfig, PriceQuote, Scenario, SimulationRun
+from app.services import audit
 from app.services.errors import ConflictError, ValidationFailed
 
 SCHEMA_VERSION = 1
@@ -57,6 +58,10 @@ def import_document(session: Session, document: dict[str, Any]) -> dict[str, int
         counts[model.__tablename__] = len(rows)
     session.flush()
     _reset_sequences(session)
+    audit.record(
+        session, "import", "database", None,
+        "whole-database import: " + ", ".join(f"{n} {table}" for table, n in counts.items()),
+    )
     return counts
 
 

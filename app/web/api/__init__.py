@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.web.api import catalog, estimates, system
+from app.web.api import access, audit, catalog, estimates, system
 
-ROUTERS: list[APIRouter] = [*catalog.routers, system.router, estimates.router]
+ROUTERS: list[APIRouter] = [*catalog.routers, system.router, *access.routers, audit.router, estimates.router]
 
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
@@ -17,13 +17,23 @@ from sqlalchemy.orm import Session
 from app.db.base import Base
 from app.services import crud
 from app.web.api.listing import ListQuery, csv_response
+from app.web.auth import require_role
 from app.web.deps import SessionDep
+from app.web.etags import check_if_match, set_etag
 from app.web.schemas import ErrorDetail, Page
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "Not signed in (no anonymous reading, or a bad token)"},
+    403: {"model": ErrorDetail, "description": "Role too low: reads need viewer, writes editor"},
     404: {"model": ErrorDetail, "description": "Unknown id"},
     409: {"model": ErrorDetail, "description": "Name clash, stale version, or still referenced"},
 }
+PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    412: {"model": ErrorDetail, "description": "If-Match names a version that is no longer current"},
+}
+READ = [require_role("viewer")]
+WRITE = [require_role("editor")]
+IfMatch = Annotated[str | None, Header(description='The ETag you read (W/"<version>"); 412 when stale')]
 
 Conditions = Callable[[Any], Sequence[ColumnElement[bool]]]
 
@@ -47,7 +57,7 @@ def build_router(resource: Resource) -> APIRouter:
     model, read = resource.model, resource.read_schema
     page_schema = type(f"{read.__name__}Page", (Page,), {"__annotations__": {"items": list[read]}})  # type: ignore[valid-type]
 
-    @router.get("", response_model=page_schema, summary=f"List {resource.path} (JSON or ?format=csv)")
+    @router.get("", response_model=page_schema, summary=f"List {resource.path} (JSON or ?format=csv)", dependencies=READ)
     def list_resource(session: SessionDep, query: Annotated[resource.query_schema, Query()]) -> Any:  # type: ignore[name-defined]
         rows, total = crud.list_rows(
             session, model, resource.conditions(query), query.sort, query.limit, query.offset
@@ -57,28 +67,43 @@ def build_router(resource: Resource) -> APIRouter:
             return csv_response(read, items, resource.path)
         return page_schema(items=items, total=total, limit=query.limit, offset=query.offset)
 
-    @router.get("/{row_id}", response_model=read, summary=f"Get one of {resource.path}")
-    def get_resource(row_id: int, session: SessionDep) -> Any:
-        return read.model_validate(crud.get_row(session, model, row_id))
+    @router.get("/{row_id}", response_model=read, summary=f"Get one of {resource.path} (with its ETag)",
+                dependencies=READ)
+    def get_resource(row_id: int, session: SessionDep, response: Response) -> Any:
+        row = crud.get_row(session, model, row_id)
+        set_etag(response, row.version)  # type: ignore[attr-defined]
+        return read.model_validate(row)
 
-    @router.post("", response_model=read, status_code=status.HTTP_201_CREATED, summary=f"Create {resource.tag}")
+    @router.post("", response_model=read, status_code=status.HTTP_201_CREATED, summary=f"Create {resource.tag}",
+                 dependencies=WRITE)
     def create_resource(body: resource.create_schema, session: SessionDep, response: Response) -> Any:  # type: ignore[name-defined]
         row = crud.create_row(session, model, resource.prepare(body.model_dump()))
         response.headers["Location"] = f"/api/v1/{resource.path}/{row.id}"  # type: ignore[attr-defined]
         return read.model_validate(row)
 
-    @router.patch("/{row_id}", response_model=read, summary=f"Update {resource.tag} (send the version you read)")
-    def update_resource(row_id: int, body: resource.update_schema, session: SessionDep) -> Any:  # type: ignore[name-defined]
+    @router.patch("/{row_id}", response_model=read, summary=f"Update {resource.tag} (send the version you read)",
+                  dependencies=WRITE, responses=PRECONDITION_RESPONSES)
+    def update_resource(
+        row_id: int, body: resource.update_schema, session: SessionDep, response: Response,  # type: ignore[name-defined]
+        if_match: IfMatch = None,
+    ) -> Any:
         row = crud.get_row(session, model, row_id)
+        check_if_match(if_match, row.version)  # type: ignore[attr-defined]
         values = body.model_dump(exclude_unset=True)
         version = values.pop("version")
         if resource.update is not None:
-            return read.model_validate(resource.update(session, row, values, version))
-        return read.model_validate(crud.update_row(session, row, resource.prepare(values), version))
+            updated = resource.update(session, row, values, version)
+        else:
+            updated = crud.update_row(session, row, resource.prepare(values), version)
+        set_etag(response, updated.version)
+        return read.model_validate(updated)
 
-    @router.delete("/{row_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete {resource.tag}")
-    def delete_resource(row_id: int, session: SessionDep) -> Response:
-        crud.delete_row(session, crud.get_row(session, model, row_id))
+    @router.delete("/{row_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete {resource.tag}",
+                   dependencies=WRITE, responses=PRECONDITION_RESPONSES)
+    def delete_resource(row_id: int, session: SessionDep, if_match: IfMatch = None) -> Response:
+        row = crud.get_row(session, model, row_id)
+        check_if_match(if_match, row.version)  # type: ignore[attr-defined]
+        crud.delete_row(session, row)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
