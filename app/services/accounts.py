@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -138,6 +138,12 @@ def _keep_one_admin(session: Session, user: User) -> None:
         raise ConflictError("this is the last active admin; make another admin first", field="role")
 
 
+def _touch_user(session: Session, user: User, **values: object) -> None:
+    """Bookkeeping writes (last sign-in, a rehash) that must not bump the version an admin's edit was read at."""
+    session.execute(update(User).where(User.id == user.id).values(**values))
+    session.expire(user, list(values))
+
+
 def change_own_password(session: Session, user: User, current: str, new: str) -> None:
     if not passwords.verify_password(user.password_hash, current):
         raise ValidationFailed("the current password is wrong", field="current_password")
@@ -168,7 +174,7 @@ def authenticate(
                      actor=audit.Actor(username[:80] or "(empty)"))
         return None
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+        _touch_user(session, user, password_hash=passwords.hash_password(password))
     rate_limits.forget(session, "login", name_key)
     return user
 
@@ -183,6 +189,7 @@ class NewSession:
 
 def start_session(session: Session, settings: Settings, user: User, address: str, user_agent: str) -> NewSession:
     """A fresh random id at every sign-in (no session fixation); the cookie gets `raw_id`."""
+    purge_expired_sessions(session, settings)
     now = utc_now()
     raw = secrets.token_urlsafe(32)
     row = UserSession(
@@ -191,8 +198,8 @@ def start_session(session: Session, settings: Settings, user: User, address: str
         address=address[:64], user_agent=user_agent[:200],
     )
     session.add(row)
-    user.last_login_at = now
     session.flush()
+    _touch_user(session, user, last_login_at=now)
     audit.record(session, "login", "users", user.id, f"{user.username} signed in from {address}",
                  actor=audit.Actor(user.username, user.id))
     return NewSession(raw, row)
