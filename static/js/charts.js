@@ -172,6 +172,24 @@
     });
   }
 
+  function fetchExtra(form, params) {
+    var extra = form.getAttribute("data-live-extra");
+    if (!extra) { return; }
+    var lazy = document.querySelectorAll("figure.chart[data-lazy] .chart-summary");
+    Array.prototype.forEach.call(lazy, function (p) { p.textContent = "Computing…"; });
+    fetch(extra + "?" + params.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        (body.charts || []).forEach(function (c) {
+          updateChart(c);
+          var el = document.getElementById("chart-" + c.key);
+          if (el) { el.removeAttribute("data-lazy"); }
+        });
+      })
+      .catch(function () { /* the no-JS link stays as the fallback */ });
+  }
+
   function setupLiveForm(form) {
     var url = form.getAttribute("data-live");
     var timer = null;
@@ -207,7 +225,12 @@
             var target = document.getElementById(id);
             if (target) { target.textContent = body.fragments[id]; }
           });
-          if (body.url) { history.replaceState(null, "", body.url); }
+          if (body.url) {
+            history.replaceState(null, "", body.url);
+            var query = body.url.indexOf("?") >= 0 ? body.url.slice(body.url.indexOf("?") + 1) : "";
+            Array.prototype.forEach.call(document.querySelectorAll("input[data-live-query]"), function (i) { i.value = query; });
+          }
+          fetchExtra(form, params);
           Array.prototype.forEach.call(document.querySelectorAll("[data-share-link]"), function (a) {
             if (body.url) { a.setAttribute("href", body.url); }
           });
@@ -228,6 +251,9 @@
     form.addEventListener("input", schedule);
     form.addEventListener("change", schedule);
     syncOutputs(form);
+    if (form.getAttribute("data-live-extra") && document.querySelector("figure.chart[data-lazy]")) {
+      fetchExtra(form, formQuery(form));
+    }
   }
 
   function setupCopyLinks() {
@@ -242,8 +268,15 @@
     });
   }
 
+  function setupSubmitOnChange() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-submit-on-change]"), function (el) {
+      el.addEventListener("change", function () { if (el.form) { el.form.submit(); } });
+    });
+  }
+
   function start() {
     setupThemeToggle();
+    setupSubmitOnChange();
     setupCopyLinks();
     Array.prototype.forEach.call(document.querySelectorAll("form[data-live]"), setupLiveForm);
     if (window.Plotly) { drawAll(); }

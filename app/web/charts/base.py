@@ -47,6 +47,7 @@ class Chart:
     figure: dict[str, Any]
     table: TableData = field(default_factory=lambda: TableData((), ()))
     height_px: int = 360
+    wide: bool = False  # spans both columns of a two-column grid
 
     def as_json(self) -> dict[str, Any]:
         return {

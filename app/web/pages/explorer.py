@@ -1,0 +1,197 @@
+"""Price-war explorer: sliders over a stored scenario; charts redraw without a reload (charts.js fetches
+/explorer/data); the URL carries only the changed inputs; save the view as a scenario or store it as a run."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Scenario, SimulationRun
+from app.engine.market.errors import ScenarioError
+from app.services import crud
+from app.services.errors import ServiceError
+from app.web.charts.pricewar import (
+    breakeven_chart,
+    cash_fan_chart,
+    insolvency_by,
+    price_timeline_chart,
+    share_chart,
+    strategy_of,
+    survival_chart,
+    tornado_chart,
+)
+from app.web.deps import SessionDep
+from app.web.formatting import usd
+from app.web.pages import pricewar_inputs as pw
+from app.web.pages.forms import FormErrors, form_values, see_other
+from app.web.pages.live import canonical_url, live_errors, live_json
+from app.web.pages.render import render
+
+router = APIRouter()
+DEFAULT_SCENARIO_SLUG = "china-may-2024"
+
+
+def scenarios(session: Session) -> list[Scenario]:
+    return list(session.scalars(select(Scenario).order_by(Scenario.is_preset.desc(), Scenario.name)))
+
+
+def pick_scenario(rows: list[Scenario], wanted: str | None) -> Scenario | None:
+    if wanted and wanted.isdigit():
+        found = next((r for r in rows if r.id == int(wanted)), None)
+        if found:
+            return found
+    return next((r for r in rows if (r.inputs or {}).get("slug") == DEFAULT_SCENARIO_SLUG), rows[0] if rows else None)
+
+
+def preview_paths(strategy_count: int) -> int:
+    return pw.PREVIEW_PATHS if strategy_count <= 4 else pw.PREVIEW_PATHS // 2
+
+
+def compute(session: Session, params: dict[str, str], *, with_tornado: bool = False) -> dict[str, Any]:
+    """Everything the page, the live refresh and the stored run need, from the query parameters."""
+    rows = scenarios(session)
+    base = pick_scenario(rows, params.get("scenario"))
+    ctx: dict[str, Any] = {"rows": rows, "base": base, "errors": FormErrors(), "values": {}, "defaults": {},
+                           "fields": pw.FIELDS, "form": params}
+    if base is None:
+        return ctx
+    try:
+        preset, scenario, values, defaults, errors = pw.build(base.inputs, params)
+    except ScenarioError as exc:
+        ctx["errors"]["scenario"] = f"This stored scenario cannot be read: {exc}"
+        return ctx
+    ctx.update(values=values, defaults=defaults, errors=errors, preset=preset)
+    if errors:
+        return ctx
+    strategies = pw.strategies_of(preset, scenario)
+    names = [s.name for s in strategies]
+    chosen = params.get("strategy") if params.get("strategy") in names else names[0]
+    try:
+        result = pw.preview(scenario, strategies, preview_paths(len(strategies)))
+    except ScenarioError as exc:
+        errors[pw._field_for(exc)] = str(exc)
+        return ctx
+    month_n = values["month_n"]
+    focus = strategy_of(result, chosen)
+    charts = [price_timeline_chart(result, chosen), share_chart(result, chosen), cash_fan_chart(result, chosen, month_n),
+              survival_chart(result),
+              breakeven_chart(result, chosen, scenario.firm.fixed_costs_usd_per_month, pw.breakeven_volume(scenario))]
+    risk = insolvency_by(result, chosen, month_n)
+    fragments = {
+        "kpi-survival": f"{focus['survival_probability'] * 100:.0f} %",
+        "kpi-risk": f"{risk * 100:.0f} %", "kpi-risk-label": f"P(cash < 0 by month {month_n})",
+        "kpi-runway": f"{focus['runway_months']:.1f} months" if focus["runway_months"] is not None else "no burn",
+        "kpi-breakeven": f"month {focus['breakeven_month']}" if focus["breakeven_month"] else "not reached",
+        "kpi-cash": usd(focus["cash_at_horizon_p50_usd"]),
+        "kpi-floor": usd(focus["price_floor_usd_per_million_tokens"]),
+    }
+    shown = {"scenario": str(base.id), "strategy": chosen, **values}
+    url_defaults = {"scenario": str(pick_scenario(rows, None).id if rows else ""), "strategy": names[0], **defaults}
+    url = canonical_url("/explorer", shown, url_defaults)
+    ctx.update(scenario=scenario, strategies=strategies, strategy_names=names, chosen=chosen, result=result,
+               charts=charts, fragments=fragments, url=url, query=url.partition("?")[2],
+               paths=preview_paths(len(strategies)))
+    if with_tornado:
+        ctx["tornado_chart"] = tornado_chart(pw.tornado_view(scenario, strategies[names.index(chosen)], month_n),
+                                             result["rival_names"])
+    return ctx
+
+
+@router.get("/explorer", response_class=HTMLResponse)
+def explorer(request: Request, session: SessionDep) -> HTMLResponse:
+    params = dict(request.query_params)
+    ctx = compute(session, params, with_tornado=params.get("tornado") == "1")
+    ctx.update(active_nav="explorer", saved=params.get("saved"), save_errors=FormErrors(), save_form={})
+    return render(request, "explorer.html", ctx, status_code=422 if ctx["errors"] else 200)
+
+
+@router.get("/explorer/data")
+def explorer_data(request: Request, session: SessionDep) -> Response:
+    ctx = compute(session, dict(request.query_params))
+    if ctx["errors"]:
+        return live_errors(ctx["errors"])
+    return live_json(ctx["charts"], ctx["fragments"], ctx["url"])
+
+
+@router.get("/explorer/tornado")
+def explorer_tornado(request: Request, session: SessionDep) -> Response:
+    """The tornado takes ~0.5 s (two simulations per uncertain input), so charts.js fetches it separately."""
+    ctx = compute(session, dict(request.query_params), with_tornado=True)
+    if ctx["errors"]:
+        return live_errors(ctx["errors"])
+    return live_json([ctx["tornado_chart"]], {}, ctx["url"])
+
+
+async def _posted(request: Request) -> tuple[dict[str, str], dict[str, str]]:
+    values = await form_values(request)
+    params = dict(parse_qsl(values.get("query", ""), keep_blank_values=False))
+    if values.get("scenario") and "scenario" not in params:
+        params["scenario"] = values["scenario"]
+    return values, params
+
+
+def _save_failed(request: Request, session: Session, params: dict[str, str], values: dict[str, str],
+                 errors: FormErrors) -> HTMLResponse:
+    ctx = compute(session, params)
+    ctx.update(active_nav="explorer", saved=None, save_errors=errors, save_form=values)
+    return render(request, "explorer.html", ctx, status_code=422)
+
+
+@router.post("/explorer/save", response_class=HTMLResponse)
+async def save_scenario(request: Request, session: SessionDep) -> Response:
+    """Save the current view as a new scenario (POST → 303 → GET of the saved scenario)."""
+    values, params = await _posted(request)
+    errors = FormErrors()
+    name = (values.get("name") or "").strip()
+    if not name:
+        errors["name"] = "Give the scenario a name."
+    elif len(name) > 160:
+        errors["name"] = "At most 160 characters."
+    elif session.scalar(select(Scenario.id).where(Scenario.name == name)) is not None:
+        errors["name"] = f"A scenario named “{name}” already exists; choose another name."
+    ctx = compute(session, params) if not errors else None
+    if ctx is not None and ctx["errors"]:
+        errors.update(ctx["errors"])
+    if errors:
+        return _save_failed(request, session, params, values, errors)
+    assert ctx is not None
+    doc = pw.saved_inputs(ctx["preset"], ctx["scenario"], name, (values.get("description") or "").strip())
+    try:
+        row = crud.create_row(session, Scenario, {
+            "name": name, "description": doc["description"], "inputs": doc, "source": ctx["base"].source,
+            "is_preset": False, "model_config_id": ctx["base"].model_config_id,
+            "accelerator_id": ctx["base"].accelerator_id, "as_of": ctx["base"].as_of,
+        })
+    except ServiceError as exc:
+        errors["name"] = exc.message
+        return _save_failed(request, session, params, values, errors)
+    return see_other("/explorer", scenario=row.id, saved="scenario")
+
+
+@router.post("/explorer/run", response_class=HTMLResponse)
+async def store_run(request: Request, session: SessionDep) -> Response:
+    """Run the current view with the scenario's own path count and seed and keep it (replayable)."""
+    values, params = await _posted(request)
+    ctx = compute(session, params)
+    if ctx["errors"] or ctx.get("scenario") is None:
+        return _save_failed(request, session, params, values, ctx["errors"])
+    scenario, strategies = ctx["scenario"], ctx["strategies"]
+    result = pw.preview(scenario, strategies, scenario.paths_count)
+    name = (values.get("name") or "").strip()[:160] or f"{ctx['base'].name} · {ctx['chosen']}"
+    doc = pw.saved_inputs(ctx["preset"], scenario, name, "")
+    doc["explorer_query"] = ctx["query"]
+    row = crud.create_row(session, SimulationRun, {
+        "scenario_id": ctx["base"].id, "name": name, "inputs": doc, "seed": scenario.seed,
+        "path_count": scenario.paths_count, "horizon_months": scenario.horizon_months, "engine_version": "1",
+        "results": result,
+    })
+    return see_other(f"/runs/{row.id}", stored="1")
+
+
+def explorer_link(scenario_id: int, **params: Any) -> str:
+    return "/explorer?" + urlencode({"scenario": scenario_id, **params})
