@@ -347,6 +347,7 @@ def create_first_admin(session: Session, raw_token: str, username: str, password
         raise ConflictError("the first admin already exists; sign in instead")
     if not setup_token_valid(session, raw_token):
         raise ValidationFailed("the setup token is wrong or expired; restart the app for a new one", field="token")
+    passwords.check_password_rules(password, _check_username(username))  # before the token is spent
     # Lock out a second concurrent setup: deleting the tokens first makes the loser's delete find nothing.
     deleted = session.execute(delete(SetupToken).where(SetupToken.token_hash == digest(raw_token)))
     if not deleted.rowcount:  # type: ignore[attr-defined]

@@ -1,0 +1,78 @@
+"""Accounts as services: password rules and hashing, sessions and tokens at rest, and their audit entries."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.services import accounts, audit, passwords
+from app.services.errors import ConflictError, ValidationFailed
+from app.services.rate_limits import RateLimited
+
+
+@pytest.mark.parametrize("bad", ["short", "password", "Password1", "qwerty123", "iloveyou", "aaaaaaaaaa", "x" * 300,
+                                 "letmein123"])
+def test_weak_passwords_are_refused(bad: str) -> None:
+    with pytest.raises(ValidationFailed):
+        passwords.check_password_rules(bad, "someone")
+
+
+def test_password_same_as_username_is_refused() -> None:
+    with pytest.raises(ValidationFailed, match="username"):
+        passwords.check_password_rules("marguerite", "Marguerite")
+
+
+def test_common_list_is_shipped_and_large() -> None:
+    common = passwords.common_passwords()
+    assert len(common) >= 1000 and {"123456", "password", "qwerty", "iloveyou"} <= common
+
+
+def test_argon2id_hash_and_time() -> None:
+    started = time.perf_counter()
+    digest = passwords.hash_password("tangerine-submarine")
+    elapsed = time.perf_counter() - started
+    assert digest.startswith("$argon2id$") and "tangerine" not in digest
+    assert passwords.verify_password(digest, "tangerine-submarine")
+    assert not passwords.verify_password(digest, "tangerine-submarinE")
+    assert elapsed < 2.0  # memory-hard but not a denial of service on a 2-core box
+
+
+def test_user_changes_are_audited(db_session: Session) -> None:
+    audit.set_actor(db_session, "root", 1)
+    user = accounts.create_user(db_session, "newbie", "harvest-moon-ticket", "viewer")
+    accounts.update_user(db_session, user, user.version, role="editor")
+    accounts.update_user(db_session, user, user.version, password="another-pass-phrase")
+    rows, _ = audit.list_entries(db_session, audit.AuditFilter(entity="users", entity_id=user.id), 10, 0)
+    summaries = [r.summary for r in reversed(rows)]
+    assert summaries[0] == "created user newbie with role viewer"
+    assert summaries[1] == "user newbie: role viewer → editor"
+    assert summaries[2] == "user newbie: password changed"
+    assert all("hash" not in str(r.after) for r in rows)
+
+
+def test_last_admin_cannot_be_demoted(db_session: Session) -> None:
+    admin = accounts.create_user(db_session, "only-admin", "lighthouse-keeper-9", "admin")
+    with pytest.raises(ConflictError, match="last active admin"):
+        accounts.update_user(db_session, admin, admin.version, role="viewer")
+    with pytest.raises(ConflictError, match="last active admin"):
+        accounts.update_user(db_session, admin, admin.version, is_active=False)
+
+
+def test_logins_are_audited_and_rate_limited(db_session: Session) -> None:
+    settings = get_settings()
+    user = accounts.create_user(db_session, "pat", "velvet-thunder-cactus", "viewer")
+    assert accounts.authenticate(db_session, settings, "pat", "nope-nope-nope", "10.0.0.1") is None
+    assert accounts.authenticate(db_session, settings, "PAT", "velvet-thunder-cactus", "10.0.0.1").id == user.id
+    accounts.start_session(db_session, settings, user, "10.0.0.1", "pytest")
+    rows, _ = audit.list_entries(db_session, audit.AuditFilter(entity="users", entity_id=user.id), 10, 0)
+    assert {"login_failed", "login"} <= {r.action for r in rows}
+    failed = next(r for r in rows if r.action == "login_failed")
+    assert failed.summary == "failed sign-in as 'pat' from 10.0.0.1 (wrong password)"
+    for _ in range(settings.login_failures_per_user):
+        accounts.authenticate(db_session, settings, "pat", "nope-nope-nope", "10.0.0.2")
+    with pytest.raises(RateLimited) as blocked:
+        accounts.authenticate(db_session, settings, "pat", "velvet-thunder-cactus", "10.0.0.3")
+    assert 0 < blocked.value.retry_after_seconds <= settings.rate_limit_window_seconds
