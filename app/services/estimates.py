@@ -7,8 +7,9 @@ ValidationFailed naming the field at fault, so a plan that cannot fit is a 422 w
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -157,9 +158,46 @@ def _engine_error(error: Exception, field: str) -> ValidationFailed:
     return ValidationFailed(str(error), field=field)
 
 
+def _finite(result: dict[str, Any]) -> dict[str, Any]:
+    """Extreme (schema-valid) inputs can overflow a formula; JSON has no infinity: say so as a 422."""
+
+    def bad(value: Any) -> bool:
+        if isinstance(value, float):
+            return not math.isfinite(value)
+        if isinstance(value, dict):
+            return any(bad(v) for v in value.values())
+        if isinstance(value, list):
+            return any(bad(v) for v in value)
+        return False
+
+    for key, value in result.items():
+        if bad(value):
+            raise ValidationFailed(f"these inputs give a non-finite {key}: check the magnitudes", field=None)
+    return result
+
+
+def _guarded(
+    use_case: Callable[[Session, Mapping[str, Any]], dict[str, Any]],
+) -> Callable[[Session, Mapping[str, Any]], dict[str, Any]]:
+    """Run a use case with numpy's floating-point warnings off, then refuse non-finite answers."""
+
+    @functools.wraps(use_case)
+    def run(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            with np.errstate(all="ignore"):
+                return _finite(use_case(session, request))
+        except (ZeroDivisionError, OverflowError) as error:
+            raise ValidationFailed(
+                f"these inputs overflow a formula ({error}): check the magnitudes"
+            ) from error
+
+    return run
+
+
 # --- the use cases --------------------------------------------------------------------------------------
 
 
+@_guarded
 def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /estimates/training: resolve, estimate, and report every number with its assumptions."""
     spec, stored_tokens = model_spec(session, request.get("model"), request.get("model_id"))
@@ -243,6 +281,7 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@_guarded
 def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /estimates/inference. A replica that cannot hold the model raises ValidationFailed with the GB."""
     spec, _ = model_spec(session, request.get("model"), request.get("model_id"))
@@ -360,6 +399,7 @@ def _table_rows(table: SweepTable, limit: int) -> tuple[list[dict[str, Any]], li
     return plans, frontier
 
 
+@_guarded
 def sweep(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /estimates/sweep: a training or serving sweep over stored accelerators and their cheapest
     quotes."""
@@ -461,6 +501,7 @@ def _check_size(size: int) -> None:
         )
 
 
+@_guarded
 def article_view(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /estimates/article: the four formulas on the given inputs, the worked example beside the physical
     model, and the reported-results scenario questioned."""

@@ -11,10 +11,20 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.services import estimates
+from app.web.auth import require_role
 from app.web.deps import SessionDep
-from app.web.schemas import STRICT, PricingModel, Workload
+from app.web.schemas import STRICT, ErrorDetail, PricingModel, Workload
 
-router = APIRouter(prefix="/estimates", tags=["estimates"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "Not signed in"},
+    403: {"model": ErrorDetail, "description": "Role too low"},
+    404: {"model": ErrorDetail, "description": "Unknown model, accelerator or price quote id/name"},
+    422: {"model": ErrorDetail, "description": "Invalid input, or a plan that cannot fit (with the numbers)"},
+}
+# Estimates store nothing: a viewer may ask for them, although they are POSTs.
+router = APIRouter(
+    prefix="/estimates", tags=["estimates"], responses=ERRORS, dependencies=[require_role("viewer")]
+)
 
 
 class StrictModel(BaseModel):
@@ -28,10 +38,12 @@ ServingPrecision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
 AnyPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
 Recomputation = Literal["none", "selective", "full"]
 Count = Annotated[int, Field(gt=0, le=1_000_000)]
-Fraction = Annotated[float, Field(gt=0, le=1)]
-Positive = Annotated[float, Field(gt=0, le=1e30)]
-UsdPerGpuHour = Annotated[float, Field(gt=0, le=10_000)]
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
+# Bounds keep every formula finite: a 1e-300 utilisation is a typo, not a plan.
+Fraction = Annotated[float, Field(ge=0.001, le=1)]
+Positive = Annotated[float, Field(ge=1, le=1e30)]
+UsdPerGpuHour = Annotated[float, Field(ge=1e-6, le=10_000)]
+Seconds = Annotated[float, Field(ge=1e-9, le=86_400)]
+RowId = Annotated[int, Field(gt=0, le=2**31 - 1)]  # PostgreSQL INTEGER: larger ids are a 422, not a crash
 
 
 class ModelInput(StrictModel):
@@ -57,25 +69,25 @@ class AcceleratorInput(StrictModel):
     """Inline accelerator specs (instead of accelerator_id / accelerator_name). Dense peaks."""
 
     name: Annotated[str, Field(min_length=1, max_length=120)]
-    peak_tflops: dict[AnyPrecision, Annotated[float, Field(gt=0, le=1e6)]]
-    memory_gb: Annotated[float, Field(gt=0, le=100_000)]
-    memory_bandwidth_tb_s: Annotated[float, Field(gt=0, le=1000)]
-    board_power_w: Annotated[float, Field(gt=0, le=100_000)] | None = None
-    interconnect_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    peak_tflops: dict[AnyPrecision, Annotated[float, Field(ge=0.001, le=1e6)]]
+    memory_gb: Annotated[float, Field(ge=0.001, le=100_000)]
+    memory_bandwidth_tb_s: Annotated[float, Field(ge=1e-4, le=1000)]
+    board_power_w: Annotated[float, Field(ge=1, le=100_000)] | None = None
+    interconnect_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] | None = None
 
 
 class ModelAndAccelerator(StrictModel):
     model: ModelInput | None = None
-    model_id: Annotated[int, Field(gt=0)] | None = None
+    model_id: RowId | None = None
     accelerator: AcceleratorInput | None = None
-    accelerator_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator_id: RowId | None = None
     accelerator_name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
     price_usd_per_gpu_hour: UsdPerGpuHour | None = Field(
         default=None,
         description="Default: the cheapest quote in effect for the accelerator and pricing_model",
     )
     pricing_model: PricingModel = "on_demand"
-    price_quote_id: Annotated[int, Field(gt=0)] | None = None
+    price_quote_id: RowId | None = None
 
     @model_validator(mode="after")
     def _one_of_each(self) -> ModelAndAccelerator:
@@ -94,8 +106,8 @@ class ParallelismInput(StrictModel):
     micro_batch_count: Count = 8
     micro_batch_size_count: Count = 1
     gpus_per_node_count: Count = 8
-    intra_node_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] = 300.0
-    inter_node_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] = 25.0
+    intra_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] = 300.0
+    inter_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] = 25.0
     hop_latency_s: Annotated[float, Field(ge=0, le=1)] = 5e-6
     gradient_compression_ratio: Annotated[float, Field(ge=1, le=1e6)] = 1.0
 
@@ -107,7 +119,7 @@ class TrainingRequest(ModelAndAccelerator):
     mfu: Fraction | None = Field(
         default=None, description="Model FLOPs utilisation; default 0.30/0.40 (Epoch AI)"
     )
-    achieved_tflops_per_gpu: Annotated[float, Field(gt=0, le=1e6)] | None = Field(
+    achieved_tflops_per_gpu: Annotated[float, Field(ge=0.001, le=1e6)] | None = Field(
         default=None, description="Counts hardware FLOPs (recomputation included), as Megatron-LM reports"
     )
     activation_recomputation: Recomputation = "selective"
@@ -224,8 +236,8 @@ class QuantizationInput(StrictModel):
 class SweepRequest(StrictModel):
     kind: Literal["training", "serving"]
     model: ModelInput | None = None
-    model_id: Annotated[int, Field(gt=0)] | None = None
-    accelerator_ids: Annotated[list[Annotated[int, Field(gt=0)]], Field(max_length=1000)] | None = None
+    model_id: RowId | None = None
+    accelerator_ids: Annotated[list[RowId], Field(max_length=1000)] | None = None
     accelerator_names: (
         Annotated[list[Annotated[str, Field(max_length=120)]], Field(max_length=1000)] | None
     ) = None
