@@ -18,9 +18,13 @@ def quantile_bands(values: np.ndarray, *, fast: bool) -> np.ndarray:
     """p5/p25/p50/p75/p95 over the last axis (numpy's default linear interpolation); shape (..., 5).
 
     `fast` sorts in float32, which numpy sorts several times faster; used for display series (prices,
-    volumes), never for cash, whose bands must stay exact to the cent.
+    volumes), never for cash, whose bands must stay exact to the cent. A float32 input with `fast` is
+    sorted in place (it is a scratch buffer).
     """
-    ordered = values.astype(np.float32) if fast else values.copy()
+    if fast:
+        ordered = values if values.dtype == np.float32 else values.astype(np.float32)
+    else:
+        ordered = values.copy()
     ordered.sort(axis=-1)
     n = ordered.shape[-1]
     h = (n - 1) * np.asarray(QUANTILES)

@@ -1,0 +1,79 @@
+"""Benchmark of the price-war simulator: 10,000 paths x 36 months x 16 strategies, and a 1,000-path preview.
+
+Targets (issue 4): < 1 s for the full run, < 150 ms for the preview, on the 2-core target machine.
+Each figure is the median of several runs after one warm-up; the whole run is timed (sampling, the month
+loop and every percentile band). Run: `.venv/bin/python bench/bench_market.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.engine.market import Preset, Rival, Scenario, Strategy, preset_from_dict, run_simulation
+
+PRESETS = Path(__file__).resolve().parents[1] / "app" / "data" / "presets"
+
+
+def load(slug: str) -> Preset:
+    return preset_from_dict(json.loads((PRESETS / f"{slug}.json").read_text(encoding="utf-8")))
+
+
+def sixteen(scenario: Scenario) -> tuple[Strategy, ...]:
+    """16 lever combinations with made-up but distinct costs, as the cost engine would hand over."""
+    base = scenario.firm.unit_cost_usd_per_million_tokens
+    return tuple(
+        Strategy(f"s{k:02d}", base * (0.6 + 0.05 * k), 1e6 * (k % 4), 0.5 * (k % 3),
+                 levers=frozenset(f"lever{b}" for b in range(4) if k >> b & 1))
+        for k in range(16)
+    )
+
+
+def time_run(scenario: Scenario, strategies: tuple[Strategy, ...], paths: int, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds. CPU time is the fairer figure when other work shares the machine
+    (the simulator is single-threaded, so on an idle machine wall ~= CPU)."""
+    run_simulation(scenario, strategies, np.random.default_rng(0), paths_count=paths)  # warm-up
+    wall, cpu = [], []
+    for i in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        run_simulation(scenario, strategies, np.random.default_rng(i), paths_count=paths)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def main() -> None:
+    article = load("article-strategies")
+    china = load("china-may-2024")
+    china36 = dataclasses.replace(china.scenario, horizon_months=36)
+    many = dataclasses.replace(
+        china36,
+        rivals=tuple(
+            dataclasses.replace(r, name=f"{r.name} #{k}", start_share_fraction=r.start_share_fraction / 4)
+            for k in range(4) for r in china36.rivals
+        )[:20],
+    )
+    cases: list[tuple[str, Scenario, tuple[Strategy, ...], int, float]] = [
+        ("article preset (2 rivals), 16 strategies, 10,000 paths x 36 months", article.scenario, article.strategies,
+         10_000, 1.0),
+        ("article preset, preview 1,000 paths", article.scenario, article.strategies, 1_000, 0.150),
+        ("China May 2024 (6 rivals, subsidies), 16 strategies, 10,000 x 36", china36, sixteen(china36), 10_000, 1.0),
+        ("China May 2024, preview 1,000 paths", china36, sixteen(china36), 1_000, 0.150),
+        ("20 rivals (limit), 16 strategies, 10,000 x 36 [no target]", many, sixteen(many), 10_000, float("inf")),
+    ]
+    assert all(isinstance(r, Rival) for r in many.rivals) and len(many.rivals) == 20
+    print(f"load average before: {os.getloadavg()[0]:.2f} (other processes slow the wall-clock figure)")
+    for label, scenario, strategies, paths, target in cases:
+        wall, cpu = time_run(scenario, strategies, paths, repeats=5 if paths <= 1_000 else 3)
+        verdict = "" if target == float("inf") else ("  OK" if cpu < target else f"  SLOW (target {target:.3f} s)")
+        print(f"{label:72s} wall {wall * 1000:7.1f} ms  cpu {cpu * 1000:7.1f} ms{verdict}")
+
+
+if __name__ == "__main__":
+    main()
