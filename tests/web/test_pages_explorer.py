@@ -64,3 +64,60 @@ def test_save_needs_a_unique_name(client) -> None:
     client.post("/explorer/save", data={"name": "Twice", "query": ""})
     again = client.post("/explorer/save", data={"name": "Twice", "query": "price=2"})
     assert again.status_code == 422 and "already exists" in again.text and 'value="Twice"' in again.text
+
+
+def _store_run(client, query: str = "rival_cut=0.7") -> str:
+    response = client.post("/explorer/run", data={"name": "", "query": query}, follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    return response.headers["location"].split("?")[0]
+
+
+def test_run_and_store_then_list_and_show(client) -> None:
+    location = _store_run(client)
+    page = client.get(location, params={"stored": "1"})
+    assert page.status_code == 200 and "Run stored" in page.text
+    assert len(chart_figures(page.text)) == 4
+    run_id = location.rsplit("/", 1)[1]
+    assert f'href="/runs/{run_id}"' in client.get("/runs").text
+
+
+def test_csv_export_is_the_table_on_screen(client) -> None:
+    import csv
+    import io
+
+    location = _store_run(client)
+    page = client.get(location).text
+    for table in ("summary", "monthly"):
+        body = page.split(f'id="run-table-{table}"')[1].split("</table>")[0]
+        headers = re.findall(r"<th[^>]*>(.*?)</th>", body)
+        screen_rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]]
+        exported = list(csv.reader(io.StringIO(client.get(f"{location}/export.csv", params={"table": table}).text)))
+        assert len(exported[0]) == len(headers)
+        assert len(exported) - 1 == len(screen_rows)
+        for shown, raw in zip(screen_rows, exported[1:]):
+            assert shown[0] == raw[0]  # the first column (strategy / month) matches exactly
+    data = client.get(f"{location}/export.json").json()
+    assert data["schema_version"] == 1 and [t["table"] for t in data["tables"]] == ["summary", "monthly"]
+
+
+def test_replay_reproduces_the_run(client) -> None:
+    location = _store_run(client)
+    replay = client.post(f"{location}/replay", follow_redirects=False)
+    assert replay.status_code == 303
+    assert "identical results" in client.get(replay.headers["location"]).text
+
+
+def test_compare_shows_deltas_against_the_baseline(client) -> None:
+    page = client.get("/compare").text  # the presets by default
+    assert 'id="compare-table"' in page and "Δ%" in page
+    assert len(chart_figures(page)) == 2
+    one = client.get("/compare", params={"scenario": "1"})
+    assert one.status_code == 422 and "at least two" in one.text
+    run = _store_run(client).rsplit("/", 1)[1]
+    ids = re.findall(r'name="scenario" value="(\d+)"', page)[:2]
+    both = client.get("/compare", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"})
+    assert both.status_code == 200
+    header = both.text.split('id="compare-table"')[1].split("</thead>")[0]
+    assert header.index(f"Run #{run}") < header.index("Δ")  # the baseline comes first
+    csv_text = client.get("/compare.csv", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"}).text
+    assert csv_text.splitlines()[0].startswith("metric,Run #") and "survival_probability" in csv_text

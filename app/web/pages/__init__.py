@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import access, audit, explorer, hardware, home, methodology, models, strategy
+from app.web.pages import access, audit, compare, explorer, hardware, home, methodology, models, runs, strategy
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, hardware, models, strategy, explorer, methodology, access, audit):
+    for module in (home, hardware, models, strategy, explorer, compare, runs, methodology, access, audit):
         router.include_router(module.router)
     return router

@@ -65,8 +65,12 @@ FIELDS: tuple[Field, ...] = (
 )
 
 
+PRESET_KEYS = frozenset({"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"})
+
+
 def load_preset(inputs: dict[str, Any]) -> Preset:
-    return preset_from_dict(inputs)
+    """A stored preset document (a run's inputs may carry bookkeeping keys such as `replay_of`)."""
+    return preset_from_dict({k: v for k, v in inputs.items() if k in PRESET_KEYS})
 
 
 def _first_cut(s: Scenario) -> PriceCut | None:

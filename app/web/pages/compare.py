@@ -1,0 +1,194 @@
+"""Compare: two to four scenarios or stored runs side by side, each metric with Δ and Δ% against the first
+(the baseline). Scenarios are simulated with their own inputs (the explorer's preview); runs show what they
+stored."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Scenario, SimulationRun
+from app.web.charts.compare import compare_cash_chart, compare_survival_chart
+from app.web.charts.pricewar import insolvency_by
+from app.web.deps import SessionDep
+from app.web.formatting import usd
+from app.web.pages import pricewar_inputs as pw
+from app.web.pages.explorer import preview_paths
+from app.web.pages.render import render
+
+router = APIRouter()
+MAX_ITEMS = 4
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # "run:3" / "scenario:2"
+    label: str
+    href: str
+    result: dict[str, Any]
+    strategy: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    kind: str  # pct | usd | price | months | month
+    higher_is_better: bool
+
+
+METRICS = (
+    Metric("survival_probability", "P(survive to horizon)", "pct", True),
+    Metric("insolvency_18", "P(cash < 0 by month 18)", "pct", False),
+    Metric("cash_at_horizon_p50_usd", "Median cash at horizon", "usd", True),
+    Metric("runway_months", "Runway (months)", "months", True),
+    Metric("breakeven_month", "Break-even month", "month", False),
+    Metric("death_month", "Median death month", "month", True),
+    Metric("final_price", "Our price at horizon ($ / 1M)", "price", True),
+    Metric("final_share", "Our share at horizon", "pct", True),
+    Metric("unit_cost_usd_per_million_tokens", "Unit cost ($ / 1M)", "price", False),
+    Metric("one_off_training_usd", "One-off training", "usd", False),
+)
+
+
+def _value(item: Item, metric: Metric) -> float | None:
+    s = item.strategy
+    if metric.key == "insolvency_18":
+        return insolvency_by(item.result, s["name"], 18)
+    if metric.key == "final_price":
+        return s["price_usd_per_million_tokens"]["p50"][-1]
+    if metric.key == "final_share":
+        return s["share_fraction"]["p50"][-1]
+    value = s.get(metric.key)
+    return None if value is None else float(value)
+
+
+def _shown(value: float | None, kind: str) -> str:
+    if value is None:
+        return "—"
+    return {"pct": lambda v: f"{v * 100:.0f} %", "usd": usd, "price": usd, "months": lambda v: f"{v:.1f}",
+            "month": lambda v: f"{v:.0f}"}[kind](value)
+
+
+def _delta(value: float | None, base: float | None, metric: Metric) -> tuple[str, str, str]:
+    """(Δ text, Δ% text, css class: better/worse/none)."""
+    if value is None or base is None:
+        return "—", "—", ""
+    diff = value - base
+    if diff == 0:
+        return "0", "0 %", ""
+    if metric.kind == "pct":
+        text = f"{diff * 100:+.0f} pts"
+    elif metric.kind in ("usd", "price"):
+        text = ("+" if diff > 0 else "") + usd(diff)
+    else:
+        text = f"{diff:+.1f}"
+    pct = f"{diff / abs(base) * 100:+.0f} %" if base else "—"
+    better = (diff > 0) == metric.higher_is_better
+    return text.replace("-", "−"), pct.replace("-", "−"), "delta-down" if better else "delta-up"
+
+
+def _items(session: Session, keys: list[str]) -> list[Item]:
+    items: list[Item] = []
+    for key in keys[:MAX_ITEMS]:
+        kind, _, raw = key.partition(":")
+        if not raw.isdigit():
+            continue
+        if kind == "run":
+            run = session.get(SimulationRun, int(raw))
+            if run is None:
+                continue
+            items.append(Item(key, f"Run #{run.id} {run.name}"[:60], f"/runs/{run.id}", run.results,
+                              run.results["strategies"][0]))
+        elif kind == "scenario":
+            row = session.get(Scenario, int(raw))
+            if row is None:
+                continue
+            preset = pw.load_preset({k: v for k, v in row.inputs.items()})
+            strategies = pw.strategies_of(preset, preset.scenario)
+            result = pw.preview(preset.scenario, strategies, preview_paths(len(strategies)))
+            items.append(Item(key, row.name[:60], f"/explorer?scenario={row.id}", result, result["strategies"][0]))
+    return items
+
+
+def _selection(request: Request) -> list[str]:
+    keys = [f"run:{v}" for v in request.query_params.getlist("run")]
+    keys += [f"scenario:{v}" for v in request.query_params.getlist("scenario")]
+    baseline = request.query_params.get("baseline")
+    if baseline in keys:
+        keys.remove(baseline)
+        keys.insert(0, baseline)
+    return list(dict.fromkeys(keys))
+
+
+def _rows(items: list[Item]) -> list[dict[str, Any]]:
+    base = items[0]
+    rows = []
+    for m in METRICS:
+        base_value = _value(base, m)
+        cells = [{"value": base_value, "shown": _shown(base_value, m.kind)}]
+        for item in items[1:]:
+            v = _value(item, m)
+            d, dp, css = _delta(v, base_value, m)
+            cells.append({"value": v, "shown": _shown(v, m.kind), "delta": d, "delta_pct": dp, "css": css})
+        rows.append({"metric": m, "cells": cells})
+    return rows
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare(request: Request, session: SessionDep) -> HTMLResponse:
+    keys = _selection(request)
+    default_view = not keys
+    if default_view:  # never an empty page: the shipped presets side by side until the user picks
+        keys = [f"scenario:{i}" for i in session.scalars(
+            select(Scenario.id).where(Scenario.is_preset.is_(True)).order_by(Scenario.name).limit(MAX_ITEMS))]
+    error = ""
+    if len(keys) == 1:
+        error = "Choose at least two scenarios or runs to compare."
+    elif len(keys) > MAX_ITEMS:
+        error = f"Choose at most {MAX_ITEMS}: the first {MAX_ITEMS} are shown."
+    items = _items(session, keys)
+    context: dict[str, Any] = {
+        "active_nav": "compare", "error": error, "items": items, "selected": set(keys),
+        "scenarios": list(session.scalars(select(Scenario).order_by(Scenario.is_preset.desc(), Scenario.name))),
+        "runs": list(session.scalars(select(SimulationRun).order_by(SimulationRun.id.desc()).limit(50))),
+        "query": request.url.query or "&".join(k.replace(":", "=") for k in keys), "default_view": default_view,
+    }
+    if default_view:
+        context["selected"] = set()
+    if len(items) >= 2:
+        context["rows"] = _rows(items)
+        pairs = [(i.label, i.strategy) for i in items]
+        context["charts"] = [compare_cash_chart(pairs), compare_survival_chart(pairs)]
+    status = 422 if error and len(items) < 2 and keys else 200
+    return render(request, "compare.html", context, status_code=status)
+
+
+@router.get("/compare.csv")
+def compare_csv(request: Request, session: SessionDep) -> Response:
+    """The comparison table as on screen: value per column, then Δ and Δ% against the baseline (numbers)."""
+    items = _items(session, _selection(request))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["metric", f"{items[0].label} (baseline)" if items else "baseline"]
+    for item in items[1:]:
+        header += [item.label, f"{item.label} delta", f"{item.label} delta_fraction"]
+    writer.writerow(header)
+    if len(items) >= 2:
+        for row in _rows(items):
+            base = row["cells"][0]["value"]
+            line: list[Any] = [row["metric"].key, base]
+            for cell in row["cells"][1:]:
+                v = cell["value"]
+                line += [v, None if v is None or base is None else v - base,
+                         None if v is None or not base else (v - base) / abs(base)]
+            writer.writerow(["" if x is None else x for x in line])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="compare.csv"'})

@@ -1,0 +1,126 @@
+"""Runs: stored simulation runs, each replayable (same inputs, same seed → same numbers), with CSV and JSON
+exports of exactly the tables the page shows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Scenario, SimulationRun
+from app.services import crud
+from app.web.charts.pricewar import (
+    cash_fan_chart,
+    price_timeline_chart,
+    share_chart,
+    strategy_of,
+    survival_chart,
+)
+from app.web.deps import SessionDep
+from app.web.pages import pricewar_inputs as pw
+from app.web.pages.forms import see_other
+from app.web.pages.render import render
+from app.web.pages.run_tables import ShownTable, tables_for
+
+router = APIRouter()
+EXPORT_SCHEMA_VERSION = 1
+
+
+def _run(session: Session, run_id: int) -> SimulationRun:
+    return crud.get_row(session, SimulationRun, run_id)
+
+
+def _strategy(run: SimulationRun, wanted: str | None) -> str:
+    names = [s["name"] for s in run.results["strategies"]]
+    return wanted if wanted in names else names[0]
+
+
+def _month_n(run: SimulationRun) -> int:
+    return min(18, run.horizon_months)
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs(request: Request, session: SessionDep) -> HTMLResponse:
+    rows = list(session.scalars(select(SimulationRun).order_by(SimulationRun.id.desc()).limit(200)))
+    names = dict(session.execute(select(Scenario.id, Scenario.name)).all())
+    listing = []
+    for r in rows:
+        best = max(r.results.get("strategies", []), key=lambda s: s["survival_probability"], default=None)
+        listing.append({"run": r, "scenario": names.get(r.scenario_id, "—"), "best": best,
+                        "strategy_count": len(r.results.get("strategies", []))})
+    return render(request, "runs.html", {"active_nav": "runs", "listing": listing})
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_detail(run_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+    run = _run(session, run_id)
+    strategy = _strategy(run, request.query_params.get("strategy"))
+    result = run.results
+    month_n = _month_n(run)
+    charts = [price_timeline_chart(result, strategy), cash_fan_chart(result, strategy, month_n), survival_chart(result),
+              share_chart(result, strategy)]
+    replay_of = run.inputs.get("replay_of") if isinstance(run.inputs, dict) else None
+    original = session.get(SimulationRun, replay_of) if replay_of else None
+    return render(request, "run.html", {
+        "active_nav": "runs", "run": run, "strategy": strategy, "charts": charts,
+        "tables": tables_for(result, strategy), "strategy_names": [s["name"] for s in result["strategies"]],
+        "focus": strategy_of(result, strategy), "scenario": session.get(Scenario, run.scenario_id) if run.scenario_id else None,
+        "original": original, "identical": original is not None and original.results == run.results,
+        "stored": request.query_params.get("stored"), "query": run.inputs.get("explorer_query", ""),
+    })
+
+
+def _table(run: SimulationRun, name: str, strategy: str | None) -> ShownTable:
+    tables = {t.name: t for t in tables_for(run.results, _strategy(run, strategy))}
+    return tables.get(name) or tables["summary"]
+
+
+@router.get("/runs/{run_id}/export.csv")
+def export_csv(run_id: int, request: Request, session: SessionDep) -> Response:
+    """One table of the page as CSV: same rows and columns as the screen, numbers unformatted, units in the
+    column keys (…_usd, …_fraction, …_months)."""
+    run = _run(session, run_id)
+    table = _table(run, request.query_params.get("table", "summary"), request.query_params.get("strategy"))
+    filename = f"run-{run.id}-{table.name}.csv"
+    return Response(table.to_csv(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/runs/{run_id}/export.json")
+def export_json(run_id: int, request: Request, session: SessionDep) -> Response:
+    """The page's tables plus what makes the run replayable (inputs, seed, paths), versioned."""
+    run = _run(session, run_id)
+    strategy = _strategy(run, request.query_params.get("strategy"))
+    body: dict[str, Any] = {
+        "schema_version": EXPORT_SCHEMA_VERSION, "run_id": run.id, "name": run.name,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "seed": run.seed, "path_count": run.path_count, "horizon_months": run.horizon_months,
+        "engine_version": run.engine_version, "strategy_shown": strategy,
+        "tables": [t.to_json() for t in tables_for(run.results, strategy)], "inputs": run.inputs,
+    }
+    return JSONResponse(json.loads(json.dumps(body, default=str)),
+                        headers={"Content-Disposition": f'attachment; filename="run-{run.id}.json"'})
+
+
+@router.post("/runs/{run_id}/replay", response_class=HTMLResponse)
+def replay(run_id: int, session: SessionDep) -> Response:
+    """Run the stored inputs again with the stored seed and path count; store the replay next to it."""
+    run = _run(session, run_id)
+    preset = pw.load_preset(run.inputs)
+    scenario = preset.scenario
+    strategies = pw.strategies_of(preset, scenario)
+    import dataclasses
+
+    scenario = dataclasses.replace(scenario, seed=run.seed, paths_count=run.path_count)
+    result = pw.preview(scenario, strategies, run.path_count)
+    inputs = {**run.inputs, "replay_of": run.id}
+    row = crud.create_row(session, SimulationRun, {
+        "scenario_id": run.scenario_id, "name": f"{run.name} (replay)"[:160], "inputs": inputs, "seed": run.seed,
+        "path_count": run.path_count, "horizon_months": run.horizon_months, "engine_version": run.engine_version,
+        "results": result,
+    })
+    return see_other(f"/runs/{row.id}")
