@@ -106,6 +106,8 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached  # type: ignore[no-any-return]
+    if request.url.path in ("/healthz", "/readyz"):
+        return None  # probes never touch the database through a token: liveness must hold while it is down
     settings = get_settings()
     principal: Principal | None = None
     authorization = request.headers.get("authorization", "")
@@ -179,17 +181,28 @@ Admin = Annotated[Principal, Depends(_ROLE_CHECKS["admin"])]
 
 
 def _explicit_role(request: Request) -> bool:
-    route = request.scope.get("route")
-    for dependency in getattr(route, "dependencies", ()):
-        if isinstance(dependency, DependsParam) and isinstance(dependency.dependency, RoleCheck):
-            return True
-    dependant = getattr(route, "dependant", None)
-    stack = list(getattr(dependant, "dependencies", ()))
-    while stack:
-        sub = stack.pop()
-        if isinstance(sub.call, RoleCheck):
-            return True
-        stack.extend(sub.dependencies)
+    """Does the matched route (with its routers' dependencies) declare a RoleCheck itself?
+
+    FastAPI ≥ 0.16x keeps included routers nested and puts the route with its merged dependencies in
+    scope["fastapi"]["effective_route_context"]; older versions put the merged APIRoute in scope["route"]."""
+    fastapi_scope = request.scope.get("fastapi")
+    candidates = [
+        fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None,
+        request.scope.get("route"),
+    ]
+    for route in candidates:
+        if route is None:
+            continue
+        for dependency in getattr(route, "dependencies", None) or ():
+            if isinstance(dependency, DependsParam) and isinstance(dependency.dependency, RoleCheck):
+                return True
+        dependant = getattr(route, "dependant", None)
+        stack = list(getattr(dependant, "dependencies", None) or ())
+        while stack:
+            sub = stack.pop()
+            if isinstance(sub.call, RoleCheck):
+                return True
+            stack.extend(sub.dependencies)
     return False
 
 
