@@ -120,4 +120,4 @@ def test_compare_shows_deltas_against_the_baseline(client) -> None:
     header = both.text.split('id="compare-table"')[1].split("</thead>")[0]
     assert header.index(f"Run #{run}") < header.index("Δ")  # the baseline comes first
     csv_text = client.get("/compare.csv", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"}).text
-    assert csv_text.splitlines()[0].startswith("metric,Run #") and "survival_probability" in csv_text
+    assert csv_text.splitlines()[0].startswith('metric,"Run #') and "survival_probability" in csv_text
