@@ -7,9 +7,12 @@ import math
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.services.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 
@@ -80,7 +83,50 @@ async def request_validation_handler(request: Request, exc: Exception) -> Respon
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
+async def data_error_handler(request: Request, exc: Exception) -> Response:
+    """The database refused a value (out of range, too long, NUL in text): the input's fault, a 422.
+
+    The schemas are meant to refuse such input first; this keeps a gap between them and the columns from
+    becoming a 500, without echoing the database's message."""
+    assert isinstance(exc, DataError)
+    log.warning("database refused a value: %s", exc.orig)
+    message = "a value is out of range, too long or contains characters that cannot be stored"
+    if _wants_html(request):
+        from app.web.pages.render import render_error
+
+        return render_error(request, 422, message)
+    return JSONResponse({"detail": [{"loc": ["body"], "msg": message, "type": "value_error"}]}, status_code=422)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this path (Starlette lists only the first route's)."""
+    allowed = []
+    for method in HTTP_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        response = await http_exception_handler(request, exc)
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        # A body that is not UTF-8 JSON is refused like any other malformed JSON: 422, documented.
+        detail = [{"type": "json_invalid", "loc": ["body"], "msg": "The body is not valid (UTF-8) JSON"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(DataError, data_error_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(ServiceError, service_error_handler)
     app.add_exception_handler(OperationalError, database_unavailable_handler)

@@ -6,7 +6,7 @@ import copy
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model, field_validator
 
 from app.db.models import EVENT_TYPES, PRICING_MODELS, VERIFICATION_LEVELS, WORKLOADS
 
@@ -16,8 +16,23 @@ MAX_USD_PER_MILLION_TOKENS = 10_000.0
 
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
 
-# Dates travel as ISO strings in JSON; strict mode would refuse them, so these fields parse leniently.
-IsoDate = Annotated[date, Field(strict=False)]
+# Largest id a row can have (PostgreSQL INTEGER); larger ids would be a database error, not a 404.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Dates are YYYY-MM-DD text (or date objects from Python callers): no Unix timestamps, no numbers."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+# Dates travel as ISO strings in JSON; strict mode would refuse them, so these fields parse leniently,
+# after a check that they are ISO text.
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_only)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 ShortText = Annotated[str, Field(max_length=160)]
 LongText = Annotated[str, Field(max_length=4000)]
@@ -34,14 +49,32 @@ EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 Verification = Literal[VERIFICATION_LEVELS]  # type: ignore[valid-type]
 
 
+def has_nul(value: Any) -> bool:
+    """NUL characters are never meaningful text, and PostgreSQL cannot store them."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 class StrictModel(BaseModel):
     model_config = STRICT
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if has_nul(value):
+            raise ValueError("must not contain NUL (\\x00) characters")
+        return value
 
 
 class AcceleratorCreate(StrictModel):
     name: Name
     vendor: Annotated[str, Field(min_length=1, max_length=80)]
-    form_factor: ShortText | None = None
+    form_factor: Annotated[str, Field(max_length=120)] | None = None
     memory_gb: Annotated[float, Field(gt=0, le=100_000)]
     memory_type: Annotated[str, Field(max_length=40)] | None = None
     memory_bandwidth_tb_s: Annotated[float, Field(gt=0, le=1000)]
@@ -52,7 +85,7 @@ class AcceleratorCreate(StrictModel):
     int8_tops: Tflops | None = None
     fp4_tflops: Tflops | None = None
     board_power_w: Annotated[float, Field(gt=0, le=100_000)] | None = None
-    interconnect: ShortText | None = None
+    interconnect: Annotated[str, Field(max_length=120)] | None = None
     interconnect_bandwidth_gb_s: Annotated[float, Field(gt=0, le=1e6)] | None = None
     release_year: Annotated[int, Field(ge=1990, le=2100)] | None = None
     verification: Verification = "user-entered"
@@ -64,7 +97,7 @@ class PriceQuoteCreate(StrictModel):
     provider: Annotated[str, Field(min_length=1, max_length=80)]
     instance_type: Name
     region: Annotated[str, Field(max_length=80)] = ""
-    accelerator_id: Annotated[int, Field(gt=0)] | None = None
+    accelerator_id: RowId | None = None
     accelerator_family: Annotated[str, Field(max_length=80)] = ""
     accelerator_count: Annotated[int, Field(gt=0, le=100_000)]
     pricing_model: PricingModel
@@ -125,8 +158,8 @@ class ModelConfigCreate(StrictModel):
 class ScenarioCreate(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=160)]
     description: LongText = ""
-    model_config_id: Annotated[int, Field(gt=0)] | None = None
-    accelerator_id: Annotated[int, Field(gt=0)] | None = None
+    model_config_id: RowId | None = None
+    accelerator_id: RowId | None = None
     as_of: IsoDate | None = None
     inputs: dict[str, Any] = Field(default_factory=dict, description="Simulator inputs (JSON)")
     source: LongText = ""

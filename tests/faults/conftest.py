@@ -88,9 +88,28 @@ class TcpProxy:
                 self._sockets -= {source, sink}
 
 
-def auth_headers() -> dict[str, str]:
-    """Headers that let a request write (an editor's token once writes need one)."""
-    return {}
+def auth_headers(url: str, role: str = "admin") -> dict[str, str]:
+    """A bearer token for a new user of `role`, committed in the database at `url` (empty headers when the
+    app has no accounts)."""
+    try:
+        from tests.conftest import add_user, bearer_token
+    except ImportError:
+        return {}
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from app.db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            user = add_user(session, f"fault-{role}-{uuid.uuid4().hex[:8]}", role)
+            token = bearer_token(session, user)
+            session.commit()
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
 
 
 @contextmanager
@@ -98,9 +117,20 @@ def app_on_database(url: str, **client_kwargs: object) -> Iterator[object]:
     """A TestClient of the real app whose engine, sessions and /readyz all use `url` (real commits)."""
     from fastapi.testclient import TestClient
 
+    from app.main import app
+
+    headers = auth_headers(url)
+    with database_url(url):
+        with TestClient(app, **client_kwargs) as client:  # type: ignore[arg-type]
+            client.headers.update(headers)
+            yield client
+
+
+@contextmanager
+def database_url(url: str) -> Iterator[None]:
+    """Point the app's settings, engine and session factory at `url` for the duration."""
     from app.config import get_settings
     from app.db.session import get_engine, get_sessionmaker
-    from app.main import app
 
     def clear() -> None:
         if get_engine.cache_info().currsize:
@@ -113,9 +143,7 @@ def app_on_database(url: str, **client_kwargs: object) -> Iterator[object]:
     clear()
     os.environ["DATABASE_URL"] = url
     try:
-        with TestClient(app, **client_kwargs) as client:  # type: ignore[arg-type]
-            client.headers.update(auth_headers())
-            yield client
+        yield
     finally:
         clear()
         if saved is None:

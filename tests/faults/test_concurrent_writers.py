@@ -174,11 +174,12 @@ def test_sqlite_two_processes_writing_at_once_lose_nothing() -> None:
     try:
         for port, process in zip(ports, processes, strict=True):
             _wait_ready(port, process)
+        headers = auth_headers(url)
 
         def write(writer: int) -> list[tuple[int, str]]:
             outcomes = []
             port = ports[writer % 2]
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=auth_headers(), timeout=60) as http:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as http:
                 for i in range(per_writer):
                     created = http.post(
                         "/api/v1/accelerators",
@@ -189,7 +190,8 @@ def test_sqlite_two_processes_writing_at_once_lose_nothing() -> None:
                     if created.status_code == 201:
                         row = created.json()
                         changed = http.patch(
-                            f"/api/v1/accelerators/{row['id']}", json={"notes": "edited", "version": row["version"]}
+                            f"/api/v1/accelerators/{row['id']}",
+                            json={"notes": "edited", "version": row["version"]},
                         )
                         outcomes.append((changed.status_code, changed.text))
                     read = http.get("/api/v1/accelerators?limit=5&sort=-id")

@@ -10,6 +10,7 @@ from app.services import price_sheet
 from app.web import schemas
 from app.web.api.listing import ListQuery
 from app.web.api.resources import Resource, build_router
+from app.web.schemas import IsoDate, RowId
 
 Text = Annotated[str | None, Field(max_length=160)]
 
@@ -23,11 +24,11 @@ class AcceleratorQuery(ListQuery):
 
 class PriceQuoteQuery(ListQuery):
     provider: Text = None
-    accelerator_id: Annotated[int | None, Field(gt=0)] = None
+    accelerator_id: RowId | None = None
     accelerator_family: Text = None
     pricing_model: Text = None
     region: Text = None
-    as_of: Annotated[date | None, Field(description="The sheet as it stood on this date (default: today)")] = None
+    as_of: Annotated[IsoDate | None, Field(description="The sheet as it stood on this date (default: today)")] = None
     include_history: Annotated[bool, Field(description="Every dated row, ended ones too")] = False
 
 
@@ -35,8 +36,8 @@ class MarketPriceQuery(ListQuery):
     provider: Text = None
     model_name: Text = None
     event_type: Text = None
-    since: date | None = None
-    until: date | None = None
+    since: IsoDate | None = None
+    until: IsoDate | None = None
 
 
 class ModelConfigQuery(ListQuery):

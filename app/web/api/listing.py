@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_PAGE_SIZE = 1000
 
@@ -20,6 +20,13 @@ class ListQuery(BaseModel):
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     sort: Annotated[str | None, Field(max_length=200, description="field[,−field…]; '-' for descending")] = None
     format: Literal["json", "csv"] = "json"
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL (\\x00) characters")
+        return value
 
 
 def csv_response(read_schema: type[BaseModel], rows: Sequence[BaseModel], filename: str) -> Response:

@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from app.config import get_settings
 from app.db.session import get_engine
@@ -26,8 +25,15 @@ def healthz() -> dict[str, str]:
 def readyz() -> JSONResponse:
     """The database answers."""
     try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
+        # A bare DBAPI round trip, outside any SQLAlchemy transaction: on SQLite a transaction begins with
+        # BEGIN IMMEDIATE and would queue behind the request's own session (busy timeout, then "locked").
+        connection = get_engine().raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        finally:
+            connection.close()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, 503, {"Retry-After": "5"})
     return JSONResponse({"status": "ready"})
@@ -38,12 +44,27 @@ def export_database(session: SessionDep) -> dict[str, Any]:
     return transfer.export_document(session)
 
 
-@router.post("/import", summary="Load an exported document into an empty database (all or nothing)")
+@router.post(
+    "/import",
+    summary="Load an exported document into an empty database (all or nothing)",
+    max_body_size=10 * get_settings().max_upload_bytes,
+    responses={413: {"description": "The document is larger than the limit (use `pricewar import`)"}},
+)
 def import_database(document: dict[str, Any], session: SessionDep) -> dict[str, int]:
     return transfer.import_document(session, document)
 
 
-@router.post("/price-quotes/import", summary="CSV import of price quotes: dry run (diff) or commit")
+# Refused (413) from Content-Length, or while streaming, before an oversized body is read or spooled whole;
+# the slack covers the multipart envelope around the file.
+UPLOAD_BODY_LIMIT = get_settings().max_upload_bytes + 64 * 1024
+
+
+@router.post(
+    "/price-quotes/import",
+    summary="CSV import of price quotes: dry run (diff) or commit",
+    max_body_size=UPLOAD_BODY_LIMIT,
+    responses={413: {"description": "The upload is larger than the limit"}},
+)
 async def import_price_quotes(
     session: SessionDep,
     file: Annotated[UploadFile, File(description="CSV with the price-quote columns")],
