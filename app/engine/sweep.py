@@ -71,6 +71,38 @@ class SweepTable:
         return [self.row(int(i)) for i in np.flatnonzero(self.pareto)]
 
 
+def lexicographic_order(
+    cost: NDArray[Any], time: NDArray[Any], quality_loss: NDArray[Any]
+) -> NDArray[np.intp]:
+    """Indices sorting by cost, then time, then quality loss. One quicksort on cost; only the (usually few)
+    plans that tie on cost are re-sorted on all three keys — several times faster than np.lexsort."""
+    order = np.argsort(cost)
+    c = cost[order]
+    equal = c[1:] == c[:-1]
+    if equal.any():
+        tied = np.zeros(c.shape[0], dtype=bool)
+        tied[1:] |= equal
+        tied[:-1] |= equal
+        positions = np.flatnonzero(tied)
+        # Tie groups are contiguous and cost is the primary key, so the re-sorted subset drops back in place.
+        sub = order[positions]
+        order[positions] = sub[np.lexsort((quality_loss[sub], time[sub], cost[sub]))]
+    return order
+
+
+def _pareto_sorted(time: NDArray[Any], quality_loss: NDArray[Any]) -> NDArray[np.bool_]:
+    """Frontier mask of plans already in lexicographic (cost, time, loss) order."""
+    n = time.shape[0]
+    dominated = np.zeros(n, dtype=bool)
+    for level in np.unique(quality_loss):
+        best = np.minimum.accumulate(np.where(quality_loss <= level, time, np.inf))
+        earlier_best = np.empty(n)
+        earlier_best[0] = np.inf
+        earlier_best[1:] = best[:-1]
+        dominated |= (quality_loss >= level) & (earlier_best <= time)
+    return ~dominated
+
+
 def pareto_mask(cost: NDArray[Any], time: NDArray[Any], quality_loss: NDArray[Any]) -> NDArray[np.bool_]:
     """True where no other plan is at least as good on cost, time and quality loss (minimising all three).
 
@@ -78,18 +110,11 @@ def pareto_mask(cost: NDArray[Any], time: NDArray[Any], quality_loss: NDArray[An
     ≤ q tells whether an earlier (cheaper) plan dominates a plan with loss ≥ q. O(n · levels); exact
     duplicates keep one representative.
     """
-    n = cost.shape[0]
-    if n == 0:
+    if cost.shape[0] == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((quality_loss, time, cost))
-    t, q = time[order], quality_loss[order]
-    dominated = np.zeros(n, dtype=bool)
-    for level in np.unique(q):
-        best = np.minimum.accumulate(np.where(q <= level, t, np.inf))
-        earlier_best = np.concatenate(([np.inf], best[:-1]))
-        dominated |= (q >= level) & (earlier_best <= t)
-    mask = np.empty(n, dtype=bool)
-    mask[order] = ~dominated
+    order = lexicographic_order(cost, time, quality_loss)
+    mask = np.empty(cost.shape[0], dtype=bool)
+    mask[order] = _pareto_sorted(time[order], quality_loss[order])
     return mask
 
 
@@ -123,13 +148,25 @@ def _finish(
     evaluated: int,
     assumptions: list[str],
 ) -> SweepTable:
-    flat_valid = valid.ravel()
-    out = {k: np.broadcast_to(v, valid.shape).ravel()[flat_valid] for k, v in columns.items()}
-    order = np.argsort(out[cost], kind="stable")
-    out = {k: v[order] for k, v in out.items()}
+    """Keep the feasible plans, sorted by (cost, time, loss), each column gathered once from its broadcast
+    shape (no full-grid copies)."""
+    shape = valid.shape
+    kept = np.flatnonzero(valid.ravel())
+    coords = np.unravel_index(kept, shape)
+
+    def gather(values: Any, index: tuple[NDArray[np.intp], ...]) -> NDArray[Any]:
+        array = np.asarray(values)
+        array = array.reshape((1,) * (len(shape) - array.ndim) + array.shape)
+        picked = array[tuple(i if array.shape[d] > 1 else 0 for d, i in enumerate(index))]
+        return picked if np.ndim(picked) else np.full(index[0].shape, picked)
+
+    keys = {k: gather(columns[k], coords) for k in (cost, time, loss)}
+    order = lexicographic_order(keys[cost], keys[time], keys[loss])
+    coords = tuple(c[order] for c in coords)
+    out = {k: (keys[k][order] if k in keys else gather(v, coords)) for k, v in columns.items()}
     return SweepTable(
         columns=out,
-        pareto=pareto_mask(out[cost], out[time], out[loss]),
+        pareto=_pareto_sorted(out[time], out[loss]),
         evaluated_count=evaluated,
         cost_column=cost,
         time_column=time,
