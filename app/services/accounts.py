@@ -58,6 +58,7 @@ def user_snapshot(user: User) -> dict[str, object]:
 
 # ---- users -----------------------------------------------------------------------------------------------
 
+
 def user_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
@@ -84,24 +85,41 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
     if user_by_name(session, username) is not None:
         raise ConflictError(f"a user named '{username}' already exists", field="username")
     user = User(
-        username=username, password_hash=passwords.hash_password(password), role=role, is_active=True,
+        username=username,
+        password_hash=passwords.hash_password(password),
+        role=role,
+        is_active=True,
         password_changed_at=utc_now(),
     )
     session.add(user)
     session.flush()
-    audit.record(session, "user_create", "users", user.id, f"created user {username} with role {role}",
-                 after=user_snapshot(user))
+    audit.record(
+        session,
+        "user_create",
+        "users",
+        user.id,
+        f"created user {username} with role {role}",
+        after=user_snapshot(user),
+    )
     return user
 
 
 def update_user(
-    session: Session, user: User, version: int, *, role: str | None = None, is_active: bool | None = None,
+    session: Session,
+    user: User,
+    version: int,
+    *,
+    role: str | None = None,
+    is_active: bool | None = None,
     password: str | None = None,
 ) -> User:
-    """Change role, enable/disable or set a new password; disabling or a new password ends the user's sessions."""
+    """Change role, enable/disable or set a new password.
+
+    Disabling a user or setting a new password ends that user's sessions."""
     if user.version != version:
         raise ConflictError(
-            f"user {user.id} was changed by someone else: your version {version}, current version {user.version}",
+            f"user {user.id} was changed by someone else: your version {version}, "
+            f"current version {user.version}",
             field="version",
         )
     before = user_snapshot(user)
@@ -124,22 +142,29 @@ def update_user(
     after = user_snapshot(user)
     words = audit.describe_changes(before, after)
     if password is not None:
-        words = "; ".join(w for w in (words.split("; ") if words else []) if not w.startswith("password_changed_at"))
+        words = "; ".join(
+            w for w in (words.split("; ") if words else []) if not w.startswith("password_changed_at")
+        )
         words = (words + "; " if words else "") + "password changed"
-    audit.record(session, "user_update", "users", user.id, f"user {user.username}: {words}", before=before, after=after)
+    audit.record(
+        session, "user_update", "users", user.id, f"user {user.username}: {words}", before=before, after=after
+    )
     return user
 
 
 def _keep_one_admin(session: Session, user: User) -> None:
     others = session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.is_active.is_(True), User.id != user.id)
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.is_active.is_(True), User.id != user.id)
     )
     if not others:
         raise ConflictError("this is the last active admin; make another admin first", field="role")
 
 
 def _touch_user(session: Session, user: User, **values: object) -> None:
-    """Bookkeeping writes (last sign-in, a rehash) that must not bump the version an admin's edit was read at."""
+    """Bookkeeping writes (last sign-in, a rehash) that must not bump the version an admin's edit
+    was read at."""
     session.execute(update(User).where(User.id == user.id).values(**values))
     session.expire(user, list(values))
 
@@ -158,9 +183,11 @@ def authenticate(
     Failures are counted and audited in the caller's transaction: the caller must commit on failure too."""
     name_key, address_key = f"user:{username.strip().lower()}", f"addr:{address}"
     rate_limits.check(
-        session, "login",
+        session,
+        "login",
         [(name_key, settings.login_failures_per_user), (address_key, settings.login_failures_per_address)],
-        settings.rate_limit_window_seconds, "failed sign-ins",
+        settings.rate_limit_window_seconds,
+        "failed sign-ins",
     )
     user = user_by_name(session, username) if username.strip() else None
     if len(password) > passwords.MAX_LENGTH:
@@ -168,10 +195,17 @@ def authenticate(
     ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
     if not ok or user is None or not user.is_active:
         rate_limits.note(session, "login", [name_key, address_key], settings.rate_limit_window_seconds)
-        reason = "unknown user" if user is None else ("disabled user" if not user.is_active else "wrong password")
-        audit.record(session, "login_failed", "users", user.id if user else None,
-                     f"failed sign-in as {username[:80]!r} from {address} ({reason})",
-                     actor=audit.Actor(username[:80] or "(empty)"))
+        reason = (
+            "unknown user" if user is None else ("disabled user" if not user.is_active else "wrong password")
+        )
+        audit.record(
+            session,
+            "login_failed",
+            "users",
+            user.id if user else None,
+            f"failed sign-in as {username[:80]!r} from {address} ({reason})",
+            actor=audit.Actor(username[:80] or "(empty)"),
+        )
         return None
     if passwords.needs_rehash(user.password_hash):
         _touch_user(session, user, password_hash=passwords.hash_password(password))
@@ -181,31 +215,47 @@ def authenticate(
 
 # ---- sessions --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NewSession:
     raw_id: str
     row: UserSession
 
 
-def start_session(session: Session, settings: Settings, user: User, address: str, user_agent: str) -> NewSession:
+def start_session(
+    session: Session, settings: Settings, user: User, address: str, user_agent: str
+) -> NewSession:
     """A fresh random id at every sign-in (no session fixation); the cookie gets `raw_id`."""
     purge_expired_sessions(session, settings)
     now = utc_now()
     raw = secrets.token_urlsafe(32)
     row = UserSession(
-        id_hash=digest(raw), user_id=user.id, csrf_token=secrets.token_urlsafe(32), created_at=now, last_seen_at=now,
+        id_hash=digest(raw),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
         expires_at=now + timedelta(hours=settings.session_absolute_timeout_hours),
-        address=address[:64], user_agent=user_agent[:200],
+        address=address[:64],
+        user_agent=user_agent[:200],
     )
     session.add(row)
     session.flush()
     _touch_user(session, user, last_login_at=now)
-    audit.record(session, "login", "users", user.id, f"{user.username} signed in from {address}",
-                 actor=audit.Actor(user.username, user.id))
+    audit.record(
+        session,
+        "login",
+        "users",
+        user.id,
+        f"{user.username} signed in from {address}",
+        actor=audit.Actor(user.username, user.id),
+    )
     return NewSession(raw, row)
 
 
-def resolve_session(session: Session, settings: Settings, raw_id: str, now: datetime | None = None) -> UserSession | None:
+def resolve_session(
+    session: Session, settings: Settings, raw_id: str, now: datetime | None = None
+) -> UserSession | None:
     """The live session for a cookie value, or None (unknown, expired, idle too long, user disabled)."""
     if not raw_id or len(raw_id) > 200:
         return None
@@ -226,8 +276,14 @@ def resolve_session(session: Session, settings: Settings, raw_id: str, now: date
 def end_session(session: Session, raw_id: str) -> None:
     row = session.scalars(select(UserSession).where(UserSession.id_hash == digest(raw_id))).first()
     if row is not None:
-        audit.record(session, "logout", "users", row.user_id, f"{row.user.username} signed out",
-                     actor=audit.Actor(row.user.username, row.user_id))
+        audit.record(
+            session,
+            "logout",
+            "users",
+            row.user_id,
+            f"{row.user.username} signed out",
+            actor=audit.Actor(row.user.username, row.user_id),
+        )
         session.delete(row)
         session.flush()
 
@@ -249,6 +305,7 @@ def purge_expired_sessions(session: Session, settings: Settings) -> int:
 
 # ---- API tokens ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NewToken:
     raw: str
@@ -256,8 +313,14 @@ class NewToken:
 
 
 def create_token(
-    session: Session, settings: Settings, creator: User, creator_role: str, name: str, role: str,
-    expires_in_days: int, address: str,
+    session: Session,
+    settings: Settings,
+    creator: User,
+    creator_role: str,
+    name: str,
+    role: str,
+    expires_in_days: int,
+    address: str,
 ) -> NewToken:
     """A token with a role no higher than the creator's current one (a token's role when made by a token)."""
     _check_role(role)
@@ -265,21 +328,33 @@ def create_token(
         raise ValidationFailed(f"a token's role cannot be above yours ({creator_role})", field="role")
     if not 1 <= expires_in_days <= 366:
         raise ValidationFailed("expires_in_days must be between 1 and 366", field="expires_in_days")
-    limits = [(f"user:{creator.username.lower()}", settings.token_creations_per_window),
-              (f"addr:{address}", settings.token_creations_per_window)]
+    limits = [
+        (f"user:{creator.username.lower()}", settings.token_creations_per_window),
+        (f"addr:{address}", settings.token_creations_per_window),
+    ]
     rate_limits.check(session, "token", limits, settings.rate_limit_window_seconds, "tokens created")
     rate_limits.note(session, "token", [s for s, _ in limits], settings.rate_limit_window_seconds)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utc_now()
     row = ApiToken(
-        name=name.strip()[:120] or "token", token_hash=digest(raw), prefix=raw[:12], role=role, user_id=creator.id,
-        created_at=now, expires_at=now + timedelta(days=expires_in_days),
+        name=name.strip()[:120] or "token",
+        token_hash=digest(raw),
+        prefix=raw[:12],
+        role=role,
+        user_id=creator.id,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days),
     )
     session.add(row)
     session.flush()
-    audit.record(session, "token_create", "api_tokens", row.id,
-                 f"API token '{row.name}' ({row.prefix}…) created with role {role}, expires {row.expires_at:%Y-%m-%d}",
-                 after=audit.snapshot(row))
+    audit.record(
+        session,
+        "token_create",
+        "api_tokens",
+        row.id,
+        f"API token '{row.name}' ({row.prefix}…) created with role {role}, expires {row.expires_at:%Y-%m-%d}",
+        after=audit.snapshot(row),
+    )
     return NewToken(raw, row)
 
 
@@ -316,11 +391,19 @@ def revoke_token(session: Session, row: ApiToken) -> None:
     before = audit.snapshot(row)
     row.revoked_at = utc_now()
     session.flush()
-    audit.record(session, "token_revoke", "api_tokens", row.id, f"API token '{row.name}' ({row.prefix}…) revoked",
-                 before=before, after=audit.snapshot(row))
+    audit.record(
+        session,
+        "token_revoke",
+        "api_tokens",
+        row.id,
+        f"API token '{row.name}' ({row.prefix}…) revoked",
+        before=before,
+        after=audit.snapshot(row),
+    )
 
 
 # ---- first start -----------------------------------------------------------------------------------------
+
 
 def issue_setup_token(session: Session, settings: Settings) -> str | None:
     """A one-time token for /setup when there are no users yet (else None)."""
@@ -329,7 +412,13 @@ def issue_setup_token(session: Session, settings: Settings) -> str | None:
     raw = secrets.token_urlsafe(32)
     now = utc_now()
     session.execute(delete(SetupToken).where(SetupToken.expires_at <= now))
-    session.add(SetupToken(token_hash=digest(raw), created_at=now, expires_at=now + timedelta(hours=settings.setup_token_hours)))
+    session.add(
+        SetupToken(
+            token_hash=digest(raw),
+            created_at=now,
+            expires_at=now + timedelta(hours=settings.setup_token_hours),
+        )
+    )
     session.flush()
     return raw
 
@@ -346,7 +435,9 @@ def create_first_admin(session: Session, raw_token: str, username: str, password
     if user_count(session):
         raise ConflictError("the first admin already exists; sign in instead")
     if not setup_token_valid(session, raw_token):
-        raise ValidationFailed("the setup token is wrong or expired; restart the app for a new one", field="token")
+        raise ValidationFailed(
+            "the setup token is wrong or expired; restart the app for a new one", field="token"
+        )
     passwords.check_password_rules(password, _check_username(username))  # before the token is spent
     # Lock out a second concurrent setup: deleting the tokens first makes the loser's delete find nothing.
     deleted = session.execute(delete(SetupToken).where(SetupToken.token_hash == digest(raw_token)))

@@ -87,8 +87,13 @@ def record(
     """Add one entry to the session (it commits with the change it describes)."""
     who = actor or current_actor(session)
     entry = AuditEntry(
-        actor=who.name[:120], actor_id=who.user_id, action=action, entity=entity, entity_id=entity_id,
-        before=dict(before) if before is not None else None, after=dict(after) if after is not None else None,
+        actor=who.name[:120],
+        actor_id=who.user_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
         summary=summary[:4000],
     )
     session.add(entry)
@@ -96,6 +101,7 @@ def record(
 
 
 # ---- sentences -------------------------------------------------------------------------------------------
+
 
 def unit_of(column: str) -> str:
     return next((unit for suffix, unit in UNIT_SUFFIXES if column.endswith(suffix)), "")
@@ -136,7 +142,9 @@ def label_of(row: Base) -> str:
     table = row.__tablename__
     if table == "price_quotes":
         accelerator = getattr(row, "accelerator", None)
-        part = (accelerator.name if accelerator is not None else None) or getattr(row, "accelerator_family", "")
+        part = (accelerator.name if accelerator is not None else None) or getattr(
+            row, "accelerator_family", ""
+        )
         part = part or getattr(row, "instance_type", "")
         where = " ".join(x for x in (getattr(row, "provider", ""), getattr(row, "region", "")) if x)
         return f"{part} {getattr(row, 'pricing_model', '')} at {where}".strip()
@@ -152,12 +160,18 @@ def label_of(row: Base) -> str:
 
 
 def entity_noun(table: str) -> str:
-    nouns = {"model_configs": "model", "price_quotes": "price quote", "api_tokens": "API token",
-             "simulation_runs": "simulation run", "users": "user"}
+    nouns = {
+        "model_configs": "model",
+        "price_quotes": "price quote",
+        "api_tokens": "API token",
+        "simulation_runs": "simulation run",
+        "users": "user",
+    }
     return nouns.get(table, table.rstrip("s").replace("_", " "))
 
 
 # ---- reading ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AuditFilter:
@@ -181,12 +195,17 @@ class AuditFilter:
         return out
 
 
-def list_entries(session: Session, filters: AuditFilter, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+def list_entries(
+    session: Session, filters: AuditFilter, limit: int, offset: int
+) -> tuple[list[AuditEntry], int]:
     """Newest first."""
     conditions = filters.conditions()
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
     query = (
-        select(AuditEntry).where(*conditions).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(limit).offset(offset)
+        select(AuditEntry)
+        .where(*conditions)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(session.scalars(query)), int(total)

@@ -58,7 +58,9 @@ def check_password_rules(password: str, username: str = "") -> None:
         raise ValidationFailed(f"the password may have at most {MAX_LENGTH} characters", field="password")
     lowered = password.lower()
     if lowered in common_passwords():
-        raise ValidationFailed("that password is on the list of the most common ones; choose another", "password")
+        raise ValidationFailed(
+            "that password is on the list of the most common ones; choose another", "password"
+        )
     if username and lowered in {username.lower(), username.lower() * 2, username.lower()[::-1]}:
         raise ValidationFailed("the password must not be the username", field="password")
     if len(set(password)) < 3:

@@ -26,7 +26,11 @@ class RateLimited(Exception):
 
 
 def retry_after(
-    session: Session, kind: str, limits: Sequence[tuple[str, int]], window_seconds: int, now: datetime | None = None
+    session: Session,
+    kind: str,
+    limits: Sequence[tuple[str, int]],
+    window_seconds: int,
+    now: datetime | None = None,
 ) -> int | None:
     """Seconds until the busiest subject is under its limit again, or None when all are under."""
     now = now or utc_now()
@@ -41,7 +45,9 @@ def retry_after(
         ).all()
         if len(times) >= limit:
             # The limit-th newest attempt leaves the window first among those that keep us at the limit.
-            waits.append(max(1, math.ceil((times[-1] + timedelta(seconds=window_seconds) - now).total_seconds())))
+            waits.append(
+                max(1, math.ceil((times[-1] + timedelta(seconds=window_seconds) - now).total_seconds()))
+            )
     return max(waits) if waits else None
 
 
@@ -57,7 +63,9 @@ def note(session: Session, kind: str, subjects: Sequence[str], window_seconds: i
     """Count one event for each subject, and forget events older than the window."""
     now = utc_now()
     session.execute(
-        delete(AuthAttempt).where(AuthAttempt.kind == kind, AuthAttempt.at < now - timedelta(seconds=window_seconds))
+        delete(AuthAttempt).where(
+            AuthAttempt.kind == kind, AuthAttempt.at < now - timedelta(seconds=window_seconds)
+        )
     )
     session.add_all(AuthAttempt(kind=kind, subject=subject[:200], at=now) for subject in subjects)
     session.flush()
@@ -68,4 +76,7 @@ def forget(session: Session, kind: str, subject: str) -> None:
 
 
 def count(session: Session, kind: str, subject: str) -> int:
-    return int(session.scalar(select(func.count()).where(AuthAttempt.kind == kind, AuthAttempt.subject == subject)) or 0)
+    return int(
+        session.scalar(select(func.count()).where(AuthAttempt.kind == kind, AuthAttempt.subject == subject))
+        or 0
+    )

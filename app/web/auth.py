@@ -101,6 +101,7 @@ def client_address(request: Request) -> str:
 
 # ---- who is asking ---------------------------------------------------------------------------------------
 
+
 def get_principal(request: Request, session: SessionDep) -> Principal | None:
     """Resolve the caller once per request: a Bearer token, else the session cookie, else anonymous."""
     cached = getattr(request.state, "principal", _UNRESOLVED)
@@ -116,7 +117,9 @@ def get_principal(request: Request, session: SessionDep) -> Principal | None:
         token = accounts.resolve_token(session, credential.strip())
         if token is None:
             raise NotSignedIn("the API token is unknown, expired or revoked")
-        principal = Principal(token.user_id, token.user.username, accounts.lower_role(token.role, token.user.role), "token")
+        principal = Principal(
+            token.user_id, token.user.username, accounts.lower_role(token.role, token.user.role), "token"
+        )
     elif SESSION_COOKIE in request.cookies:
         row = accounts.resolve_session(session, settings, request.cookies[SESSION_COOKIE])
         if row is not None:
@@ -216,6 +219,7 @@ def enforce_access(request: Request, principal: CurrentUser) -> None:
 
 # ---- CSRF ------------------------------------------------------------------------------------------------
 
+
 def _signer(settings: Settings) -> Signer:
     return Signer(settings.secret_key, salt="pricewar-csrf")
 
@@ -309,19 +313,28 @@ async def csrf_protect(request: Request, principal: CurrentUser) -> None:
 
 # ---- cookies ---------------------------------------------------------------------------------------------
 
+
 def set_session_cookie(response: Response, raw_id: str) -> None:
     settings = get_settings()
     response.set_cookie(
-        SESSION_COOKIE, raw_id, max_age=settings.session_absolute_timeout_hours * 3600, httponly=True,
-        samesite="lax", secure=settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        raw_id,
+        max_age=settings.session_absolute_timeout_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
     )
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=get_settings().cookie_secure)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=get_settings().cookie_secure
+    )
 
 
 # ---- headers middleware ----------------------------------------------------------------------------------
+
 
 class SecurityHeadersMiddleware:
     """Adds CSP, nosniff, Referrer-Policy, X-Frame-Options (and HSTS over TLS) to every answer, and the
@@ -355,11 +368,21 @@ class SecurityHeadersMiddleware:
                 cookie = state.get("new_csrf_cookie")
                 if cookie:
                     secure = "; Secure" if settings.cookie_secure else ""
-                    headers.append((b"set-cookie", f"{CSRF_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax{secure}".encode()))
+                    headers.append(
+                        (
+                            b"set-cookie",
+                            f"{CSRF_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax{secure}".encode(),
+                        )
+                    )
                 if state.get("clear_session_cookie") and not any(
                     k.lower() == b"set-cookie" and v.startswith(SESSION_COOKIE.encode()) for k, v in headers
                 ):
-                    headers.append((b"set-cookie", f"{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax".encode()))
+                    headers.append(
+                        (
+                            b"set-cookie",
+                            f"{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax".encode(),
+                        )
+                    )
                 message["headers"] = headers
             await send(message)
 
@@ -367,6 +390,7 @@ class SecurityHeadersMiddleware:
 
 
 # ---- errors ----------------------------------------------------------------------------------------------
+
 
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
@@ -444,5 +468,9 @@ def announce_setup_token() -> None:
     if raw is not None:
         log.warning(
             "No users yet. Create the first admin at http://%s:%s/setup?token=%s (one-time, valid %d h), "
-            "or run `pricewar create-admin USERNAME`.", settings.host, settings.port, raw, settings.setup_token_hours,
+            "or run `pricewar create-admin USERNAME`.",
+            settings.host,
+            settings.port,
+            raw,
+            settings.setup_token_hours,
         )

@@ -36,6 +36,9 @@ def check_if_match(if_match: str | None, version: int) -> None:
         return
     raise HTTPException(
         status_code=status.HTTP_412_PRECONDITION_FAILED,
-        detail=f"the row changed since you read it: If-Match {if_match.strip()}, current ETag {etag_for(version)}",
+        detail=(
+            f"the row changed since you read it: If-Match {if_match.strip()}, "
+            f"current ETag {etag_for(version)}"
+        ),
         headers={"ETag": etag_for(version)},
     )

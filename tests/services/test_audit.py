@@ -16,7 +16,7 @@ from app.db.access import AuditEntry
 from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.services import audit, crud, price_sheet
 from app.services.errors import ConflictError
-from tests.conftest import BACKENDS, _TMP, create_postgres_database, migrate_and_seed
+from tests.conftest import _TMP, BACKENDS, create_postgres_database, migrate_and_seed
 
 
 def _entries(session: Session, **filters: object) -> list[AuditEntry]:
@@ -26,15 +26,23 @@ def _entries(session: Session, **filters: object) -> list[AuditEntry]:
 
 def _open_quote(session: Session, provider: str = "aws") -> PriceQuote:
     return session.scalars(
-        select(PriceQuote).where(PriceQuote.provider == provider, PriceQuote.effective_to.is_(None),
-                                 PriceQuote.accelerator_id.is_not(None)).order_by(PriceQuote.id)
+        select(PriceQuote)
+        .where(
+            PriceQuote.provider == provider,
+            PriceQuote.effective_to.is_(None),
+            PriceQuote.accelerator_id.is_not(None),
+        )
+        .order_by(PriceQuote.id)
     ).first()
 
 
 def test_create_update_delete_are_logged_with_words(db_session: Session) -> None:
     audit.set_actor(db_session, "alice", 7)
-    row = crud.create_row(db_session, Accelerator, {"name": "Audit-GPU", "vendor": "Acme", "memory_gb": 96.0,
-                                                   "memory_bandwidth_tb_s": 4.0})
+    row = crud.create_row(
+        db_session,
+        Accelerator,
+        {"name": "Audit-GPU", "vendor": "Acme", "memory_gb": 96.0, "memory_bandwidth_tb_s": 4.0},
+    )
     crud.update_row(db_session, row, {"memory_gb": 128.0, "notes": "more HBM"}, 1)
     crud.delete_row(db_session, row)
     created, updated, deleted = reversed(_entries(db_session, entity="accelerators", entity_id=row.id))
@@ -51,7 +59,9 @@ def test_price_change_is_one_entry_in_words(db_session: Session) -> None:
     quote = _open_quote(db_session)
     old = quote.usd_per_hour
     start = quote.effective_from + timedelta(days=1)
-    new = price_sheet.change_quote(db_session, quote, {"usd_per_hour": 5.5, "effective_from": start}, quote.version)
+    new = price_sheet.change_quote(
+        db_session, quote, {"usd_per_hour": 5.5, "effective_from": start}, quote.version
+    )
     [entry] = _entries(db_session, entity="price_quotes", entity_id=new.id)
     assert entry.action == "price_change"
     name = quote.accelerator.name
@@ -67,11 +77,17 @@ def test_price_change_is_one_entry_in_words(db_session: Session) -> None:
 def test_restore_adds_a_new_dated_row(db_session: Session) -> None:
     quote = _open_quote(db_session, "gcp") or _open_quote(db_session)
     old_price, first_day = quote.usd_per_hour, quote.effective_from
-    cut = price_sheet.change_quote(db_session, quote, {"usd_per_hour": old_price / 2,
-                                                       "effective_from": first_day + timedelta(days=1)}, quote.version)
+    cut = price_sheet.change_quote(
+        db_session,
+        quote,
+        {"usd_per_hour": old_price / 2, "effective_from": first_day + timedelta(days=1)},
+        quote.version,
+    )
     restored = price_sheet.restore_quote(db_session, quote, first_day + timedelta(days=2))
     assert restored.usd_per_hour == old_price and restored.id not in (quote.id, cut.id)
-    assert cut.effective_to == first_day + timedelta(days=2) and quote.effective_to == first_day + timedelta(days=1)
+    assert cut.effective_to == first_day + timedelta(days=2) and quote.effective_to == first_day + timedelta(
+        days=1
+    )
     [entry] = _entries(db_session, action="restore")
     assert f"restored the price of {first_day.isoformat()}" in entry.summary
     with pytest.raises(ConflictError):
@@ -98,8 +114,10 @@ def test_secrets_never_reach_the_log(db_session: Session) -> None:
 def test_audit_log_is_append_only(db_session: Session) -> None:
     entry = audit.record(db_session, "note", "tests", None, "a line")
     db_session.flush()
-    for statement in ("UPDATE audit_entries SET summary = 'rewritten' WHERE id = :id",
-                      "DELETE FROM audit_entries WHERE id = :id"):
+    for statement in (
+        "UPDATE audit_entries SET summary = 'rewritten' WHERE id = :id",
+        "DELETE FROM audit_entries WHERE id = :id",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             with db_session.begin_nested():
                 db_session.execute(text(statement), {"id": entry.id})
@@ -107,6 +125,7 @@ def test_audit_log_is_append_only(db_session: Session) -> None:
 
 
 # ---- two writers, one row ----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def committed_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
@@ -126,8 +145,11 @@ def committed_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 def test_two_writers_one_winner_one_entry(committed_engine: Engine) -> None:
     with Session(committed_engine) as setup:
         row_id = setup.scalars(select(ModelConfig.id).order_by(ModelConfig.id)).first()
-        before = setup.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_id == row_id,
-                                                                                   AuditEntry.entity == "model_configs"))
+        before = setup.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.entity_id == row_id, AuditEntry.entity == "model_configs")
+        )
     barrier = threading.Barrier(2, timeout=30)
     outcomes: list[str] = []
 
@@ -153,8 +175,9 @@ def test_two_writers_one_winner_one_entry(committed_engine: Engine) -> None:
         t.join(60)
     assert sorted(outcomes) == ["conflict", "won"]
     with Session(committed_engine) as check:
-        entries = check.scalars(select(AuditEntry).where(AuditEntry.entity == "model_configs",
-                                                         AuditEntry.entity_id == row_id)).all()
+        entries = check.scalars(
+            select(AuditEntry).where(AuditEntry.entity == "model_configs", AuditEntry.entity_id == row_id)
+        ).all()
         assert len(entries) == before + 1
         winner = check.get(ModelConfig, row_id)
         assert entries[-1].summary.endswith(f"→ written by {entries[-1].actor}")
@@ -175,4 +198,7 @@ def test_import_is_logged_once(db_session: Session) -> None:
     assert report.committed and report.added == 1 and report.changed == 1
     [summary] = _entries(db_session, action="import")
     assert summary.summary == "CSV import of price quotes: 1 added, 1 changed, 0 unchanged"
-    assert len(_entries(db_session, action="price_change")) == 1 and len(_entries(db_session, action="create")) == 1
+    assert (
+        len(_entries(db_session, action="price_change")) == 1
+        and len(_entries(db_session, action="create")) == 1
+    )

@@ -13,8 +13,9 @@ from app.services.errors import ConflictError, ValidationFailed
 from app.services.rate_limits import RateLimited
 
 
-@pytest.mark.parametrize("bad", ["short", "password", "Password1", "qwerty123", "iloveyou", "aaaaaaaaaa", "x" * 300,
-                                 "letmein123"])
+@pytest.mark.parametrize(
+    "bad", ["short", "password", "Password1", "qwerty123", "iloveyou", "aaaaaaaaaa", "x" * 300, "letmein123"]
+)
 def test_weak_passwords_are_refused(bad: str) -> None:
     with pytest.raises(ValidationFailed):
         passwords.check_password_rules(bad, "someone")
@@ -65,7 +66,9 @@ def test_logins_are_audited_and_rate_limited(db_session: Session) -> None:
     settings = get_settings()
     user = accounts.create_user(db_session, "pat", "velvet-thunder-cactus", "viewer")
     assert accounts.authenticate(db_session, settings, "pat", "nope-nope-nope", "10.0.0.1") is None
-    assert accounts.authenticate(db_session, settings, "PAT", "velvet-thunder-cactus", "10.0.0.1").id == user.id
+    assert (
+        accounts.authenticate(db_session, settings, "PAT", "velvet-thunder-cactus", "10.0.0.1").id == user.id
+    )
     accounts.start_session(db_session, settings, user, "10.0.0.1", "pytest")
     rows, _ = audit.list_entries(db_session, audit.AuditFilter(entity="users", entity_id=user.id), 10, 0)
     assert {"login_failed", "login"} <= {r.action for r in rows}

@@ -39,7 +39,11 @@ def _accelerator_id(client) -> int:  # type: ignore[no-untyped-def]
 # ---- role matrix -------------------------------------------------------------------------------------------
 
 READS = [("GET", "/api/v1/accelerators"), ("GET", "/api/v1/price-quotes"), ("GET", "/")]
-WRITES = [("POST", "/api/v1/accelerators"), ("PATCH", "/api/v1/accelerators/{id}"), ("DELETE", "/api/v1/accelerators/{id}")]
+WRITES = [
+    ("POST", "/api/v1/accelerators"),
+    ("PATCH", "/api/v1/accelerators/{id}"),
+    ("DELETE", "/api/v1/accelerators/{id}"),
+]
 ADMIN = [("GET", "/api/v1/users"), ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens")]
 EDITOR_READS = [("GET", "/api/v1/audit"), ("GET", "/audit")]
 
@@ -69,8 +73,10 @@ def test_role_matrix(anon_client, client, db_session, role: str) -> None:
     headers = _as(anon_client, db_session, role)
     read_ok, write_ok, editor_ok, admin_ok = EXPECTED[role]
     for (method, path), allowed in (
-        *((r, read_ok) for r in READS), *((w, write_ok) for w in WRITES),
-        *((e, editor_ok) for e in EDITOR_READS), *((a, admin_ok) for a in ADMIN),
+        *((r, read_ok) for r in READS),
+        *((w, write_ok) for w in WRITES),
+        *((e, editor_ok) for e in EDITOR_READS),
+        *((a, admin_ok) for a in ADMIN),
     ):
         response = _call(anon_client, method, path, headers, row_id)
         if allowed:
@@ -116,12 +122,16 @@ def test_explicit_viewer_route_accepts_viewers_on_post(anon_client, db_session) 
     viewer = add_user(db_session, "self-service", "viewer", PASSWORD)
     token = bearer_token(db_session, viewer)
     db_session.commit()
-    response = anon_client.post("/api/v1/me/password", headers={"Authorization": f"Bearer {token}"},
-                                json={"current_password": PASSWORD, "new_password": "fresh-orchid-lamp-5"})
+    response = anon_client.post(
+        "/api/v1/me/password",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"current_password": PASSWORD, "new_password": "fresh-orchid-lamp-5"},
+    )
     assert response.status_code == 204, response.text
 
 
 # ---- API tokens --------------------------------------------------------------------------------------------
+
 
 def test_token_lifecycle(client, anon_client, db_session) -> None:
     created = client.post("/api/v1/tokens", json={"name": "ci", "role": "editor", "expires_in_days": 30})
@@ -152,23 +162,38 @@ def test_expired_token_and_bad_tokens_are_refused(anon_client, db_session) -> No
     row = db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
     row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     db_session.commit()
-    assert anon_client.get("/api/v1/accelerators", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
-    assert anon_client.get("/api/v1/accelerators", headers={"Authorization": "Bearer pwr_nope"}).status_code == 401
+    assert (
+        anon_client.get("/api/v1/accelerators", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 401
+    )
+    assert (
+        anon_client.get("/api/v1/accelerators", headers={"Authorization": "Bearer pwr_nope"}).status_code
+        == 401
+    )
     # Only the Authorization header: a token in the URL does nothing.
-    assert anon_client.post("/api/v1/accelerators", params={"token": secret}, json=ACCELERATOR).status_code == 401
+    assert (
+        anon_client.post("/api/v1/accelerators", params={"token": secret}, json=ACCELERATOR).status_code
+        == 401
+    )
 
 
 def test_token_role_cannot_exceed_creator(anon_client, db_session) -> None:
     admin = add_user(db_session, "scoped-admin", "admin")
     viewer_scoped = bearer_token(db_session, admin, role="viewer")
     db_session.commit()
-    response = anon_client.post("/api/v1/tokens", json={"name": "x", "role": "admin"},
-                                headers={"Authorization": f"Bearer {viewer_scoped}"})
+    response = anon_client.post(
+        "/api/v1/tokens",
+        json={"name": "x", "role": "admin"},
+        headers={"Authorization": f"Bearer {viewer_scoped}"},
+    )
     assert response.status_code == 403  # a viewer-scoped token is no admin
     admin_token = bearer_token(db_session, admin)
     db_session.commit()
-    bad = anon_client.post("/api/v1/tokens", json={"name": "x", "role": "owner"},
-                           headers={"Authorization": f"Bearer {admin_token}"})
+    bad = anon_client.post(
+        "/api/v1/tokens",
+        json={"name": "x", "role": "owner"},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
     assert bad.status_code == 422
 
 
@@ -178,17 +203,23 @@ def test_disabled_user_tokens_stop_working(client, anon_client, db_session) -> N
     db_session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
     assert anon_client.get("/api/v1/me", headers=headers).json()["username"] == "leaver"
-    assert client.patch(f"/api/v1/users/{user.id}", json={"is_active": False, "version": 1}).status_code == 200
+    assert (
+        client.patch(f"/api/v1/users/{user.id}", json={"is_active": False, "version": 1}).status_code == 200
+    )
     assert anon_client.get("/api/v1/me", headers=headers).status_code == 401
 
 
 # ---- sessions ----------------------------------------------------------------------------------------------
 
+
 def _login(anon_client, username: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
     anon_client.get("/login")  # sets the anonymous CSRF cookie
     token = anon_client.cookies.get("pricewar_csrf")
-    return anon_client.post("/login", data={"username": username, "password": password, "csrf_token": token, **extra},
-                            follow_redirects=False)
+    return anon_client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, **extra},
+        follow_redirects=False,
+    )
 
 
 def test_login_sets_a_fresh_hardened_cookie(anon_client, db_session) -> None:
@@ -247,7 +278,9 @@ def test_logout_ends_the_session(anon_client, db_session) -> None:
     response = anon_client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert response.status_code == 303
     assert not db_session.scalars(select(UserSession)).all()
-    anon_client.cookies.set("pricewar_session", raw, domain="testserver.local")  # replaying the old cookie does nothing
+    anon_client.cookies.set(
+        "pricewar_session", raw, domain="testserver.local"
+    )  # replaying the old cookie does nothing
     assert anon_client.get("/api/v1/me").status_code == 401
 
 
@@ -261,7 +294,9 @@ def test_password_change_and_disable_end_sessions(client, anon_client, db_sessio
     assert anon_client.get("/api/v1/me").status_code == 401
     _login(anon_client, "erin", "another-long-phrase-7")
     assert anon_client.get("/api/v1/me").status_code == 200
-    assert client.patch(f"/api/v1/users/{user.id}", json={"is_active": False, "version": 2}).status_code == 200
+    assert (
+        client.patch(f"/api/v1/users/{user.id}", json={"is_active": False, "version": 2}).status_code == 200
+    )
     assert anon_client.get("/api/v1/me").status_code == 401
     assert _login(anon_client, "erin", "another-long-phrase-7").status_code == 401
 
@@ -270,8 +305,10 @@ def test_idle_and_absolute_timeouts(anon_client, db_session) -> None:
     add_user(db_session, "frank", "viewer", PASSWORD)
     db_session.commit()
     settings = get_settings()
-    for column, age in (("last_seen_at", timedelta(minutes=settings.session_idle_timeout_minutes + 1)),
-                        ("expires_at", timedelta(seconds=settings.session_absolute_timeout_hours * 3600 + 1))):
+    for column, age in (
+        ("last_seen_at", timedelta(minutes=settings.session_idle_timeout_minutes + 1)),
+        ("expires_at", timedelta(seconds=settings.session_absolute_timeout_hours * 3600 + 1)),
+    ):
         _login(anon_client, "frank")
         assert anon_client.get("/api/v1/me").status_code == 200
         row = db_session.scalars(select(UserSession)).one()
@@ -286,6 +323,7 @@ def test_idle_and_absolute_timeouts(anon_client, db_session) -> None:
 
 
 # ---- rate limits -------------------------------------------------------------------------------------------
+
 
 def test_login_rate_limit_per_user(anon_client, db_session) -> None:
     add_user(db_session, "gina", "viewer", PASSWORD)
@@ -320,6 +358,7 @@ def test_token_creation_rate_limit(client, monkeypatch) -> None:
 
 # ---- CSRF and headers --------------------------------------------------------------------------------------
 
+
 def _page_csrf(browser) -> str:  # type: ignore[no-untyped-def]
     import re
 
@@ -350,8 +389,12 @@ def test_csrf_on_forms(anon_client, db_session) -> None:
     assert cross.status_code == 403
     evil = anon_client.post("/logout", data={"csrf_token": token}, headers={"Origin": "https://evil.example"})
     assert evil.status_code == 403
-    same = anon_client.post("/logout", data={"csrf_token": token}, headers={"Sec-Fetch-Site": "same-origin"},
-                            follow_redirects=False)
+    same = anon_client.post(
+        "/logout",
+        data={"csrf_token": token},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        follow_redirects=False,
+    )
     assert same.status_code == 303
 
 

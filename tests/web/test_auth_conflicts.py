@@ -16,28 +16,42 @@ def test_etag_and_if_match(client) -> None:
     url = f"/api/v1/accelerators/{row['id']}"
     first = client.get(url)
     assert first.headers["etag"] == 'W/"1"'
-    updated = client.patch(url, json={"memory_gb": 128, "version": 1}, headers={"If-Match": first.headers["etag"]})
+    updated = client.patch(
+        url, json={"memory_gb": 128, "version": 1}, headers={"If-Match": first.headers["etag"]}
+    )
     assert updated.status_code == 200 and updated.headers["etag"] == 'W/"2"'
     stale = client.patch(url, json={"memory_gb": 64, "version": 2}, headers={"If-Match": 'W/"1"'})
-    assert stale.status_code == 412 and stale.headers["etag"] == 'W/"2"' and "If-Match" in stale.json()["detail"]
+    assert (
+        stale.status_code == 412 and stale.headers["etag"] == 'W/"2"' and "If-Match" in stale.json()["detail"]
+    )
     assert client.delete(url, headers={"If-Match": '"1"'}).status_code == 412
     assert client.get(url).json()["memory_gb"] == 128
     # Without If-Match the body's version still guards the write.
     assert client.patch(url, json={"memory_gb": 64, "version": 1}).status_code == 409
-    assert client.patch(url, json={"memory_gb": 64, "version": 2}, headers={"If-Match": "*"}).status_code == 200
+    assert (
+        client.patch(url, json={"memory_gb": 64, "version": 2}, headers={"If-Match": "*"}).status_code == 200
+    )
     assert client.delete(url, headers={"If-Match": 'W/"3"'}).status_code == 204
 
 
 def test_restore_price_over_the_api(client) -> None:
-    quotes = client.get("/api/v1/price-quotes", params={"provider": "aws", "limit": 1, "sort": "id"}).json()["items"]
+    quotes = client.get("/api/v1/price-quotes", params={"provider": "aws", "limit": 1, "sort": "id"}).json()[
+        "items"
+    ]
     quote = quotes[0]
     start = date.fromisoformat(quote["effective_from"])
-    cut = client.patch(f"/api/v1/price-quotes/{quote['id']}", json={
-        "usd_per_hour": round(quote["usd_per_hour"] / 2, 2), "effective_from": str(start + timedelta(days=1)),
-        "version": quote["version"]})
+    cut = client.patch(
+        f"/api/v1/price-quotes/{quote['id']}",
+        json={
+            "usd_per_hour": round(quote["usd_per_hour"] / 2, 2),
+            "effective_from": str(start + timedelta(days=1)),
+            "version": quote["version"],
+        },
+    )
     assert cut.status_code == 200, cut.text
-    restored = client.post(f"/api/v1/price-quotes/{quote['id']}/restore",
-                           json={"effective_from": str(start + timedelta(days=2))})
+    restored = client.post(
+        f"/api/v1/price-quotes/{quote['id']}/restore", json={"effective_from": str(start + timedelta(days=2))}
+    )
     assert restored.status_code == 201, restored.text
     body = restored.json()
     assert body["usd_per_hour"] == quote["usd_per_hour"] and body["id"] not in (quote["id"], cut.json()["id"])
@@ -49,16 +63,21 @@ def test_restore_price_over_the_api(client) -> None:
 def test_audit_api_filters_and_pages(client) -> None:
     for i in range(3):
         client.post("/api/v1/accelerators", json={**ACCELERATOR, "name": f"Log-GPU-{i}"})
-    page = client.get("/api/v1/audit", params={"entity": "accelerators", "action": "create", "limit": 2}).json()
+    page = client.get(
+        "/api/v1/audit", params={"entity": "accelerators", "action": "create", "limit": 2}
+    ).json()
     assert page["total"] == 3 and len(page["items"]) == 2
     assert page["items"][0]["summary"] == "created accelerator Log-GPU-2"  # newest first
     assert page["items"][0]["actor"] == "test-admin (API token)"
-    rest = client.get("/api/v1/audit", params={"entity": "accelerators", "action": "create", "limit": 2, "offset": 2})
+    rest = client.get(
+        "/api/v1/audit", params={"entity": "accelerators", "action": "create", "limit": 2, "offset": 2}
+    )
     assert [e["summary"] for e in rest.json()["items"]] == ["created accelerator Log-GPU-0"]
     assert client.get("/api/v1/audit", params={"limit": 0}).status_code == 422
 
 
 # ---- pages -------------------------------------------------------------------------------------------------
+
 
 def _editor_browser(app_on_session, db_session):  # type: ignore[no-untyped-def]
     """A browser signed in as an editor through the login form."""
@@ -68,8 +87,14 @@ def _editor_browser(app_on_session, db_session):  # type: ignore[no-untyped-def]
     db_session.commit()
     browser = TestClient(app_on_session)
     browser.get("/login")
-    browser.post("/login", data={"username": "page-editor", "password": "quiet-meadow-river-42",
-                                 "csrf_token": browser.cookies.get("pricewar_csrf")})
+    browser.post(
+        "/login",
+        data={
+            "username": "page-editor",
+            "password": "quiet-meadow-river-42",
+            "csrf_token": browser.cookies.get("pricewar_csrf"),
+        },
+    )
     return browser
 
 
@@ -85,11 +110,24 @@ def test_edit_form_conflict_shows_both_values(app_on_session, db_session, client
     assert form_page.status_code == 200 and 'name="version"' in form_page.text
     token = _csrf(form_page.text)
     # Someone else corrects the notes meanwhile (version 1 → 2).
-    assert client.patch(f"/api/v1/price-quotes/{quote['id']}",
-                        json={"notes": "theirs", "version": quote["version"]}).status_code == 200
-    mine = {"instance_type": quote["instance_type"], "region": quote["region"], "pricing_model": quote["pricing_model"],
-            "usd_per_hour": str(quote["usd_per_hour"]), "discount_percent": "0", "source": quote["source"],
-            "notes": "mine", "version": str(quote["version"]), "csrf_token": token, "action": "save"}
+    assert (
+        client.patch(
+            f"/api/v1/price-quotes/{quote['id']}", json={"notes": "theirs", "version": quote["version"]}
+        ).status_code
+        == 200
+    )
+    mine = {
+        "instance_type": quote["instance_type"],
+        "region": quote["region"],
+        "pricing_model": quote["pricing_model"],
+        "usd_per_hour": str(quote["usd_per_hour"]),
+        "discount_percent": "0",
+        "source": quote["source"],
+        "notes": "mine",
+        "version": str(quote["version"]),
+        "csrf_token": token,
+        "action": "save",
+    }
     conflict = browser.post(url, data=mine)
     assert conflict.status_code == 409
     html = conflict.text
@@ -101,7 +139,9 @@ def test_edit_form_conflict_shows_both_values(app_on_session, db_session, client
     assert overwrite.status_code == 303
     assert client.get(f"/api/v1/price-quotes/{quote['id']}").json()["notes"] == "mine"
     # "Save as new" keeps the current row and adds mine beside it.
-    as_new = browser.post(url, data={**mine, "notes": "copy", "action": "save_as_new"}, follow_redirects=False)
+    as_new = browser.post(
+        url, data={**mine, "notes": "copy", "action": "save_as_new"}, follow_redirects=False
+    )
     assert as_new.status_code == 303 and as_new.headers["location"] != url
     # Without the CSRF token nothing happens.
     assert browser.post(url, data={k: v for k, v in mine.items() if k != "csrf_token"}).status_code == 403
@@ -112,8 +152,17 @@ def test_edit_form_validation_keeps_input(app_on_session, db_session, client) ->
     browser = _editor_browser(app_on_session, db_session)
     url = f"/price-quotes/{quote['id']}/edit"
     token = _csrf(browser.get(url).text)
-    bad = browser.post(url, data={"instance_type": "<script>x</script>", "region": "", "pricing_model": "on_demand",
-                                  "usd_per_hour": "-3", "version": str(quote["version"]), "csrf_token": token})
+    bad = browser.post(
+        url,
+        data={
+            "instance_type": "<script>x</script>",
+            "region": "",
+            "pricing_model": "on_demand",
+            "usd_per_hour": "-3",
+            "version": str(quote["version"]),
+            "csrf_token": token,
+        },
+    )
     assert bad.status_code == 422 and "Must be more than 0" in bad.text
     assert "&lt;script&gt;x&lt;/script&gt;" in bad.text and "<script>x</script>" not in bad.text
 

@@ -30,15 +30,25 @@ def test_first_admin_through_the_setup_token(anon_client, db_session) -> None:
     stored = db_session.scalars(select(SetupToken)).one()
     assert stored.token_hash == accounts.digest(raw) and raw not in stored.token_hash
 
-    form = {"username": "root-admin", "password": "saffron-glacier-piano", "password_again": "saffron-glacier-piano",
-            "csrf_token": _form_token(anon_client)}
+    form = {
+        "username": "root-admin",
+        "password": "saffron-glacier-piano",
+        "password_again": "saffron-glacier-piano",
+        "csrf_token": _form_token(anon_client),
+    }
     wrong = anon_client.post("/setup", data={**form, "token": "guess"})
     assert wrong.status_code == 422 and "setup token is wrong" in wrong.text
-    weak = anon_client.post("/setup", data={**form, "token": raw, "password": "password1", "password_again": "password1"})
+    weak = anon_client.post(
+        "/setup", data={**form, "token": raw, "password": "password1", "password_again": "password1"}
+    )
     assert weak.status_code == 422 and "most common" in weak.text
     done = anon_client.post("/setup", data={**form, "token": raw}, follow_redirects=False)
     assert done.status_code == 303
-    assert anon_client.get("/api/v1/me").json() == {"username": "root-admin", "role": "admin", "via": "session"}
+    assert anon_client.get("/api/v1/me").json() == {
+        "username": "root-admin",
+        "role": "admin",
+        "via": "session",
+    }
     assert db_session.scalars(select(User)).one().role == "admin"
     assert not db_session.scalars(select(SetupToken)).all()  # spent, and every other one with it
     assert anon_client.get("/setup", follow_redirects=False).headers["location"] == "/login"
@@ -57,8 +67,14 @@ def test_create_admin_cli() -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}"}
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, capture_output=True, text=True,
-                              env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
 
     assert run("migrate").returncode == 0
     weak = run("create-admin", "boss", "--password-stdin", stdin="qwerty123\n")

@@ -53,7 +53,9 @@ class UserUpdate(BaseModel):
 
     version: Annotated[int, Field(ge=1)]
     role: Role | None = None
-    is_active: bool | None = Field(default=None, description="false disables the user and ends their sessions")
+    is_active: bool | None = Field(
+        default=None, description="false disables the user and ends their sessions"
+    )
     password: Password | None = Field(default=None, description="a new password; ends the user's sessions")
 
 
@@ -156,13 +158,23 @@ def list_tokens(session: SessionDep) -> list[ApiToken]:
     return accounts.list_tokens(session)
 
 
-@tokens.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED,
-             summary="Create a token: its role is at most yours; the secret is shown once",
-             responses={429: {"model": ErrorDetail, "description": "Too many tokens created; see Retry-After"}})
+@tokens.post(
+    "",
+    response_model=TokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a token: its role is at most yours; the secret is shown once",
+    responses={429: {"model": ErrorDetail, "description": "Too many tokens created; see Retry-After"}},
+)
 def create_token(body: TokenCreate, session: SessionDep, principal: Admin, request: Request) -> TokenCreated:
     creator = accounts.get_user(session, principal.user_id)
     new = accounts.create_token(
-        session, get_settings(), creator, principal.role, body.name, body.role, body.expires_in_days,
+        session,
+        get_settings(),
+        creator,
+        principal.role,
+        body.name,
+        body.role,
+        body.expires_in_days,
         client_address(request),
     )
     return TokenCreated(**TokenRead.model_validate(new.row).model_dump(), token=new.raw)

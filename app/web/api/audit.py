@@ -20,7 +20,9 @@ class AuditEntryRead(BaseModel):
 
     id: int
     at: datetime = Field(description="When, in UTC")
-    actor: str = Field(description="Who: a username ('… (API token)' for token calls), 'anonymous' or 'system'")
+    actor: str = Field(
+        description="Who: a username ('… (API token)' for token calls), 'anonymous' or 'system'"
+    )
     action: str
     entity: str = Field(description="The table: price_quotes, accelerators, users, api_tokens, …")
     entity_id: int | None
@@ -43,7 +45,9 @@ class AuditQuery(BaseModel):
     entity_id: Annotated[int | None, Field(ge=1)] = None
     actor: Annotated[str | None, Field(max_length=120)] = None
     action: Annotated[str | None, Field(max_length=40)] = None
-    since: datetime | None = Field(default=None, description="Entries at or after (ISO 8601, UTC if no offset)")
+    since: datetime | None = Field(
+        default=None, description="Entries at or after (ISO 8601, UTC if no offset)"
+    )
     until: datetime | None = Field(default=None, description="Entries before")
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
@@ -52,7 +56,9 @@ class AuditQuery(BaseModel):
 class RestoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    effective_from: date | None = Field(default=None, description="When the restored price starts (default today)")
+    effective_from: date | None = Field(
+        default=None, description="When the restored price starts (default today)"
+    )
 
 
 router = APIRouter(tags=["audit"], dependencies=[require_role("editor")])
@@ -69,17 +75,26 @@ def _aware(moment: datetime | None) -> datetime | None:
 @router.get("/audit", response_model=AuditPage, summary="The audit log, newest first (filters, pagination)")
 def read_audit(session: SessionDep, query: Annotated[AuditQuery, Query()]) -> AuditPage:
     filters = audit.AuditFilter(
-        entity=query.entity, entity_id=query.entity_id, actor=query.actor, action=query.action,
-        since=_aware(query.since), until=_aware(query.until),
+        entity=query.entity,
+        entity_id=query.entity_id,
+        actor=query.actor,
+        action=query.action,
+        since=_aware(query.since),
+        until=_aware(query.until),
     )
     rows, total = audit.list_entries(session, filters, query.limit, query.offset)
     return AuditPage(
-        items=[AuditEntryRead.model_validate(r) for r in rows], total=total, limit=query.limit, offset=query.offset
+        items=[AuditEntryRead.model_validate(r) for r in rows],
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
     )
 
 
 @router.post(
-    "/price-quotes/{quote_id}/restore", response_model=PriceQuoteRead, status_code=status.HTTP_201_CREATED,
+    "/price-quotes/{quote_id}/restore",
+    response_model=PriceQuoteRead,
+    status_code=status.HTTP_201_CREATED,
     summary="Restore an earlier price: adds a new dated row with it (history is never rewritten)",
     responses={404: {"model": ErrorDetail}, 409: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
 )
@@ -90,5 +105,3 @@ def restore_price(
     row = price_sheet.restore_quote(session, old, body.effective_from if body else None)
     response.headers["Location"] = f"/api/v1/price-quotes/{row.id}"
     return PriceQuoteRead.model_validate(row)
-
-

@@ -29,10 +29,23 @@ router = APIRouter()
 PUBLIC = [require_role(None)]
 
 
-def _login_page(request: Request, *, status_code: int = 200, error: str = "", username: str = "",
-                next_url: str = "/", notice: str = "") -> HTMLResponse:
-    context = {"error": error, "username": username, "next": next_url, "notice": notice,
-               "anonymous_read": get_settings().anonymous_read, "active_nav": "login"}
+def _login_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str = "",
+    username: str = "",
+    next_url: str = "/",
+    notice: str = "",
+) -> HTMLResponse:
+    context = {
+        "error": error,
+        "username": username,
+        "next": next_url,
+        "notice": notice,
+        "anonymous_read": get_settings().anonymous_read,
+        "active_nav": "login",
+    }
     return render(request, "login.html", context, status_code)
 
 
@@ -43,8 +56,13 @@ def login_form(request: Request, principal: CurrentUser, session: SessionDep) ->
         return RedirectResponse(next_url, status_code=303)
     if not accounts.user_count(session):
         return RedirectResponse("/setup", status_code=303)
-    notices = {"password": "Your password was changed: sign in with the new one.", "out": "You are signed out."}
-    return _login_page(request, next_url=next_url, notice=notices.get(request.query_params.get("done", ""), ""))
+    notices = {
+        "password": "Your password was changed: sign in with the new one.",
+        "out": "You are signed out.",
+    }
+    return _login_page(
+        request, next_url=next_url, notice=notices.get(request.query_params.get("done", ""), "")
+    )
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=PUBLIC)
@@ -56,18 +74,26 @@ async def login(request: Request, session: SessionDep) -> Response:
     try:
         user = accounts.authenticate(session, settings, username, password, client_address(request))
     except RateLimited as exc:
-        response = _login_page(request, status_code=429, error=exc.message, username=username, next_url=next_url)
+        response = _login_page(
+            request, status_code=429, error=exc.message, username=username, next_url=next_url
+        )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     if user is None:
         # Returned, not raised: the failure count and its audit entry must commit.
-        return _login_page(request, status_code=401, error="Wrong username or password.", username=username,
-                           next_url=next_url)
+        return _login_page(
+            request,
+            status_code=401,
+            error="Wrong username or password.",
+            username=username,
+            next_url=next_url,
+        )
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         accounts.end_session(session, old)  # never carry a pre-login session id over (fixation)
-    new = accounts.start_session(session, settings, user, client_address(request),
-                                 request.headers.get("user-agent", ""))
+    new = accounts.start_session(
+        session, settings, user, client_address(request), request.headers.get("user-agent", "")
+    )
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(response, new.raw_id)
     return response
@@ -87,14 +113,26 @@ def logout(request: Request, session: SessionDep) -> Response:
 def setup_form(request: Request, session: SessionDep) -> Response:
     if accounts.user_count(session):
         return RedirectResponse("/login", status_code=303)
-    return render(request, "setup.html", {"token": request.query_params.get("token", "")[:200], "errors": {},
-                                          "username": "", "active_nav": "setup"})
+    return render(
+        request,
+        "setup.html",
+        {
+            "token": request.query_params.get("token", "")[:200],
+            "errors": {},
+            "username": "",
+            "active_nav": "setup",
+        },
+    )
 
 
 @router.post("/setup", response_class=HTMLResponse, dependencies=PUBLIC)
 async def setup(request: Request, session: SessionDep) -> Response:
     values = await form_values(request)
-    token, username, password = values.get("token", ""), values.get("username", ""), values.get("password", "")
+    token, username, password = (
+        values.get("token", ""),
+        values.get("username", ""),
+        values.get("password", ""),
+    )
     errors: dict[str, str] = {}
     if password != values.get("password_again", ""):
         errors["password_again"] = "The two passwords differ."
@@ -104,13 +142,18 @@ async def setup(request: Request, session: SessionDep) -> Response:
         except ServiceError as exc:
             errors[exc.field or "token"] = exc.message
         else:
-            new = accounts.start_session(session, get_settings(), user, client_address(request),
-                                         request.headers.get("user-agent", ""))
+            new = accounts.start_session(
+                session, get_settings(), user, client_address(request), request.headers.get("user-agent", "")
+            )
             response = RedirectResponse("/", status_code=303)
             set_session_cookie(response, new.raw_id)
             return response
-    return render(request, "setup.html", {"token": token, "errors": errors, "username": username,
-                                          "active_nav": "setup"}, 422)
+    return render(
+        request,
+        "setup.html",
+        {"token": token, "errors": errors, "username": username, "active_nav": "setup"},
+        422,
+    )
 
 
 @router.get("/account", response_class=HTMLResponse, dependencies=[require_role("viewer")])
@@ -131,8 +174,9 @@ async def change_password(request: Request, principal: CurrentUser, session: Ses
     else:
         user = accounts.get_user(session, principal.user_id)
         try:
-            accounts.change_own_password(session, user, values.get("current_password", ""),
-                                         values.get("new_password", ""))
+            accounts.change_own_password(
+                session, user, values.get("current_password", ""), values.get("new_password", "")
+            )
         except ServiceError as exc:
             errors["current_password" if exc.field == "current_password" else "new_password"] = exc.message
         else:

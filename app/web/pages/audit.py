@@ -12,14 +12,15 @@ from app.db.models import PRICING_MODELS, PriceQuote
 from app.services import audit, crud, price_sheet
 from app.services.errors import ConflictError, ServiceError
 from app.web.auth import require_role
-from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
 from app.web.deps import SessionDep
+from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
 from app.web.pages.render import render
 
 router = APIRouter(dependencies=[require_role("editor")])
 PAGE_SIZE = 50
 
-# The form's fields: (name, label, kind). Price fields make a new dated row; the others are corrected in place.
+# The form's fields: (name, label, kind). Price fields make a new dated row; the others are corrected
+# in place.
 QUOTE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("instance_type", "Instance type", "text"),
     ("region", "Region", "text"),
@@ -37,37 +38,69 @@ def audit_page(request: Request, session: SessionDep) -> HTMLResponse:
     entity_id = params.get("entity_id", "")
     offset = params.get("offset", "0")
     filters = audit.AuditFilter(
-        entity=params.get("entity") or None, actor=params.get("actor") or None, action=params.get("action") or None,
+        entity=params.get("entity") or None,
+        actor=params.get("actor") or None,
+        action=params.get("action") or None,
         entity_id=int(entity_id) if entity_id.isdigit() else None,
     )
     start = int(offset) if offset.isdigit() else 0
     rows, total = audit.list_entries(session, filters, PAGE_SIZE, start)
-    return render(request, "audit.html", {
-        "rows": rows, "total": total, "offset": start, "page_size": PAGE_SIZE, "filters": filters,
-        "active_nav": "audit",
-    })
+    return render(
+        request,
+        "audit.html",
+        {
+            "rows": rows,
+            "total": total,
+            "offset": start,
+            "page_size": PAGE_SIZE,
+            "filters": filters,
+            "active_nav": "audit",
+        },
+    )
 
 
 def _form_from_row(quote: PriceQuote) -> dict[str, str]:
-    values = {name: "" if getattr(quote, name) is None else str(getattr(quote, name)) for name, _, _ in QUOTE_FIELDS}
+    values = {
+        name: "" if getattr(quote, name) is None else str(getattr(quote, name)) for name, _, _ in QUOTE_FIELDS
+    }
     values["version"] = str(quote.version)
     values["effective_from"] = ""
     return values
 
 
-def _edit_page(request: Request, quote: PriceQuote, form: dict[str, str], errors: FormErrors, status_code: int = 200,
-               conflict: list[dict[str, Any]] | None = None, saved: bool = False) -> HTMLResponse:
-    return render(request, "edit_quote.html", {
-        "quote": quote, "form": form, "errors": errors, "fields": QUOTE_FIELDS, "pricing_models": PRICING_MODELS,
-        "conflict": conflict, "saved": saved, "label": audit.label_of(quote),
-        "active_nav": "hardware",
-    }, status_code)
+def _edit_page(
+    request: Request,
+    quote: PriceQuote,
+    form: dict[str, str],
+    errors: FormErrors,
+    status_code: int = 200,
+    conflict: list[dict[str, Any]] | None = None,
+    saved: bool = False,
+) -> HTMLResponse:
+    return render(
+        request,
+        "edit_quote.html",
+        {
+            "quote": quote,
+            "form": form,
+            "errors": errors,
+            "fields": QUOTE_FIELDS,
+            "pricing_models": PRICING_MODELS,
+            "conflict": conflict,
+            "saved": saved,
+            "label": audit.label_of(quote),
+            "active_nav": "hardware",
+        },
+        status_code,
+    )
 
 
 @router.get("/price-quotes/{quote_id}/edit", response_class=HTMLResponse)
 def edit_quote_form(quote_id: int, request: Request, session: SessionDep) -> HTMLResponse:
     quote = crud.get_row(session, PriceQuote, quote_id)
-    return _edit_page(request, quote, _form_from_row(quote), FormErrors(), saved=request.query_params.get("saved") == "1")
+    return _edit_page(
+        request, quote, _form_from_row(quote), FormErrors(), saved=request.query_params.get("saved") == "1"
+    )
 
 
 def _parse(form: dict[str, str], errors: FormErrors) -> dict[str, Any]:
@@ -84,7 +117,9 @@ def _parse(form: dict[str, str], errors: FormErrors) -> dict[str, Any]:
     if model not in PRICING_MODELS:
         errors["pricing_model"] = "Choose one of the listed pricing models."
     values["pricing_model"] = model
-    values["usd_per_hour"] = parse_float(form, "usd_per_hour", errors, low=0, strict_low=True, high=10_000_000)
+    values["usd_per_hour"] = parse_float(
+        form, "usd_per_hour", errors, low=0, strict_low=True, high=10_000_000
+    )
     values["discount_percent"] = parse_float(form, "discount_percent", errors, low=0, high=99.99, default=0.0)
     start = parse_date(form, "effective_from", errors, required=False)
     if start is not None:
@@ -95,8 +130,13 @@ def _parse(form: dict[str, str], errors: FormErrors) -> dict[str, Any]:
 def _conflict_rows(quote: PriceQuote, form: dict[str, str]) -> list[dict[str, Any]]:
     current = _form_from_row(quote)
     return [
-        {"name": name, "label": label, "yours": form.get(name, ""), "current": current[name],
-         "differs": (form.get(name, "") or "").strip() != current[name]}
+        {
+            "name": name,
+            "label": label,
+            "yours": form.get(name, ""),
+            "current": current[name],
+            "differs": (form.get(name, "") or "").strip() != current[name],
+        }
         for name, label, _ in QUOTE_FIELDS
     ]
 
