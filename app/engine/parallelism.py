@@ -22,7 +22,10 @@ class ParallelismPlan:
     """How a training run is laid out.
 
     micro_batch_count (m) is the number of micro-batches per pipeline per optimizer step;
-    micro_batch_size_count (b) sequences per micro-batch. Link bandwidths are per GPU, per direction, GB/s:
+    micro_batch_size_count (b) sequences per micro-batch. global_batch_token_count, when given, fixes the
+    tokens per optimizer step instead (strong scaling, as real runs do: Llama 2 used 4M tokens):
+    m = max(1, global / (data-parallel degree · b · s)), so more GPUs mean less compute to hide the
+    all-reduce behind. Link bandwidths are per GPU, per direction, GB/s:
     defaults are NVLink 3 (A100: 600 GB/s bidirectional → 300 per direction) and one 200 Gb/s HDR InfiniBand
     NIC per GPU (25 GB/s). hop_latency_s: per ring hop (≈5 µs across InfiniBand, used for both).
     """
@@ -39,6 +42,7 @@ class ParallelismPlan:
     hop_latency_s: float = 5e-6
     gradient_compression_ratio: float = 1.0
     backward_overlap_fraction: float = 1.0
+    global_batch_token_count: float | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -55,6 +59,8 @@ class ParallelismPlan:
             raise ValueError("zero_stage must be 0, 1, 2 or 3")
         if self.gradient_compression_ratio < 1.0:
             raise ValueError("gradient_compression_ratio must be >= 1 (1 = no compression)")
+        if self.global_batch_token_count is not None and not self.global_batch_token_count > 0:
+            raise ValueError("global_batch_token_count must be positive")
         if not 0.0 <= self.backward_overlap_fraction <= 1.0:
             raise ValueError("backward_overlap_fraction must be within [0, 1]")
 
@@ -97,7 +103,9 @@ def scaling_estimate(
 ) -> ScalingEstimate:
     """Step time and scaling efficiency of `plan` for a "
     "model (per_gpu_flops_per_s = peak × MFU, model FLOPs)."""
-    b, m, s = plan.micro_batch_size_count, plan.micro_batch_count, sequence_length
+    b, m, s = plan.micro_batch_size_count, float(plan.micro_batch_count), sequence_length
+    if plan.global_batch_token_count is not None:
+        m = max(1.0, plan.global_batch_token_count / (plan.data_parallel_count * b * s))
     tokens_per_step = plan.data_parallel_count * m * b * s
     ideal = (
         flops_per_parameter_token

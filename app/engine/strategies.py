@@ -37,6 +37,7 @@ class LeverParameters:
     distributed_gpu_count: int = 256
     gpus_per_node_count: int = 8
     inter_node_bandwidth_gb_s: float = 25.0
+    global_batch_token_count: float = 4 * 2**20
     mfu_fraction: float | None = None
     fine_tune_fraction_of_tokens: float = 0.01
     fine_tune_method: str = "full"
@@ -132,7 +133,7 @@ def lever_strategies(
                 data_parallel_count=gpus // tensor,
                 tensor_parallel_count=tensor,
                 zero_stage=1,
-                micro_batch_count=8,
+                global_batch_token_count=p.global_batch_token_count,
                 gpus_per_node_count=node,
                 inter_node_bandwidth_gb_s=p.inter_node_bandwidth_gb_s,
             )
@@ -193,7 +194,8 @@ def lever_strategies(
     )
     assumptions.append(
         f"distributed: {p.distributed_gpu_count} GPUs, tensor-parallel within {p.gpus_per_node_count}-GPU "
-        f"nodes, ZeRO-1, {p.inter_node_bandwidth_gb_s:g} GB/s per GPU across nodes"
+        f"nodes, ZeRO-1, {p.inter_node_bandwidth_gb_s:g} GB/s per GPU across nodes, "
+        f"{p.global_batch_token_count:,.0f}-token global batch"
     )
     assumptions.append(
         f"transfer: {p.fine_tune_method} fine-tuning of an open base on "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from app.engine import formulas as fx
 from app.engine.architecture import ModelSpec
@@ -351,3 +352,11 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
         scaling=scaling,
         assumptions=tuple(assumptions),
     )
+
+
+def distributed_tradeoff(plan: TrainingPlan, layouts: Sequence[ParallelismPlan]) -> list[TrainingEstimate]:
+    """The same run under each parallel layout: wall-clock falls with more GPUs while GPU-hours (and cost)
+    rise by 1 / scaling efficiency — the distributed lever's trade-off, one estimate per layout."""
+    return [
+        estimate_training(replace(plan, gpu_count=layout.gpu_count, parallelism=layout)) for layout in layouts
+    ]

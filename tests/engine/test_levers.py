@@ -9,7 +9,7 @@ from app.engine.finetune import FineTunePlan, estimate_fine_tune, lora_parameter
 from app.engine.hardware import A100_SXM4_80GB, H100_SXM
 from app.engine.parallelism import ParallelismPlan, scaling_estimate
 from app.engine.precision import mixed_precision_time_s, precision_comparison
-from app.engine.training import TrainingPlan, estimate_training
+from app.engine.training import TrainingPlan, distributed_tradeoff, estimate_training
 
 LLAMA7 = PRESETS["Llama 2 7B"]
 LLAMA70 = PRESETS["Llama 2 70B"]
@@ -166,3 +166,19 @@ def test_lora_vs_full_fine_tune_vs_from_scratch() -> None:
         )
     )
     assert licensed.total_cost_usd == pytest.approx((full.total_cost_usd or 0) + 50_000)
+
+
+def test_distributed_tradeoff_curve() -> None:
+    plan = TrainingPlan(
+        model=LLAMA7, training_tokens=2e12, accelerator=H100_SXM, gpu_count=8, mfu_fraction=0.45
+    )
+    # Strong scaling at a fixed 4M-token global batch: more GPUs leave less backward pass to hide behind.
+    layouts = [
+        ParallelismPlan(data_parallel_count=n, global_batch_token_count=4 * 2**20) for n in (8, 64, 512, 4096)
+    ]
+    curve = distributed_tradeoff(plan, layouts)
+    days = [e.wall_clock_days for e in curve]
+    hours = [e.gpu_hours for e in curve]
+    assert days == sorted(days, reverse=True)
+    assert hours == sorted(hours)
+    assert curve[-1].scaling_efficiency < curve[0].scaling_efficiency <= 1

@@ -110,6 +110,10 @@ class ParallelismInput(StrictModel):
     inter_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] = 25.0
     hop_latency_s: Annotated[float, Field(ge=0, le=1)] = 5e-6
     gradient_compression_ratio: Annotated[float, Field(ge=1, le=1e6)] = 1.0
+    backward_overlap_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
+    global_batch_token_count: Annotated[float, Field(ge=1, le=1e12)] | None = Field(
+        default=None, description="Tokens per optimizer step (strong scaling); overrides micro_batch_count"
+    )
 
 
 class TrainingRequest(ModelAndAccelerator):
