@@ -17,6 +17,10 @@ MAX_PATHS = 100_000
 MAX_HORIZON_MONTHS = 120
 MAX_RIVALS = 20
 MAX_CUTS_PER_RIVAL = 12
+# Caps that keep every formula finite; anything beyond them is a typo, not a plan.
+MAX_USD_PER_MILLION_TOKENS = 1e6
+MAX_USD = 1e15
+MAX_MILLION_TOKENS_PER_MONTH = 1e15
 
 RangeKind = Literal["fixed", "uniform", "triangular", "lognormal"]
 OurRule = Literal["hold", "match", "undercut", "floor", "premium"]
@@ -263,35 +267,39 @@ def validate_scenario(s: Scenario) -> None:
 
     f = s.firm
     _at_least("firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0, strict=True)
-    _at_least("firm.unit_cost_usd_per_million_tokens", f.unit_cost_usd_per_million_tokens, 0)
-    _at_least("firm.fixed_costs_usd_per_month", f.fixed_costs_usd_per_month, 0)
-    _finite("firm.starting_cash_usd", f.starting_cash_usd)
+    _between("firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS)
+    _between("firm.unit_cost_usd_per_million_tokens", f.unit_cost_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS)
+    _between("firm.fixed_costs_usd_per_month", f.fixed_costs_usd_per_month, 0, MAX_USD)
+    _between("firm.starting_cash_usd", f.starting_cash_usd, -MAX_USD, MAX_USD)
     _between("firm.start_share_fraction", f.start_share_fraction, 0, 1)
     if f.start_share_fraction == 0:
         raise ScenarioError("firm.start_share_fraction", "must be > 0 (the logit is calibrated on it)")
     validate_range("firm.cost_decline_per_year", f.cost_decline_per_year, low=0.01, high=1000, positive=True)
     validate_range("firm.unit_cost_multiplier", f.unit_cost_multiplier, low=0, high=100, positive=True)
-    _at_least("firm.one_off_training_usd", f.one_off_training_usd, 0)
+    _between("firm.one_off_training_usd", f.one_off_training_usd, 0, MAX_USD)
     _int_between("firm.training_spend_months", f.training_spend_months, 1, MAX_HORIZON_MONTHS)
     _int_between("firm.amortisation_months", f.amortisation_months, 1, 600)
     for i, ev in enumerate(f.funding):
         _int_between(f"firm.funding[{i}].month", ev.month, 1, s.horizon_months)
-        _finite(f"firm.funding[{i}].amount_usd", ev.amount_usd)
+        _between(f"firm.funding[{i}].amount_usd", ev.amount_usd, -MAX_USD, MAX_USD)
     if f.capacity_million_tokens_per_month is not None:
-        _at_least("firm.capacity_million_tokens_per_month", f.capacity_million_tokens_per_month, 0)
+        _between("firm.capacity_million_tokens_per_month", f.capacity_million_tokens_per_month, 0,
+                 MAX_MILLION_TOKENS_PER_MONTH)
     if f.capacity_gpu_count is not None:
-        _at_least("firm.capacity_gpu_count", f.capacity_gpu_count, 0)
+        _between("firm.capacity_gpu_count", f.capacity_gpu_count, 0, 1e9)
     _between("firm.capacity_utilisation_fraction", f.capacity_utilisation_fraction, 0, 1)
-    _finite("firm.quality_points", f.quality_points)
+    _between("firm.quality_points", f.quality_points, -1000, 1000)
     p = f.pricing
     if p.rule not in OUR_RULES:
         raise ScenarioError("firm.pricing.rule", f"unknown rule {p.rule!r}; use one of {', '.join(OUR_RULES)}")
     _between("firm.pricing.undercut_fraction", p.undercut_fraction, 0, 1)
-    _at_least("firm.pricing.floor_margin_fraction", p.floor_margin_fraction, -1)
-    _at_least("firm.pricing.premium_fraction", p.premium_fraction, -1)
+    _between("firm.pricing.floor_margin_fraction", p.floor_margin_fraction, -1, 100)
+    _between("firm.pricing.premium_fraction", p.premium_fraction, -1, 100)
 
     m = s.market
     _at_least("market.volume_million_tokens_per_month", m.volume_million_tokens_per_month, 0, strict=True)
+    _between("market.volume_million_tokens_per_month", m.volume_million_tokens_per_month, 0,
+             MAX_MILLION_TOKENS_PER_MONTH)
     validate_range("market.market_elasticity", m.market_elasticity, low=-10, high=0)
     validate_range("market.switching_elasticity", m.switching_elasticity, low=-50, high=0)
     if m.switching_elasticity.high >= 0:
@@ -301,7 +309,7 @@ def validate_scenario(s: Scenario) -> None:
     _between("market.inertia_per_month_fraction", m.inertia_per_month_fraction, 0, 1)
     if m.inertia_per_month_fraction == 0:
         raise ScenarioError("market.inertia_per_month_fraction", "must be > 0 (0 would freeze every share)")
-    _finite("market.quality_utility_per_point", m.quality_utility_per_point)
+    _between("market.quality_utility_per_point", m.quality_utility_per_point, -10, 10)
 
     names = {f.name}
     for i, r in enumerate(s.rivals):
@@ -309,17 +317,18 @@ def validate_scenario(s: Scenario) -> None:
         if not r.name or r.name in names:
             raise ScenarioError(f"{path}.name", f"must be non-empty and unique, got {r.name!r}")
         names.add(r.name)
-        _at_least(f"{path}.price_usd_per_million_tokens", r.price_usd_per_million_tokens, 0)
-        validate_range(f"{path}.unit_cost_usd_per_million_tokens", r.unit_cost_usd_per_million_tokens, low=0)
+        _between(f"{path}.price_usd_per_million_tokens", r.price_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS)
+        validate_range(f"{path}.unit_cost_usd_per_million_tokens", r.unit_cost_usd_per_million_tokens, low=0,
+                       high=MAX_USD_PER_MILLION_TOKENS)
         _between(f"{path}.start_share_fraction", r.start_share_fraction, 0, 1)
         if r.start_share_fraction == 0:
             raise ScenarioError(f"{path}.start_share_fraction", "must be > 0 (the logit is calibrated on it)")
         if r.rule not in RIVAL_RULES:
             raise ScenarioError(f"{path}.rule", f"unknown rule {r.rule!r}; use one of {', '.join(RIVAL_RULES)}")
         _between(f"{path}.undercut_fraction", r.undercut_fraction, 0, 1)
-        _at_least(f"{path}.subsidy_budget_usd", r.subsidy_budget_usd, 0)
+        _between(f"{path}.subsidy_budget_usd", r.subsidy_budget_usd, 0, MAX_USD)
         _between(f"{path}.subsidy_fraction", r.subsidy_fraction, 0, 1)
-        _finite(f"{path}.quality_points", r.quality_points)
+        _between(f"{path}.quality_points", r.quality_points, -1000, 1000)
         _between(f"{path}.best_response_damping_fraction", r.best_response_damping_fraction, 0, 1)
         if len(r.cuts) > MAX_CUTS_PER_RIVAL:
             raise ScenarioError(f"{path}.cuts", f"at most {MAX_CUTS_PER_RIVAL} cuts, got {len(r.cuts)}")
@@ -343,8 +352,9 @@ def validate_strategies(strategies: tuple[Strategy, ...] | list[Strategy]) -> No
         if not st.name or st.name in seen:
             raise ScenarioError(f"{path}.name", f"must be non-empty and unique, got {st.name!r}")
         seen.add(st.name)
-        _at_least(f"{path}.unit_cost_usd_per_million_tokens", st.unit_cost_usd_per_million_tokens, 0)
-        _at_least(f"{path}.one_off_training_usd", st.one_off_training_usd, 0)
-        _finite(f"{path}.quality_delta_points", st.quality_delta_points)
+        _between(f"{path}.unit_cost_usd_per_million_tokens", st.unit_cost_usd_per_million_tokens, 0,
+                 MAX_USD_PER_MILLION_TOKENS)
+        _between(f"{path}.one_off_training_usd", st.one_off_training_usd, 0, MAX_USD)
+        _between(f"{path}.quality_delta_points", st.quality_delta_points, -1000, 1000)
         if st.serving_tokens_per_s_per_gpu is not None:
-            _at_least(f"{path}.serving_tokens_per_s_per_gpu", st.serving_tokens_per_s_per_gpu, 0)
+            _between(f"{path}.serving_tokens_per_s_per_gpu", st.serving_tokens_per_s_per_gpu, 0, 1e12)

@@ -1,0 +1,187 @@
+"""Price-war simulations over REST: run and store, read back (JSON or the month-by-month CSV), preview
+without storing, and the shipped presets. Units live in field names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, model_validator
+
+from app.services import simulations
+from app.web.auth import require_role
+from app.web.deps import SessionDep
+from app.web.schemas import ErrorDetail, RowId, StrictModel
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "Not signed in"},
+    403: {"model": ErrorDetail, "description": "Role too low"},
+    404: {"model": ErrorDetail, "description": "Unknown simulation, scenario, model or accelerator id"},
+    422: {"model": ErrorDetail, "description": "Invalid input; `loc` names the field (e.g. inputs.rivals[2].rule)"},
+}
+router = APIRouter(prefix="/simulations", tags=["simulations"], responses=ERRORS)
+READ = [require_role("viewer")]
+WRITE = [require_role("editor")]
+
+Label = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class StrategyInput(StrictModel):
+    """One way of building and serving the model (e.g. a lever combination from the cost engine)."""
+
+    name: Label
+    unit_cost_usd_per_million_tokens: Annotated[float, Field(ge=0, le=1e6)]
+    one_off_training_usd: Annotated[float, Field(ge=0, le=1e15)] = 0.0
+    quality_delta_points: Annotated[float, Field(ge=-1000, le=1000)] = 0.0
+    serving_tokens_per_s_per_gpu: Annotated[float, Field(gt=0, le=1e12)] | None = None
+    levers: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]], Field(max_length=8)] = []
+
+
+class SimulationRequest(StrictModel):
+    scenario_id: RowId | None = Field(default=None, description="A stored scenario (its inputs are a preset document)")
+    inputs: dict[str, Any] | None = Field(
+        default=None,
+        description="Inline inputs: a preset document {slug, name, sources, scenario, strategies} or a bare "
+        "scenario {firm, market, rivals, horizon_months, paths_count, seed}; see GET /simulations/presets",
+    )
+    strategies: Annotated[list[StrategyInput], Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Default: the cost engine's 16 lever combinations, else the preset's, else baseline"
+    )
+    model_id: RowId | None = Field(default=None, description="Model configuration for the cost engine's strategies")
+    accelerator_id: RowId | None = Field(default=None, description="Accelerator for the cost engine's strategies")
+    price_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=10_000)] | None = Field(
+        default=None, description="Default: the cheapest on-demand quote in effect for the accelerator"
+    )
+    use_cost_engine: bool = True
+    paths_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    horizon_months: Annotated[int, Field(ge=1, le=120)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=160)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SimulationRequest:
+        if (self.scenario_id is None) == (self.inputs is None):
+            raise ValueError("give either scenario_id or inputs")
+        return self
+
+
+class BandsRead(BaseModel):
+    """Percentiles over the Monte Carlo paths, one value per month (null where not finite)."""
+
+    p5: list[float | None]
+    p25: list[float | None]
+    p50: list[float | None]
+    p75: list[float | None]
+    p95: list[float | None]
+
+
+class StrategyResultRead(BaseModel):
+    name: str
+    levers: list[str]
+    unit_cost_usd_per_million_tokens: float
+    price_floor_usd_per_million_tokens: float
+    full_cost_price_usd_per_million_tokens: float
+    one_off_training_usd: float
+    quality_delta_points: float
+    capacity_million_tokens_per_month: float | None
+    survival_probability: float = Field(description="Share of paths solvent at the horizon")
+    survival_curve: list[float] = Field(description="Share of paths solvent at the end of each month")
+    breakeven_month: int | None = Field(description="Median first month with operating profit >= 0")
+    breakeven_paths_fraction: float
+    payback_month: int | None
+    death_month: int | None
+    runway_months: float | None = Field(description="(Starting cash - one-off spend) / month-1 operating burn")
+    cash_at_horizon_p50_usd: float
+    price_usd_per_million_tokens: BandsRead
+    volume_million_tokens_per_month: BandsRead
+    share_fraction: BandsRead
+    revenue_usd_per_month: BandsRead
+    gross_profit_usd_per_month: BandsRead
+    gross_margin_fraction: BandsRead
+    cash_usd: BandsRead
+    rival_price_usd_per_million_tokens: list[BandsRead]
+    rival_subsidy_exhausted_fraction: list[float]
+
+
+class RivalStaminaRead(BaseModel):
+    name: str
+    unit_cost_usd_per_million_tokens: float
+    floor_price_usd_per_million_tokens: float
+    cut_at_cost_fraction: float
+    cut_with_subsidy_fraction: float
+    monthly_loss_usd_at_floor: float
+    sustain_months: float | None
+
+
+class ResultsRead(BaseModel):
+    horizon_months: int
+    paths_count: int
+    months: list[int]
+    rival_names: list[str]
+    rival_stamina: list[RivalStaminaRead]
+    ranking_by_survival: list[str]
+    ranking_by_cash: list[str]
+    strategies: list[StrategyResultRead]
+
+
+class SimulationRead(BaseModel):
+    id: int | None = Field(description="null for a preview (nothing stored)")
+    name: str
+    scenario_id: int | None
+    seed: int
+    paths_count: int
+    horizon_months: int
+    engine_version: str
+    strategies_source: str = Field(description="request, cost engine, preset, baseline or stored")
+    notes: list[str]
+    inputs: dict[str, Any] = Field(description="The preset document that replays this run exactly")
+    results: ResultsRead
+
+
+class PresetRead(BaseModel):
+    slug: str
+    name: str
+    description: str
+    source: str
+    sources: list[str]
+    assumptions: list[str]
+    horizon_months: int
+    paths_count: int
+    rival_count: int
+    strategy_count: int
+    inputs: dict[str, Any]
+
+
+@router.get("/presets", response_model=list[PresetRead], dependencies=READ, summary="The shipped scenario presets")
+def presets() -> list[dict[str, Any]]:
+    return simulations.list_presets()
+
+
+@router.post("/preview", response_model=SimulationRead, dependencies=READ, summary="Run without storing")
+def preview(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
+    return simulations.preview(session, body.model_dump(exclude_none=True))
+
+
+@router.post("", response_model=SimulationRead, status_code=status.HTTP_201_CREATED, dependencies=WRITE,
+             summary="Run and store a simulation")
+def create(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
+    return simulations.create_run(session, body.model_dump(exclude_none=True))
+
+
+@router.get(
+    "/{run_id}",
+    response_model=SimulationRead,
+    dependencies=READ,
+    summary="A stored simulation (format=csv: the month-by-month table)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def read(
+    run_id: RowId, session: SessionDep, format: Annotated[Literal["json", "csv"], Query()] = "json"
+) -> Any:
+    if format == "csv":
+        filename, text = simulations.run_csv(session, run_id)
+        return Response(text, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return simulations.get_run(session, run_id)

@@ -1,0 +1,151 @@
+"""/api/v1/simulations: run and store, read back (JSON and CSV), preview, presets, errors."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+SCENARIO: dict[str, Any] = {
+    "firm": {
+        "price_usd_per_million_tokens": 2.0,
+        "unit_cost_usd_per_million_tokens": 0.5,
+        "fixed_costs_usd_per_month": 100_000,
+        "starting_cash_usd": 250_000,
+        "start_share_fraction": 0.25,
+        "one_off_training_usd": 60_000,
+        "training_spend_months": 2,
+        "amortisation_months": 12,
+        "funding": [{"month": 3, "amount_usd": 50_000}],
+        "pricing": {"rule": "hold"},
+    },
+    "market": {
+        "volume_million_tokens_per_month": 400_000,
+        "market_elasticity": 0.0,
+        "switching_elasticity": -1.5,
+        "inertia_per_month_fraction": 0.5,
+    },
+    "rivals": [
+        {"name": "Rival", "price_usd_per_million_tokens": 1.5, "unit_cost_usd_per_million_tokens": 0.3,
+         "start_share_fraction": 0.5}
+    ],
+    "horizon_months": 4,
+    "paths_count": 50,
+    "seed": 7,
+}
+STRATEGY = {"name": "baseline", "unit_cost_usd_per_million_tokens": 0.5, "one_off_training_usd": 60_000}
+
+
+def test_preview_matches_the_hand_computed_cash_path(client) -> None:
+    r = client.post("/api/v1/simulations/preview", json={"inputs": SCENARIO, "strategies": [STRATEGY]})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["id"] is None and data["seed"] == 7 and data["strategies_source"] == "request"
+    s = data["results"]["strategies"][0]
+    # see tests/engine/market/test_cash_by_hand.py::test_flat_market_cash_by_hand
+    assert s["cash_usd"]["p50"] == pytest.approx([270_000, 290_000, 390_000, 440_000], abs=0.005)
+    assert s["survival_probability"] == 1.0
+    assert s["survival_curve"] == [1.0, 1.0, 1.0, 1.0]
+    for key in ("breakeven_month", "runway_months", "unit_cost_usd_per_million_tokens", "payback_month"):
+        assert key in s
+    assert s["unit_cost_usd_per_million_tokens"] == 0.5
+
+
+def test_run_is_stored_and_replayable(client) -> None:
+    r = client.post("/api/v1/simulations", json={"inputs": SCENARIO, "strategies": [STRATEGY], "name": "by hand"})
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert created["id"] > 0 and created["name"] == "by hand"
+    got = client.get(f"/api/v1/simulations/{created['id']}")
+    assert got.status_code == 200
+    stored = got.json()
+    assert stored["results"] == created["results"]
+    assert stored["seed"] == 7 and stored["paths_count"] == 50
+    # the stored inputs replay to the same numbers
+    again = client.post("/api/v1/simulations/preview", json={"inputs": stored["inputs"]})
+    assert again.status_code == 200, again.text
+    assert again.json()["results"] == stored["results"]
+    assert again.json()["strategies_source"] == "preset"
+
+
+def test_csv_is_the_month_by_month_table(client) -> None:
+    created = client.post("/api/v1/simulations", json={"inputs": SCENARIO, "strategies": [STRATEGY]}).json()
+    r = client.get(f"/api/v1/simulations/{created['id']}", params={"format": "csv"})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    lines = r.text.strip().splitlines()
+    header = lines[0].split(",")
+    assert header[:3] == ["strategy", "month", "survival_fraction"]
+    assert "cash_usd_p50" in header and "rival_price_usd_per_million_tokens_Rival_p50" in header
+    assert len(lines) == 1 + 4
+    month3 = dict(zip(header, lines[3].split(","), strict=True))
+    assert float(month3["cash_usd_p50"]) == pytest.approx(390_000)
+
+
+def test_presets_are_listed_and_run(client) -> None:
+    r = client.get("/api/v1/simulations/presets")
+    assert r.status_code == 200
+    presets = {p["name"]: p for p in r.json()}
+    assert set(presets) >= {"China, May 2024", "LLMflation", "Follow the leader", "The article's strategies"}
+    assert all(p["sources"] for p in presets.values())
+    article = presets["The article's strategies"]
+    assert article["strategy_count"] == 16
+    r = client.post("/api/v1/simulations/preview", json={"inputs": article["inputs"], "paths_count": 200})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert len(results["strategies"]) == 16 and len(results["ranking_by_survival"]) == 16
+
+
+def test_stored_scenario_by_id(client) -> None:
+    items = client.get("/api/v1/scenarios", params={"name": "Follow the leader"}).json()["items"]
+    if not items:
+        pytest.skip("the seed did not store the presets as scenarios")
+    r = client.post("/api/v1/simulations/preview", json={"scenario_id": items[0]["id"], "paths_count": 100})
+    assert r.status_code == 200, r.text
+    assert r.json()["scenario_id"] == items[0]["id"]
+    assert r.json()["results"]["rival_names"][0] == "Leader"
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"inputs": SCENARIO, "paths_count": 100_001}, ["body", "paths_count"]),
+        ({"inputs": SCENARIO, "horizon_months": 121}, ["body", "horizon_months"]),
+        ({"inputs": SCENARIO, "paths": 10}, ["body", "paths"]),
+        ({"inputs": SCENARIO, "seed": "7"}, ["body", "seed"]),
+        ({}, ["body"]),
+    ],
+)
+def test_request_errors_are_422_naming_the_field(client, body: dict[str, Any], loc: list[str]) -> None:
+    r = client.post("/api/v1/simulations/preview", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][: len(loc)] == loc
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda s: s["rivals"][0].update(rule="nuke"), "inputs.rivals[0].rule"),
+        (lambda s: s.update(rivals=[dict(s["rivals"][0], name=f"r{i}", start_share_fraction=0.01)
+                                    for i in range(21)]), "inputs.rivals"),
+        (lambda s: s["firm"].update(colour="red"), "inputs.firm.colour"),
+        (lambda s: s["market"].update(switching_elasticity=0.5), "inputs.market.switching_elasticity.low"),
+    ],
+)
+def test_engine_errors_are_422_naming_the_field(client, change: Any, field: str) -> None:
+    inputs = copy.deepcopy(SCENARIO)
+    change(inputs)
+    r = client.post("/api/v1/simulations/preview", json={"inputs": inputs})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", field]
+
+
+def test_unknown_ids_are_404(client) -> None:
+    assert client.get("/api/v1/simulations/999999").status_code == 404
+    assert client.post("/api/v1/simulations/preview", json={"scenario_id": 999_999}).status_code == 404
+
+
+def test_viewers_preview_but_do_not_store(anon_client) -> None:
+    r = anon_client.post("/api/v1/simulations", json={"inputs": SCENARIO})
+    assert r.status_code in (401, 403)
