@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
-from app.web.api import access, audit, catalog, estimates, system
+from app.web.api import access, audit, catalog, estimates, simulations, system
 
-ROUTERS: list[APIRouter] = [*catalog.routers, system.router, *access.routers, audit.router, estimates.router]
+ROUTERS: list[APIRouter] = [
+    *catalog.routers, system.router, *access.routers, audit.router, estimates.router, simulations.router,
+]
 
 
 
