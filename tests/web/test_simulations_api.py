@@ -149,3 +149,33 @@ def test_unknown_ids_are_404(client) -> None:
 def test_viewers_preview_but_do_not_store(anon_client) -> None:
     r = anon_client.post("/api/v1/simulations", json={"inputs": SCENARIO})
     assert r.status_code in (401, 403)
+
+
+def _id(client, path: str, name: str) -> int:
+    items = client.get(f"/api/v1/{path}", params={"name": name}).json()["items"]
+    return int(items[0]["id"])
+
+
+def test_cost_engine_strategies_from_model_and_accelerator(client) -> None:
+    body = {
+        "inputs": SCENARIO,
+        "model_id": _id(client, "models", "Llama 3.1 8B"),
+        "accelerator_id": _id(client, "accelerators", "H100-SXM"),
+        "price_usd_per_gpu_hour": 2.5,
+        "paths_count": 100,
+    }
+    r = client.post("/api/v1/simulations/preview", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["strategies_source"] == "cost engine"
+    names = [s["name"] for s in data["results"]["strategies"]]
+    assert names[0] == "baseline" and len(names) == 16
+    baseline = data["results"]["strategies"][0]
+    assert 0 < baseline["unit_cost_usd_per_million_tokens"] < 10
+    # the inputs snapshot carries the cost engine's strategies, so a replay needs no cost engine
+    assert len(data["inputs"]["strategies"]) == 16
+    assert data["inputs"]["scenario"]["firm"]["unit_cost_usd_per_million_tokens"] == pytest.approx(
+        baseline["unit_cost_usd_per_million_tokens"])
+    # switched off: the request's inline scenario alone
+    body["use_cost_engine"] = False
+    assert client.post("/api/v1/simulations/preview", json=body).json()["strategies_source"] == "baseline"
