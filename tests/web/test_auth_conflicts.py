@@ -175,3 +175,22 @@ def test_audit_page_for_editors_only(app_on_session, db_session, anon_client) ->
     browser = _editor_browser(app_on_session, db_session)
     page = browser.get("/audit")
     assert page.status_code == 200 and "page-editor signed in" in page.text
+
+
+def test_hardware_price_form_stale_save_is_409_with_both_values(client) -> None:
+    quote = client.get("/api/v1/price-quotes", params={"provider": "aws", "limit": 1}).json()["items"][0]
+    # Someone else corrects the row meanwhile: the form's version is now stale.
+    assert (
+        client.patch(
+            f"/api/v1/price-quotes/{quote['id']}", json={"notes": "theirs", "version": quote["version"]}
+        ).status_code
+        == 200
+    )
+    response = client.post(
+        f"/hardware/quotes/{quote['id']}/price",
+        data={"usd_per_hour": "1.23", "effective_from": "2099-01-01", "version": str(quote["version"])},
+    )
+    assert response.status_code == 409
+    html = response.text
+    assert "Someone else changed this quote" in html and "1.23" in html and "theirs" in html
+    assert "Overwrite with mine" in html and "Save mine as a new quote" in html and "Reload" in html

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from app.db.models import PRICING_MODELS, PriceQuote
 from app.services import audit, crud, price_sheet
@@ -139,6 +140,14 @@ def _conflict_rows(quote: PriceQuote, form: dict[str, str]) -> list[dict[str, An
         }
         for name, label, _ in QUOTE_FIELDS
     ]
+
+
+def quote_conflict_page(request: Request, session: Session, quote_id: int, mine: dict[str, str]) -> HTMLResponse:
+    """409 for any form that saved a stale price quote: the user's values (`mine`, over the current row's)
+    next to the current ones, with "overwrite", "reload" and "save as new" (posting to the edit form)."""
+    quote = crud.get_row(session, PriceQuote, quote_id)
+    form = {**_form_from_row(quote), **{k: v for k, v in mine.items() if v is not None}}
+    return _edit_page(request, quote, form, FormErrors(), 409, conflict=_conflict_rows(quote, form))
 
 
 @router.post("/price-quotes/{quote_id}/edit", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import PRICING_MODELS, Accelerator, PriceQuote
 from app.services import crud, price_sheet, quote_import
-from app.services.errors import ServiceError
+from app.services.errors import ConflictError, ServiceError
 from app.web.charts.hardware import (
     METRIC_PRECISIONS,
     PRECISION_LABELS,
@@ -168,6 +168,11 @@ async def change_price(quote_id: int, request: Request, session: SessionDep) -> 
                 session, quote, {"usd_per_hour": price, "effective_from": start}, int(version_text)
             )
         except ServiceError as exc:
+            if isinstance(exc, ConflictError) and exc.field == "version":  # stale: 409, yours vs current
+                from app.web.pages.audit import quote_conflict_page
+
+                mine = {"usd_per_hour": values.get("usd_per_hour", ""), "effective_from": values.get("effective_from", "")}
+                return quote_conflict_page(request, session, quote_id, mine)
             errors[exc.field or "usd_per_hour"] = exc.message
         else:
             session.flush()
