@@ -171,7 +171,7 @@ def create(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/{run_id}",
+    "/{run_id:int}",
     response_model=SimulationRead,
     dependencies=READ,
     summary="A stored simulation (format=csv: the month-by-month table)",
