@@ -20,7 +20,9 @@ def usd(value: float | None, digits: int = 2) -> str:
         return f"{sign}${magnitude:,.0f}"
     if magnitude >= 1 or magnitude == 0:
         return f"{sign}${magnitude:.{digits}f}"
-    return f"{sign}${magnitude:.{max(digits, 3)}g}"
+    # Below $1: three significant digits with trailing zeros kept ($0.300, $0.0627), so columns line up.
+    decimals = max(digits, 2 - math.floor(math.log10(magnitude)))
+    return f"{sign}${magnitude:.{decimals}f}"
 
 
 def number(value: float | None, digits: int = 3) -> str:

@@ -172,22 +172,32 @@
     });
   }
 
-  function fetchExtra(form, params) {
+  /* Slow extras (the tornado: two simulations per input) follow the main refresh, debounced, so dragging a
+     slider never queues a slow computation in front of the next fast one. */
+  var extraTimer = null;
+  var extraSeq = 0;
+  function fetchExtra(form, params, delayMs) {
     var extra = form.getAttribute("data-live-extra");
     if (!extra) { return; }
-    var lazy = document.querySelectorAll("figure.chart[data-lazy] .chart-summary");
-    Array.prototype.forEach.call(lazy, function (p) { p.textContent = "Computing…"; });
-    fetch(extra + "?" + params.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) {
-        if (!body) { return; }
-        (body.charts || []).forEach(function (c) {
-          updateChart(c);
-          var el = document.getElementById("chart-" + c.key);
-          if (el) { el.removeAttribute("data-lazy"); }
-        });
-      })
-      .catch(function () { /* the no-JS link stays as the fallback */ });
+    if (extraTimer) { clearTimeout(extraTimer); }
+    form.setAttribute("data-extra-pending", "");
+    extraTimer = setTimeout(function () {
+      var mine = ++extraSeq;
+      var lazy = document.querySelectorAll("figure.chart[data-lazy] .chart-summary");
+      Array.prototype.forEach.call(lazy, function (p) { p.textContent = "Computing…"; });
+      fetch(extra + "?" + params.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (!body || mine !== extraSeq) { return; }
+          return Promise.all((body.charts || []).map(function (c) {
+            var el = document.getElementById("chart-" + c.key);
+            if (el) { el.removeAttribute("data-lazy"); }
+            return updateChart(c);
+          }));
+        })
+        .catch(function () { /* the no-JS link stays as the fallback */ })
+        .then(function () { if (mine === extraSeq) { form.removeAttribute("data-extra-pending"); } });
+    }, delayMs);
   }
 
   function setupLiveForm(form) {
@@ -230,7 +240,7 @@
             var query = body.url.indexOf("?") >= 0 ? body.url.slice(body.url.indexOf("?") + 1) : "";
             Array.prototype.forEach.call(document.querySelectorAll("input[data-live-query]"), function (i) { i.value = query; });
           }
-          fetchExtra(form, params);
+          fetchExtra(form, params, 700);
           Array.prototype.forEach.call(document.querySelectorAll("[data-share-link]"), function (a) {
             if (body.url) { a.setAttribute("href", body.url); }
           });
@@ -252,7 +262,7 @@
     form.addEventListener("change", schedule);
     syncOutputs(form);
     if (form.getAttribute("data-live-extra") && document.querySelector("figure.chart[data-lazy]")) {
-      fetchExtra(form, formQuery(form));
+      fetchExtra(form, formQuery(form), 0);
     }
   }
 

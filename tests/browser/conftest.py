@@ -7,6 +7,7 @@ origin is recorded and aborted; tests assert that list is empty. Screenshots go 
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -22,6 +23,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 EDITOR = ("browser-editor", "browser-editor-password-1")
+# Timing budgets (first draw 1.5 s, redraw 300 ms) are the product's; a loaded CI box may multiply them.
+PERF_SLACK = float(os.environ.get("PRICEWAR_PERF_SLACK", "1"))
 
 
 @pytest.fixture(scope="session")
@@ -139,5 +142,5 @@ def sign_in(page: Any, base_url: str) -> None:
         return
     page.fill("input[name='username']", EDITOR[0])
     page.fill("input[name='password']", EDITOR[1])
-    page.locator("form button[type='submit']").first.click()
+    page.click("form[action='/login'] button[type='submit']")
     page.wait_for_load_state("load")

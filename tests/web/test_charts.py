@@ -113,3 +113,10 @@ def test_published_runs_chart_counts_within_tolerance() -> None:
     chart = published_runs_chart(checks)
     assert chart.summary.startswith("1 of 2")
     assert_chart_contract(chart)
+
+
+def test_usd_keeps_three_significant_digits_below_a_dollar() -> None:
+    from app.web.formatting import usd
+
+    assert [usd(v) for v in (0.3, 0.0627, 0.81, 1.5, 1234.0, 2.5e6, -0.42)] == [
+        "$0.300", "$0.0627", "$0.810", "$1.50", "$1.2k", "$2.5M", "−$0.420"]

@@ -104,7 +104,7 @@ def cash_fan_chart(result: Result, strategy: str | None, month_n: int) -> Chart:
         {"type": "line", "x0": month_n, "x1": month_n, "yref": "paper", "y0": 0, "y1": 1,
          "line": {"color": FLOOR, "width": 1.5, "dash": "dot"}},
     ]
-    annotations = [{"x": month_n, "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
+    annotations = [{"x": 0.5, "xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
                     "text": f"P(cash < 0 by month {month_n}) = {risk * 100:.0f} %", "font": {"size": 13}}]
     fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3), axis("Cash (USD)", money=True),
                               shapes=shapes, annotations=annotations, margin={"l": 70, "r": 16, "t": 60, "b": 50},
@@ -223,8 +223,11 @@ def breakeven_chart(result: Result, strategy: str | None, fixed_costs_usd_per_mo
     if s.get("breakeven_month"):
         shapes.append({"type": "line", "x0": s["breakeven_month"], "x1": s["breakeven_month"], "yref": "paper",
                        "y0": 0, "y1": 1, "line": {"color": "theme", "dash": "dot", "width": 1.5}})
-        annotations.append({"x": s["breakeven_month"], "yref": "paper", "y": 1, "yanchor": "top", "xanchor": "left",
-                            "xshift": 4, "showarrow": False, "text": f"break-even month {s['breakeven_month']}"})
+        # Anchored towards the middle: Plotly's autorange makes room for annotation text in data coordinates.
+        late = s["breakeven_month"] > months[-1] / 2
+        annotations.append({"x": s["breakeven_month"], "yref": "paper", "y": 1, "yanchor": "top",
+                            "xanchor": "right" if late else "left", "xshift": -4 if late else 4, "showarrow": False,
+                            "text": f"break-even month {s['breakeven_month']}"})
     fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3), axis("USD per month", money=True),
                               shapes=shapes, annotations=annotations))
     be = s.get("breakeven_month")
