@@ -8,6 +8,7 @@ Unknown keys are errors, so a typo in a preset never passes silently.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -112,11 +113,17 @@ def _convert(path: str, hint: Any, value: Any) -> Any:
     raise TypeError(f"no converter for {hint!r}")  # a programming error, not bad input
 
 
+@functools.lru_cache(maxsize=None)
+def _type_hints(cls: type) -> dict[str, Any]:
+    """Resolved once per class: get_type_hints re-evaluates every annotation on each call (slow)."""
+    return typing.get_type_hints(cls)
+
+
 def _dataclass_from_dict(path: str, cls: type, value: Any) -> Any:
     prefix = f"{path}." if path else ""
     if not isinstance(value, dict):
         raise ScenarioError(path or "scenario", f"must be an object, got {value!r}")
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(value) - set(fields)
     if unknown:
