@@ -20,8 +20,16 @@ import pytest
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 EDITOR = ("browser-editor", "browser-editor-password-1")
 # Timing budgets (first draw 1.5 s, redraw 300 ms) are the product's; a loaded CI box may multiply them.
 PERF_SLACK = float(os.environ.get("PRICEWAR_PERF_SLACK", "1"))
@@ -74,7 +82,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = create_app()
     app.dependency_overrides[get_session] = session_override
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -95,12 +105,14 @@ def _add_editor(session: Any) -> None:
         from app.services.passwords import hash_password
     except ImportError:  # no accounts in this build: writes are open
         return
-    session.add(User(username=EDITOR[0], role="editor", is_active=True, password_hash=hash_password(EDITOR[1])))
+    session.add(
+        User(username=EDITOR[0], role="editor", is_active=True, password_hash=hash_password(EDITOR[1]))
+    )
 
 
 @dataclass
 class Watch:
-    """What a page did that it should not: console errors, uncaught exceptions, requests leaving the machine."""
+    """What a page did that it should not: console errors, uncaught exceptions, requests leaving the box."""
 
     base_url: str
     console_errors: list[str] = field(default_factory=list)

@@ -13,8 +13,15 @@ from tests.browser.conftest import PERF_SLACK, Watch, screenshot
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"overview": "/", "hardware": "/hardware?offer=1", "models": "/models", "strategy": "/strategy",
-         "explorer": "/explorer", "compare": "/compare", "methodology": "/methodology"}
+PAGES = {
+    "overview": "/",
+    "hardware": "/hardware?offer=1",
+    "models": "/models",
+    "strategy": "/strategy",
+    "explorer": "/explorer",
+    "compare": "/compare",
+    "methodology": "/methodology",
+}
 FIRST_DRAW_BUDGET_MS = 1500 * PERF_SLACK
 REDRAW_BUDGET_MS = 300 * PERF_SLACK
 
@@ -24,14 +31,20 @@ def drawn_charts(page: Any) -> int:
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_draws_every_chart_offline_without_errors(page: Any, live_server: str, watch: Watch, name: str) -> None:
+def test_page_draws_every_chart_offline_without_errors(
+    page: Any, live_server: str, watch: Watch, name: str
+) -> None:
     page.goto(live_server + PAGES[name])
     page.wait_for_selector(".js-plotly-plot .main-svg")
     expected = page.locator("figure.chart").count()
     page.wait_for_selector(f"figure.chart[data-drawn] >> nth={expected - 1}", state="attached")
     assert drawn_charts(page) >= expected
-    first_draw_ms = min(int(v) for v in page.eval_on_selector_all(
-        "figure.chart[data-drawn]", "els => els.map(e => e.getAttribute('data-drawn'))"))
+    first_draw_ms = min(
+        int(v)
+        for v in page.eval_on_selector_all(
+            "figure.chart[data-drawn]", "els => els.map(e => e.getAttribute('data-drawn'))"
+        )
+    )
     print(f"{name}: {expected} charts, first drawn at {first_draw_ms} ms")
     # Every chart carries its caption, summary and data table.
     for figure in page.locator("figure.chart").all():
@@ -47,8 +60,12 @@ def test_first_chart_draws_within_budget_with_a_warm_cache(page: Any, live_serve
     page.wait_for_selector("figure.chart[data-drawn]", state="attached")
     page.goto(live_server + "/models")
     page.wait_for_selector("figure.chart[data-drawn]", state="attached")
-    first = min(int(v) for v in page.eval_on_selector_all(
-        "figure.chart[data-drawn]", "els => els.map(e => e.getAttribute('data-drawn'))"))
+    first = min(
+        int(v)
+        for v in page.eval_on_selector_all(
+            "figure.chart[data-drawn]", "els => els.map(e => e.getAttribute('data-drawn'))"
+        )
+    )
     print(f"first chart drawn at {first} ms after navigation start")
     assert first < FIRST_DRAW_BUDGET_MS
     watch.assert_clean()
@@ -70,12 +87,15 @@ def test_dark_theme_follows_the_system_and_the_toggle(page: Any, live_server: st
     watch.assert_clean()
 
 
-def test_strategy_slider_redraws_with_new_numbers_and_the_url_follows(page: Any, live_server: str,
-                                                                      watch: Watch) -> None:
+def test_strategy_slider_redraws_with_new_numbers_and_the_url_follows(
+    page: Any, live_server: str, watch: Watch
+) -> None:
     page.goto(live_server + "/strategy")
     page.wait_for_selector("figure.chart[data-drawn]", state="attached")
     before_days = page.inner_text("#lever-distributed-days")
-    before_y = page.eval_on_selector("#chart-lever-deltas .js-plotly-plot", "el => JSON.stringify(el.data[1].y)")
+    before_y = page.eval_on_selector(
+        "#chart-lever-deltas .js-plotly-plot", "el => JSON.stringify(el.data[1].y)"
+    )
     timings = []
     for value in ("1024", "512", "2048"):
         page.evaluate("document.querySelector('#strategy-form').removeAttribute('data-redraw-ms')")
@@ -86,7 +106,9 @@ def test_strategy_slider_redraws_with_new_numbers_and_the_url_follows(page: Any,
         in_page = int(page.get_attribute("#strategy-form", "data-redraw-ms") or "0")
         print(f"slider → redraw: {in_page} ms in page, {timings[-1]:.0f} ms end to end")
     assert page.inner_text("#lever-distributed-days") != before_days
-    after_y = page.eval_on_selector("#chart-lever-deltas .js-plotly-plot", "el => JSON.stringify(el.data[1].y)")
+    after_y = page.eval_on_selector(
+        "#chart-lever-deltas .js-plotly-plot", "el => JSON.stringify(el.data[1].y)"
+    )
     assert after_y != before_y
     assert re.search(r"distributed_gpu_count=2048", page.url)
     in_page_ms = int(page.get_attribute("#strategy-form", "data-redraw-ms") or "0")

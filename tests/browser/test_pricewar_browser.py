@@ -20,8 +20,9 @@ def _wait_drawn(page: Any) -> None:
     page.wait_for_selector("figure.chart[data-drawn]", state="attached")
 
 
-def test_explorer_slider_redraws_charts_and_the_link_reproduces_them(page: Any, live_server: str,
-                                                                      watch: Watch) -> None:
+def test_explorer_slider_redraws_charts_and_the_link_reproduces_them(
+    page: Any, live_server: str, watch: Watch
+) -> None:
     page.goto(live_server + "/explorer")
     _wait_drawn(page)
     page.wait_for_selector("#chart-tornado[data-drawn]", state="attached", timeout=15_000)  # lazy, ~0.5 s
@@ -37,10 +38,17 @@ def test_explorer_slider_redraws_charts_and_the_link_reproduces_them(page: Any, 
         page.wait_for_selector("#explorer-form:not([data-extra-pending])", state="attached", timeout=15_000)
     print(f"explorer slider → redraw (ms, in page): {timings}")
     assert page.inner_text("#kpi-cash") != before
-    assert page.eval_on_selector("#chart-cash-fan .js-plotly-plot", "el => JSON.stringify(el.data[2].y)") != before_y
+    assert (
+        page.eval_on_selector("#chart-cash-fan .js-plotly-plot", "el => JSON.stringify(el.data[2].y)")
+        != before_y
+    )
     assert "price=1.4" in page.url and "rival_cut" not in page.url  # only what changed
     assert sorted(timings)[len(timings) // 2] < REDRAW_BUDGET_MS
-    shared, cash, summary = page.url, page.inner_text("#kpi-cash"), page.inner_text("#chart-cash-fan .chart-summary")
+    shared, cash, summary = (
+        page.url,
+        page.inner_text("#kpi-cash"),
+        page.inner_text("#chart-cash-fan .chart-summary"),
+    )
     screenshot(page, "explorer-after-slider")
 
     page.goto(shared)
@@ -82,16 +90,17 @@ def test_run_csv_export_matches_the_table_on_screen(page: Any, live_server: str,
     for table in ("summary", "monthly"):
         screen = page.eval_on_selector(
             f"#run-table-{table}",
-            "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+            "t => Array.from(t.rows).map(r => Array.from(r.cells).map(c => c.innerText.trim()))",
+        )
         href = page.get_attribute(f"a[data-export='csv'][data-table='{table}']", "href")
         response = page.request.get(live_server + href)
         assert response.ok and response.headers["content-type"].startswith("text/csv")
         exported = list(csv.reader(io.StringIO(response.text())))
         assert len(exported) == len(screen)  # header + the same rows
         assert len(exported[0]) == len(screen[0])
-        for shown, raw in zip(screen[1:], exported[1:]):
+        for shown, raw in zip(screen[1:], exported[1:], strict=False):
             assert shown[0] == raw[0]
-            for text, value in zip(shown[1:], raw[1:]):
+            for text, value in zip(shown[1:], raw[1:], strict=False):
                 _same_number(text, value)
     page.goto(live_server + "/runs")
     assert page.locator("#runs-table tbody tr").count() >= 1

@@ -7,22 +7,40 @@ from datetime import date
 from types import SimpleNamespace
 
 from app.web.charts.base import PALETTE, Chart, axis, rgba
-from app.web.charts.hardware import cheapest_by_accelerator, offer_metrics, pflop_hour_chart, price_history_chart
+from app.web.charts.hardware import (
+    cheapest_by_accelerator,
+    offer_metrics,
+    pflop_hour_chart,
+    price_history_chart,
+)
 from app.web.charts.market import PricePoint, market_prices_chart
 from app.web.charts.models import TrainingRow, decade_label, serving_heatmap, training_cost_chart
 from app.web.charts.published import PublishedCheck, published_runs_chart
 
 
 def _quote(**kw: object) -> SimpleNamespace:
-    base = dict(id=1, provider="aws", instance_type="p5.48xlarge", region="us-east-1", accelerator_family="H100",
-                accelerator_count=8, pricing_model="on_demand", usd_per_hour=80.0, usd_per_accelerator_hour=10.0,
-                effective_from=date(2025, 1, 1), effective_to=None, verification="verified-in-source", source="s")
+    base = dict(
+        id=1,
+        provider="aws",
+        instance_type="p5.48xlarge",
+        region="us-east-1",
+        accelerator_family="H100",
+        accelerator_count=8,
+        pricing_model="on_demand",
+        usd_per_hour=80.0,
+        usd_per_accelerator_hour=10.0,
+        effective_from=date(2025, 1, 1),
+        effective_to=None,
+        verification="verified-in-source",
+        source="s",
+    )
     base.update(kw)
     return SimpleNamespace(**base)
 
 
-H100 = SimpleNamespace(name="H100-SXM", tf32_tflops=494.7, bf16_tflops=1000.0, fp8_tflops=2000.0, fp4_tflops=None,
-                       memory_gb=80.0)
+H100 = SimpleNamespace(
+    name="H100-SXM", tf32_tflops=494.7, bf16_tflops=1000.0, fp8_tflops=2000.0, fp4_tflops=None, memory_gb=80.0
+)
 
 
 def assert_chart_contract(chart: Chart) -> None:
@@ -56,9 +74,11 @@ def test_pflop_hour_metric_and_missing_precision_is_none_not_zero() -> None:
 
 
 def test_cheapest_by_accelerator_keeps_lowest_per_pricing_model() -> None:
-    offers = [offer_metrics(_quote(id=1, usd_per_accelerator_hour=10.0), H100),
-              offer_metrics(_quote(id=2, usd_per_accelerator_hour=4.0), H100),
-              offer_metrics(_quote(id=3, usd_per_accelerator_hour=2.0, pricing_model="spot"), H100)]
+    offers = [
+        offer_metrics(_quote(id=1, usd_per_accelerator_hour=10.0), H100),
+        offer_metrics(_quote(id=2, usd_per_accelerator_hour=4.0), H100),
+        offer_metrics(_quote(id=3, usd_per_accelerator_hour=2.0, pricing_model="spot"), H100),
+    ]
     rows = cheapest_by_accelerator(offers)
     assert [(m, o.quote_id) for _, m, o in rows] == [("spot", 3), ("on_demand", 2)]
     chart = pflop_hour_chart(offers)
@@ -67,8 +87,10 @@ def test_cheapest_by_accelerator_keeps_lowest_per_pricing_model() -> None:
 
 
 def test_price_history_is_a_step_line_ending_at_as_of() -> None:
-    history = [offer_metrics(_quote(id=1, usd_per_accelerator_hour=4.0, effective_to=date(2025, 6, 1)), H100),
-               offer_metrics(_quote(id=2, usd_per_accelerator_hour=3.0, effective_from=date(2025, 6, 1)), H100)]
+    history = [
+        offer_metrics(_quote(id=1, usd_per_accelerator_hour=4.0, effective_to=date(2025, 6, 1)), H100),
+        offer_metrics(_quote(id=2, usd_per_accelerator_hour=3.0, effective_from=date(2025, 6, 1)), H100),
+    ]
     chart = price_history_chart(history, date(2025, 12, 31))
     trace = chart.figure["data"][0]
     assert trace["line"]["shape"] == "hv"
@@ -92,8 +114,10 @@ def test_decade_labels() -> None:
 
 
 def test_training_cost_chart_summary_names_the_cheapest_fitting_plan() -> None:
-    rows = [TrainingRow("X", 2.0, 8, 1000.0, 5.0, 2000.0, 400.0, True, 8),
-            TrainingRow("Y", 1.0, 8, 1000.0, 5.0, 1000.0, 400.0, False, 16)]
+    rows = [
+        TrainingRow("X", 2.0, 8, 1000.0, 5.0, 2000.0, 400.0, True, 8),
+        TrainingRow("Y", 1.0, 8, 1000.0, 5.0, 1000.0, 400.0, False, 16),
+    ]
     chart = training_cost_chart("M", rows)
     assert "cheapest on X" in chart.summary
     assert chart.table.rows[1][-1] == "no (needs ≥ 16 GPUs)"
@@ -109,7 +133,10 @@ def test_market_prices_chart_groups_small_providers() -> None:
 
 
 def test_published_runs_chart_counts_within_tolerance() -> None:
-    checks = [PublishedCheck("a", "q", 100.0, 101.0, 0.02, "s"), PublishedCheck("b", "q", 100.0, 110.0, 0.05, "s")]
+    checks = [
+        PublishedCheck("a", "q", 100.0, 101.0, 0.02, "s"),
+        PublishedCheck("b", "q", 100.0, 110.0, 0.05, "s"),
+    ]
     chart = published_runs_chart(checks)
     assert chart.summary.startswith("1 of 2")
     assert_chart_contract(chart)
@@ -119,4 +146,11 @@ def test_usd_keeps_three_significant_digits_below_a_dollar() -> None:
     from app.web.formatting import usd
 
     assert [usd(v) for v in (0.3, 0.0627, 0.81, 1.5, 1234.0, 2.5e6, -0.42)] == [
-        "$0.300", "$0.0627", "$0.810", "$1.50", "$1.2k", "$2.5M", "−$0.420"]
+        "$0.300",
+        "$0.0627",
+        "$0.810",
+        "$1.50",
+        "$1.2k",
+        "$2.5M",
+        "−$0.420",
+    ]

@@ -22,7 +22,7 @@ def test_page_renders_with_charts_and_no_inline_script(client, path: str) -> Non
     assert response.status_code == 200, response.text[:500]
     html = response.text
     # CSP: every script is external or a JSON data block; no inline handlers.
-    for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S):
+    for attrs, _body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S):
         assert "src=" in attrs or 'type="application/json"' in attrs, attrs
     assert not re.search(r"\son[a-z]+=", html), "inline event handler"
     assert "cdn." not in html and "https://" not in html.split("<footer")[0].split("<main")[0]
@@ -53,7 +53,9 @@ def test_nav_marks_the_current_page(client) -> None:
 
 
 def test_hardware_filters_sort_and_as_of(client) -> None:
-    html = client.get("/hardware", params={"provider": "aws", "pricing_model": "on_demand", "sort": "usd_per_hour"}).text
+    html = client.get(
+        "/hardware", params={"provider": "aws", "pricing_model": "on_demand", "sort": "usd_per_hour"}
+    ).text
     rows = re.findall(r"<tr[^>]*>\s*<td>(\w+)</td>", html.split('id="sheet-table"')[1])
     assert rows and set(rows) == {"aws"}
     prices = re.findall(r'<td class="num">\$([\d.,]+)[k]?</td>', html.split('id="sheet-table"')[1])
@@ -72,9 +74,11 @@ def test_hardware_price_change_redirects_then_shows_history(client) -> None:
     quote_id = re.search(r"offer=(\d+)", page).group(1)
     form = client.get("/hardware", params={"offer": quote_id}).text
     version = re.search(r'name="version" value="(\d+)"', form).group(1)
-    response = client.post(f"/hardware/quotes/{quote_id}/price",
-                           data={"usd_per_hour": "1.5", "effective_from": "2099-01-01", "version": version},
-                           follow_redirects=False)
+    response = client.post(
+        f"/hardware/quotes/{quote_id}/price",
+        data={"usd_per_hour": "1.5", "effective_from": "2099-01-01", "version": version},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     history = client.get(response.headers["location"]).text
     assert "Price saved" in history and "2099-01-01" in history
@@ -83,20 +87,26 @@ def test_hardware_price_change_redirects_then_shows_history(client) -> None:
 def test_hardware_price_change_validation_is_422_next_to_the_field(client) -> None:
     page = client.get("/hardware", params={"provider": "aws"}).text
     quote_id = re.search(r"offer=(\d+)", page).group(1)
-    response = client.post(f"/hardware/quotes/{quote_id}/price",
-                           data={"usd_per_hour": "cheap", "effective_from": "", "version": "1"})
+    response = client.post(
+        f"/hardware/quotes/{quote_id}/price",
+        data={"usd_per_hour": "cheap", "effective_from": "", "version": "1"},
+    )
     assert response.status_code == 422
     assert 'value="cheap"' in response.text
     assert "is not a number" in response.text and "Needs a date" in response.text
 
 
 def test_hardware_import_preview_writes_nothing(client) -> None:
-    csv_text = ("provider,instance_type,region,accelerator_name,accelerator_count,pricing_model,usd_per_hour,"
-                "effective_from,source\nacme,gpu-1,eu,H100-SXM,1,on_demand,1.99,2025-09-01,test\n")
+    csv_text = (
+        "provider,instance_type,region,accelerator_name,accelerator_count,pricing_model,usd_per_hour,"
+        "effective_from,source\nacme,gpu-1,eu,H100-SXM,1,on_demand,1.99,2025-09-01,test\n"
+    )
     response = client.post("/hardware/import", data={"csv_text": csv_text, "action": "preview"})
     assert response.status_code == 200 and "Preview: 1 added" in response.text
     assert "gpu-1" not in client.get("/hardware", params={"provider": "acme"}).text
-    done = client.post("/hardware/import", data={"csv_text": csv_text, "action": "import"}, follow_redirects=False)
+    done = client.post(
+        "/hardware/import", data={"csv_text": csv_text, "action": "import"}, follow_redirects=False
+    )
     assert done.status_code == 303
     assert "gpu-1" in client.get("/hardware", params={"provider": "acme"}).text
 

@@ -23,7 +23,13 @@ def test_explorer_url_carries_only_non_default_inputs(client) -> None:
     query = parse_qs(urlsplit(data["url"]).query)
     assert query == {"rival_cut": ["0.5"]} or set(query) == {"rival_cut", "price"}
     assert "rival_cut=0.5" in data["url"]
-    assert {c["key"] for c in data["charts"]} == {"price-timeline", "share", "cash-fan", "survival", "breakeven"}
+    assert {c["key"] for c in data["charts"]} == {
+        "price-timeline",
+        "share",
+        "cash-fan",
+        "survival",
+        "breakeven",
+    }
     json.dumps(data)
 
 
@@ -49,8 +55,11 @@ def test_explorer_tornado_ranks_inputs(client) -> None:
 
 
 def test_save_as_scenario_redirects_and_reappears(client) -> None:
-    response = client.post("/explorer/save", data={"name": "Deep cut test", "query": "rival_cut=0.6&price=0.9"},
-                           follow_redirects=False)
+    response = client.post(
+        "/explorer/save",
+        data={"name": "Deep cut test", "query": "rival_cut=0.6&price=0.9"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text[:500]
     page = client.get(response.headers["location"]).text
     assert "Scenario saved" in page
@@ -90,11 +99,15 @@ def test_csv_export_is_the_table_on_screen(client) -> None:
     for table in ("summary", "monthly"):
         body = page.split(f'id="run-table-{table}"')[1].split("</table>")[0]
         headers = re.findall(r"<th[^>]*>(.*?)</th>", body)
-        screen_rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]]
-        exported = list(csv.reader(io.StringIO(client.get(f"{location}/export.csv", params={"table": table}).text)))
+        screen_rows = [
+            re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)[1:]
+        ]
+        exported = list(
+            csv.reader(io.StringIO(client.get(f"{location}/export.csv", params={"table": table}).text))
+        )
         assert len(exported[0]) == len(headers)
         assert len(exported) - 1 == len(screen_rows)
-        for shown, raw in zip(screen_rows, exported[1:]):
+        for shown, raw in zip(screen_rows, exported[1:], strict=False):
             assert shown[0] == raw[0]  # the first column (strategy / month) matches exactly
     data = client.get(f"{location}/export.json").json()
     assert data["schema_version"] == 1 and [t["table"] for t in data["tables"]] == ["summary", "monthly"]
@@ -119,5 +132,7 @@ def test_compare_shows_deltas_against_the_baseline(client) -> None:
     assert both.status_code == 200
     header = both.text.split('id="compare-table"')[1].split("</thead>")[0]
     assert header.index(f"Run #{run}") < header.index("Δ")  # the baseline comes first
-    csv_text = client.get("/compare.csv", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"}).text
+    csv_text = client.get(
+        "/compare.csv", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"}
+    ).text
     assert csv_text.splitlines()[0].startswith('metric,"Run #') and "survival_probability" in csv_text

@@ -15,9 +15,21 @@ from app.web.charts.base import Chart, axis, color, figure, layout, table
 from app.web.formatting import usd
 
 METRIC_PRECISIONS: tuple[str, ...] = ("tf32", "bf16", "fp8", "fp4")
-PRECISION_LABELS = {"fp32": "FP32", "tf32": "TF32", "bf16": "BF16", "fp8": "FP8", "int8": "INT8", "fp4": "FP4"}
-PRICING_LABELS = {"on_demand": "on demand", "spot": "spot", "reserved_1y": "reserved 1 y",
-                  "reserved_3y": "reserved 3 y", "negotiated": "negotiated"}
+PRECISION_LABELS = {
+    "fp32": "FP32",
+    "tf32": "TF32",
+    "bf16": "BF16",
+    "fp8": "FP8",
+    "int8": "INT8",
+    "fp4": "FP4",
+}
+PRICING_LABELS = {
+    "on_demand": "on demand",
+    "spot": "spot",
+    "reserved_1y": "reserved 1 y",
+    "reserved_3y": "reserved 3 y",
+    "negotiated": "negotiated",
+}
 
 
 @dataclass(frozen=True)
@@ -99,31 +111,71 @@ def cheapest_by_accelerator(
 def pflop_hour_chart(offers: Sequence[OfferMetrics], precision: str = "bf16") -> Chart:
     label = PRECISION_LABELS.get(precision, precision.upper())
     rows = cheapest_by_accelerator(offers, precision)
-    accelerators = sorted({acc for acc, _, _ in rows},
-                          key=lambda a: min(o.usd_per_pflop_hour[precision] or 0 for x, _, o in rows if x == a),
-                          reverse=True)
+    accelerators = sorted(
+        {acc for acc, _, _ in rows},
+        key=lambda a: min(o.usd_per_pflop_hour[precision] or 0 for x, _, o in rows if x == a),
+        reverse=True,
+    )
     data = []
     for index, model in enumerate(m for m in PRICING_LABELS if any(r[1] == m for r in rows)):
         points = {acc: offer for acc, m, offer in rows if m == model}
         ys = [acc for acc in accelerators if acc in points]
         xs = [points[acc].usd_per_pflop_hour[precision] for acc in ys]
-        text = [f"{usd(x)} per PFLOP-hour · {points[a].provider} {points[a].instance_type}" for x, a in zip(xs, ys)]
-        data.append({"type": "bar", "orientation": "h", "name": PRICING_LABELS[model], "x": xs, "y": ys,
-                     "marker": {"color": color(index)}, "text": text, "hovertemplate": "%{y}: %{text}<extra></extra>",
-                     "textposition": "none"})
-    fig = figure(data, layout(axis(f"$ per PFLOP-hour at {label} (dense peak)", tickprefix="$"),
-                              axis("Accelerator", type="category"), barmode="group",
-                              height=max(320, 30 * len(accelerators) + 120), margin={"l": 150, "r": 16, "t": 8, "b": 80}))
+        text = [
+            f"{usd(x)} per PFLOP-hour · {points[a].provider} {points[a].instance_type}"
+            for x, a in zip(xs, ys, strict=False)
+        ]
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": PRICING_LABELS[model],
+                "x": xs,
+                "y": ys,
+                "marker": {"color": color(index)},
+                "text": text,
+                "hovertemplate": "%{y}: %{text}<extra></extra>",
+                "textposition": "none",
+            }
+        )
+    fig = figure(
+        data,
+        layout(
+            axis(f"$ per PFLOP-hour at {label} (dense peak)", tickprefix="$"),
+            axis("Accelerator", type="category"),
+            barmode="group",
+            height=max(320, 30 * len(accelerators) + 120),
+            margin={"l": 150, "r": 16, "t": 8, "b": 80},
+        ),
+    )
     if rows:
         acc, model, offer = rows[0]
-        summary = (f"The cheapest {label} compute on the sheet is {acc} ({PRICING_LABELS.get(model, model)}, "
-                   f"{offer.provider}) at {usd(offer.usd_per_pflop_hour[precision])} per PFLOP-hour.")
+        summary = (
+            f"The cheapest {label} compute on the sheet is {acc} ({PRICING_LABELS.get(model, model)}, "
+            f"{offer.provider}) at {usd(offer.usd_per_pflop_hour[precision])} per PFLOP-hour."
+        )
     else:
         summary = f"No offer on the filtered sheet has a {label} peak, so no $ per PFLOP-hour can be shown."
     tbl = table(
-        ("Accelerator", "Pricing model", "Provider", "Instance", "$ / accelerator-hour", f"$ / PFLOP-hour ({label})"),
-        [(acc, PRICING_LABELS.get(m, m), o.provider, o.instance_type, usd(o.usd_per_accelerator_hour),
-          usd(o.usd_per_pflop_hour[precision])) for acc, m, o in rows],
+        (
+            "Accelerator",
+            "Pricing model",
+            "Provider",
+            "Instance",
+            "$ / accelerator-hour",
+            f"$ / PFLOP-hour ({label})",
+        ),
+        [
+            (
+                acc,
+                PRICING_LABELS.get(m, m),
+                o.provider,
+                o.instance_type,
+                usd(o.usd_per_accelerator_hour),
+                usd(o.usd_per_pflop_hour[precision]),
+            )
+            for acc, m, o in rows
+        ],
     )
     return Chart("pflop-hour", f"Cheapest $ per PFLOP-hour at {label}, per accelerator", summary, fig, tbl)
 
@@ -131,8 +183,11 @@ def pflop_hour_chart(offers: Sequence[OfferMetrics], precision: str = "bf16") ->
 def price_history_chart(history: Sequence[OfferMetrics], as_of: date) -> Chart:
     """Step line of one offer's dated prices ($ per accelerator-hour); the last row runs to `as_of`."""
     history = sorted(history, key=lambda o: o.effective_from)
-    name = f"{history[0].provider} {history[0].instance_type} ({PRICING_LABELS.get(history[0].pricing_model)})" \
-        if history else "offer"
+    name = (
+        f"{history[0].provider} {history[0].instance_type} ({PRICING_LABELS.get(history[0].pricing_model)})"
+        if history
+        else "offer"
+    )
     xs: list[str] = []
     ys: list[float] = []
     for offer in history:
@@ -142,21 +197,51 @@ def price_history_chart(history: Sequence[OfferMetrics], as_of: date) -> Chart:
         end = history[-1].effective_to or max(as_of, history[-1].effective_from)
         xs.append(end.isoformat())
         ys.append(history[-1].usd_per_accelerator_hour)
-    data = [{"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv", "color": color(0), "width": 2.5},
-             "name": name, "x": xs, "y": ys, "hovertemplate": "%{x}: $%{y:.3f} per accelerator-hour<extra></extra>"}]
-    fig = figure(data, layout(axis("Effective from (date)", type="date"),
-                              axis("$ per accelerator-hour", tickprefix="$", rangemode="tozero"), showlegend=False))
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "line": {"shape": "hv", "color": color(0), "width": 2.5},
+            "name": name,
+            "x": xs,
+            "y": ys,
+            "hovertemplate": "%{x}: $%{y:.3f} per accelerator-hour<extra></extra>",
+        }
+    ]
+    fig = figure(
+        data,
+        layout(
+            axis("Effective from (date)", type="date"),
+            axis("$ per accelerator-hour", tickprefix="$", rangemode="tozero"),
+            showlegend=False,
+        ),
+    )
     if len(history) > 1:
         first, last = history[0].usd_per_accelerator_hour, history[-1].usd_per_accelerator_hour
         change = (last - first) / first
-        summary = (f"{name} moved from {usd(first)} to {usd(last)} per accelerator-hour "
-                   f"({change * 100:+.0f} %) over {len(history)} dated prices.")
+        summary = (
+            f"{name} moved from {usd(first)} to {usd(last)} per accelerator-hour "
+            f"({change * 100:+.0f} %) over {len(history)} dated prices."
+        )
     elif history:
-        summary = (f"{name} has one price on record: {usd(history[0].usd_per_accelerator_hour)} per accelerator-hour "
-                   f"since {history[0].effective_from.isoformat()}.")
+        summary = (
+            f"{name} has one price on record: {usd(history[0].usd_per_accelerator_hour)} "
+            "per accelerator-hour "
+            f"since {history[0].effective_from.isoformat()}."
+        )
     else:
         summary = "No dated prices for this offer."
-    tbl = table(("Effective from", "Effective to", "$ / hour (instance)", "$ / accelerator-hour", "Source"),
-                [(o.effective_from.isoformat(), o.effective_to.isoformat() if o.effective_to else "current",
-                  usd(o.usd_per_hour), usd(o.usd_per_accelerator_hour), o.source) for o in history])
+    tbl = table(
+        ("Effective from", "Effective to", "$ / hour (instance)", "$ / accelerator-hour", "Source"),
+        [
+            (
+                o.effective_from.isoformat(),
+                o.effective_to.isoformat() if o.effective_to else "current",
+                usd(o.usd_per_hour),
+                usd(o.usd_per_accelerator_hour),
+                o.source,
+            )
+            for o in history
+        ],
+    )
     return Chart("price-history", f"Price history: {name}", summary, fig, tbl)

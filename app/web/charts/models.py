@@ -27,67 +27,151 @@ def training_cost_chart(model_name: str, rows: Sequence[TrainingRow]) -> Chart:
     rows = sorted(rows, key=lambda r: (not r.fits_in_memory, r.cost_usd or math.inf))
     shown = [r for r in rows if r.cost_usd is not None]
     names = [r.accelerator for r in shown]
-    data = [{
-        "type": "bar", "x": names, "y": [r.cost_usd for r in shown], "name": "rental cost",
-        "marker": {"color": [color(0) if r.fits_in_memory else color(7) for r in shown]},
-        "text": [f"{usd(r.cost_usd)} · {r.wall_clock_days:.1f} days on {r.gpu_count:,} GPUs"
-                 + ("" if r.fits_in_memory else " · does not fit") for r in shown],
-        "hovertemplate": "%{x}: %{text}<extra></extra>", "textposition": "none",
-    }]
-    fig = figure(data, layout(axis("Accelerator (cheapest on-demand price)", type="category", tickangle=-35),
-                              axis("Training cost (USD)", money=True), showlegend=False,
-                              margin={"l": 70, "r": 16, "t": 8, "b": 110}))
+    data = [
+        {
+            "type": "bar",
+            "x": names,
+            "y": [r.cost_usd for r in shown],
+            "name": "rental cost",
+            "marker": {"color": [color(0) if r.fits_in_memory else color(7) for r in shown]},
+            "text": [
+                f"{usd(r.cost_usd)} · {r.wall_clock_days:.1f} days on {r.gpu_count:,} GPUs"
+                + ("" if r.fits_in_memory else " · does not fit")
+                for r in shown
+            ],
+            "hovertemplate": "%{x}: %{text}<extra></extra>",
+            "textposition": "none",
+        }
+    ]
+    fig = figure(
+        data,
+        layout(
+            axis("Accelerator (cheapest on-demand price)", type="category", tickangle=-35),
+            axis("Training cost (USD)", money=True),
+            showlegend=False,
+            margin={"l": 70, "r": 16, "t": 8, "b": 110},
+        ),
+    )
     fitting = [r for r in shown if r.fits_in_memory]
     if fitting:
         best = fitting[0]
-        summary = (f"Pre-training {model_name} is cheapest on {best.accelerator}: {usd(best.cost_usd)} "
-                   f"({number(best.gpu_hours)} GPU-hours, {best.wall_clock_days:.1f} days on {best.gpu_count:,} GPUs at "
-                   f"{usd(best.usd_per_gpu_hour)} per GPU-hour).")
+        summary = (
+            f"Pre-training {model_name} is cheapest on {best.accelerator}: {usd(best.cost_usd)} "
+            f"({number(best.gpu_hours)} GPU-hours, {best.wall_clock_days:.1f} days "
+            f"on {best.gpu_count:,} GPUs at "
+            f"{usd(best.usd_per_gpu_hour)} per GPU-hour)."
+        )
     else:
         summary = f"No priced accelerator holds {model_name}'s training state at this GPU count; add GPUs."
-    tbl = table(("Accelerator", "$ / GPU-hour", "GPUs", "GPU-hours", "Days", "Cost", "Energy (MWh)", "Fits in memory"),
-                [(r.accelerator, usd(r.usd_per_gpu_hour), f"{r.gpu_count:,}", number(r.gpu_hours),
-                  f"{r.wall_clock_days:.1f}", usd(r.cost_usd),
-                  number(r.energy_kwh / 1000) if r.energy_kwh is not None else "—",
-                  "yes" if r.fits_in_memory else f"no (needs ≥ {r.minimum_gpu_count or '?'} GPUs)") for r in rows])
+    tbl = table(
+        (
+            "Accelerator",
+            "$ / GPU-hour",
+            "GPUs",
+            "GPU-hours",
+            "Days",
+            "Cost",
+            "Energy (MWh)",
+            "Fits in memory",
+        ),
+        [
+            (
+                r.accelerator,
+                usd(r.usd_per_gpu_hour),
+                f"{r.gpu_count:,}",
+                number(r.gpu_hours),
+                f"{r.wall_clock_days:.1f}",
+                usd(r.cost_usd),
+                number(r.energy_kwh / 1000) if r.energy_kwh is not None else "—",
+                "yes" if r.fits_in_memory else f"no (needs ≥ {r.minimum_gpu_count or '?'} GPUs)",
+            )
+            for r in rows
+        ],
+    )
     return Chart("training-cost", f"Training cost of {model_name} by accelerator", summary, fig, tbl)
 
 
 def training_memory_chart(accelerator: str, parts_gb: dict[str, float], available_gb: float) -> Chart:
-    labels = list(parts_gb)
-    data = [{"type": "bar", "orientation": "h", "name": label, "y": ["per GPU"], "x": [value],
-             "marker": {"color": color(i)}, "hovertemplate": f"{label}: %{{x:.1f}} GB<extra></extra>"}
-            for i, (label, value) in enumerate(parts_gb.items())]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": label,
+            "y": ["per GPU"],
+            "x": [value],
+            "marker": {"color": color(i)},
+            "hovertemplate": f"{label}: %{{x:.1f}} GB<extra></extra>",
+        }
+        for i, (label, value) in enumerate(parts_gb.items())
+    ]
     total = sum(parts_gb.values())
-    fig = figure(data, layout(axis("Memory per GPU (GB)", rangemode="tozero"), axis("", showticklabels=False),
-                              barmode="stack", height=220, margin={"l": 20, "r": 16, "t": 36, "b": 50},
-                              legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                              shapes=[{"type": "line", "x0": available_gb, "x1": available_gb, "y0": -0.5, "y1": 0.5,
-                                       "line": {"color": "theme", "dash": "dash", "width": 2}}],
-                              annotations=[{"x": available_gb, "y": 0.5, "text": f"usable {available_gb:.0f} GB",
-                                            "showarrow": False, "yanchor": "bottom"}]))
+    fig = figure(
+        data,
+        layout(
+            axis("Memory per GPU (GB)", rangemode="tozero"),
+            axis("", showticklabels=False),
+            barmode="stack",
+            height=220,
+            margin={"l": 20, "r": 16, "t": 36, "b": 50},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+            shapes=[
+                {
+                    "type": "line",
+                    "x0": available_gb,
+                    "x1": available_gb,
+                    "y0": -0.5,
+                    "y1": 0.5,
+                    "line": {"color": "theme", "dash": "dash", "width": 2},
+                }
+            ],
+            annotations=[
+                {
+                    "x": available_gb,
+                    "y": 0.5,
+                    "text": f"usable {available_gb:.0f} GB",
+                    "showarrow": False,
+                    "yanchor": "bottom",
+                }
+            ],
+        ),
+    )
     verdict = "fits" if total <= available_gb else "does not fit"
     largest = max(parts_gb, key=lambda k: parts_gb[k]) if parts_gb else "—"
-    summary = (f"Each {accelerator} holds {total:.1f} GB of training state against {available_gb:.0f} GB usable, "
-               f"so the plan {verdict}; {largest} is the largest part.")
-    tbl = table(("Part", "GB per GPU"), [(k, f"{v:.2f}") for k, v in parts_gb.items()]
-                + [("total", f"{total:.2f}"), ("usable", f"{available_gb:.2f}")])
-    return Chart("training-memory", f"Training memory per GPU on {accelerator}, by part", summary, fig, tbl,
-                 height_px=220)
+    summary = (
+        f"Each {accelerator} holds {total:.1f} GB of training state against {available_gb:.0f} GB usable, "
+        f"so the plan {verdict}; {largest} is the largest part."
+    )
+    tbl = table(
+        ("Part", "GB per GPU"),
+        [(k, f"{v:.2f}") for k, v in parts_gb.items()]
+        + [("total", f"{total:.2f}"), ("usable", f"{available_gb:.2f}")],
+    )
+    return Chart(
+        "training-memory",
+        f"Training memory per GPU on {accelerator}, by part",
+        summary,
+        fig,
+        tbl,
+        height_px=220,
+    )
 
 
 def decade_label(exponent: int) -> str:
     """$0.01, $0.1, $1, $10, $100, $1k, $10k: colour-bar ticks of a log10 dollar scale."""
     if exponent < 0:
-        return f"${10.0 ** exponent:.{-exponent}f}"
+        return f"${10.0**exponent:.{-exponent}f}"
     if exponent < 3:
-        return f"${10 ** exponent}"
+        return f"${10**exponent}"
     return f"${10 ** (exponent - 3)}k" if exponent < 6 else f"${10 ** (exponent - 6)}M"
 
 
 def serving_heatmap(
-    model_name: str, unit_label: str, accelerators: Sequence[str], quantizations: Sequence[str],
-    costs: dict[tuple[str, str], float], details: dict[tuple[str, str], str],
+    model_name: str,
+    unit_label: str,
+    accelerators: Sequence[str],
+    quantizations: Sequence[str],
+    costs: dict[tuple[str, str], float],
+    details: dict[tuple[str, str], str],
 ) -> Chart:
     """Accelerator × precision: the cheapest feasible plan's cost per 1M output tokens (or 1,000 units).
 
@@ -104,23 +188,50 @@ def serving_heatmap(
     finite = [v for v in costs.values() if v > 0]
     lo, hi = (math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))) if finite else (0, 1)
     ticks = list(range(lo, hi + 1))
-    data: list[dict] = [{
-        "type": "heatmap", "x": list(quantizations), "y": list(accelerators), "z": z, "text": text,
-        "texttemplate": "%{text}", "colorscale": "Cividis", "reversescale": True, "zmin": lo, "zmax": hi,
-        "hoverongaps": False, "xgap": 2, "ygap": 2,
-        "customdata": [[details.get((a, q), "no feasible plan") for q in quantizations] for a in accelerators],
-        "hovertemplate": "%{y} · %{x}: %{text} " + unit_label + "<br>%{customdata}<extra></extra>",
-        "colorbar": {"title": {"text": f"$ {unit_label}", "side": "right"}, "tickvals": ticks,
-                     "ticktext": [decade_label(t) for t in ticks]},
-    }]
-    fig = figure(data, layout(axis("Serving precision (weights / activations / KV cache)", type="category", side="top"),
-                              axis("Accelerator", type="category", autorange="reversed"),
-                              height=max(360, 34 * len(accelerators) + 140),
-                              margin={"l": 150, "r": 16, "t": 70, "b": 16}))
+    data: list[dict] = [
+        {
+            "type": "heatmap",
+            "x": list(quantizations),
+            "y": list(accelerators),
+            "z": z,
+            "text": text,
+            "texttemplate": "%{text}",
+            "colorscale": "Cividis",
+            "reversescale": True,
+            "zmin": lo,
+            "zmax": hi,
+            "hoverongaps": False,
+            "xgap": 2,
+            "ygap": 2,
+            "customdata": [
+                [details.get((a, q), "no feasible plan") for q in quantizations] for a in accelerators
+            ],
+            "hovertemplate": "%{y} · %{x}: %{text} " + unit_label + "<br>%{customdata}<extra></extra>",
+            "colorbar": {
+                "title": {"text": f"$ {unit_label}", "side": "right"},
+                "tickvals": ticks,
+                "ticktext": [decade_label(t) for t in ticks],
+            },
+        }
+    ]
+    fig = figure(
+        data,
+        layout(
+            axis("Serving precision (weights / activations / KV cache)", type="category", side="top"),
+            axis("Accelerator", type="category", autorange="reversed"),
+            height=max(360, 34 * len(accelerators) + 140),
+            margin={"l": 150, "r": 16, "t": 70, "b": 16},
+        ),
+    )
     if cheapest:
-        summary = (f"The cheapest way to serve {model_name} (★) is {cheapest[0]} at {cheapest[1]}: "
-                   f"{usd(costs[cheapest])} {unit_label} ({details.get(cheapest, '')}).")
+        summary = (
+            f"The cheapest way to serve {model_name} (★) is {cheapest[0]} at {cheapest[1]}: "
+            f"{usd(costs[cheapest])} {unit_label} ({details.get(cheapest, '')})."
+        )
     else:
         summary = f"No accelerator on the sheet can serve {model_name} within the latency targets."
-    tbl = table(("Accelerator", *quantizations), [(a, *row) for a, row in zip(accelerators, text)])
-    return Chart("serving-heatmap", f"Serving cost of {model_name}: accelerator × precision", summary, fig, tbl)
+    rows = [(a, *row) for a, row in zip(accelerators, text, strict=True)]
+    tbl = table(("Accelerator", *quantizations), rows)
+    return Chart(
+        "serving-heatmap", f"Serving cost of {model_name}: accelerator × precision", summary, fig, tbl
+    )

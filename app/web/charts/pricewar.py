@@ -26,33 +26,78 @@ def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
     s = strategy_of(result, strategy)
     months = result["months"]
     floor = s["price_floor_usd_per_million_tokens"]
-    data: list[dict[str, Any]] = [{
-        "type": "scatter", "mode": "lines", "name": "our price (median)", "x": months,
-        "y": s["price_usd_per_million_tokens"]["p50"], "line": {"shape": "hv", "color": OURS, "width": 3},
-        "hovertemplate": "month %{x}: $%{y:.3f} per 1M tokens<extra>our price</extra>",
-    }]
-    for i, (name, bands) in enumerate(zip(result["rival_names"], s["rival_price_usd_per_million_tokens"])):
-        data.append({"type": "scatter", "mode": "lines", "name": name, "x": months, "y": bands["p50"],
-                     "line": {"shape": "hv", "color": color(i + 1 if i + 1 != 3 else 7), "width": 1.8},
-                     "hovertemplate": "month %{x}: $%{y:.3f}<extra>" + name + "</extra>"})
-    data.append({"type": "scatter", "mode": "lines", "name": "our price floor (month-1 unit cost × margin)",
-                 "x": months, "y": [floor] * len(months),
-                 "line": {"shape": "hv", "color": FLOOR, "dash": "dash", "width": 2},
-                 "hovertemplate": "floor $%{y:.3f}<extra></extra>"})
-    fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3),
-                              axis("$ per 1M tokens (median path, log)", type="log", tickprefix="$", dtick=1),
-                              height=400, legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"},
-                              margin={"l": 70, "r": 16, "t": 16, "b": 50}))
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "our price (median)",
+            "x": months,
+            "y": s["price_usd_per_million_tokens"]["p50"],
+            "line": {"shape": "hv", "color": OURS, "width": 3},
+            "hovertemplate": "month %{x}: $%{y:.3f} per 1M tokens<extra>our price</extra>",
+        }
+    ]
+    rivals = zip(result["rival_names"], s["rival_price_usd_per_million_tokens"], strict=True)
+    for i, (name, bands) in enumerate(rivals):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": months,
+                "y": bands["p50"],
+                "line": {"shape": "hv", "color": color(i + 1 if i + 1 != 3 else 7), "width": 1.8},
+                "hovertemplate": "month %{x}: $%{y:.3f}<extra>" + name + "</extra>",
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "our price floor (month-1 unit cost × margin)",
+            "x": months,
+            "y": [floor] * len(months),
+            "line": {"shape": "hv", "color": FLOOR, "dash": "dash", "width": 2},
+            "hovertemplate": "floor $%{y:.3f}<extra></extra>",
+        }
+    )
+    fig = figure(
+        data,
+        layout(
+            axis("Month", dtick=6 if len(months) > 24 else 3),
+            axis("$ per 1M tokens (median path, log)", type="log", tickprefix="$", dtick=1),
+            height=400,
+            legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"},
+            margin={"l": 70, "r": 16, "t": 16, "b": 50},
+        ),
+    )
     ours = s["price_usd_per_million_tokens"]["p50"]
     rivals_end = [b["p50"][-1] for b in s["rival_price_usd_per_million_tokens"] if b["p50"][-1] is not None]
-    summary = (f"Under “{s['name']}” our median price goes from {usd(ours[0])} to {usd(ours[-1])} per 1M tokens by "
-               f"month {months[-1]}" + (f", while the cheapest rival ends at {usd(min(rivals_end))}" if rivals_end else "")
-               + f"; our floor is {usd(floor)}.")
-    rows = [(str(m), usd(ours[t]), *[usd(b["p50"][t]) for b in s["rival_price_usd_per_million_tokens"]], usd(floor))
-            for t, m in enumerate(months)]
+    summary = (
+        f"Under “{s['name']}” our median price goes from {usd(ours[0])} to {usd(ours[-1])} per 1M tokens by "
+        f"month {months[-1]}"
+        + (f", while the cheapest rival ends at {usd(min(rivals_end))}" if rivals_end else "")
+        + f"; our floor is {usd(floor)}."
+    )
+    rows = [
+        (
+            str(m),
+            usd(ours[t]),
+            *[usd(b["p50"][t]) for b in s["rival_price_usd_per_million_tokens"]],
+            usd(floor),
+        )
+        for t, m in enumerate(months)
+    ]
     tbl = table(("Month", "Our price", *result["rival_names"], "Our floor"), rows)
-    return Chart("price-timeline", "Price timeline: ours, rivals' and our unit-cost floor ($ per 1M tokens)",
-                 summary, fig, tbl, height_px=400, wide=True)
+    return Chart(
+        "price-timeline",
+        "Price timeline: ours, rivals' and our unit-cost floor ($ per 1M tokens)",
+        summary,
+        fig,
+        tbl,
+        height_px=400,
+        wide=True,
+    )
 
 
 def share_chart(result: Result, strategy: str | None = None) -> Chart:
@@ -63,18 +108,46 @@ def share_chart(result: Result, strategy: str | None = None) -> Chart:
     # A band and a line rather than a stacked area: our share is often a few per cent, which a 0–100 %
     # stack would flatten into the axis.
     data = [
-        {"type": "scatter", "mode": "lines", "name": "p5–p95", "x": months + months[::-1],
-         "y": share["p95"] + share["p5"][::-1], "fill": "toself", "fillcolor": rgba(OURS, 0.2),
-         "line": {"width": 0}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "lines", "name": "our share (median)", "x": months, "y": ours,
-         "line": {"color": OURS, "width": 3}, "hovertemplate": "month %{x}: %{y:.1%}<extra>our share</extra>"},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "p5–p95",
+            "x": months + months[::-1],
+            "y": share["p95"] + share["p5"][::-1],
+            "fill": "toself",
+            "fillcolor": rgba(OURS, 0.2),
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "our share (median)",
+            "x": months,
+            "y": ours,
+            "line": {"color": OURS, "width": 3},
+            "hovertemplate": "month %{x}: %{y:.1%}<extra>our share</extra>",
+        },
     ]
-    fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3),
-                              axis("Our share of the API market's volume (%)", percent=True)))
-    summary = (f"Our median share of the market moves from {_p(share['p50'][0])} in month 1 to "
-               f"{_p(share['p50'][-1])} in month {months[-1]} (p5–p95 at the end: {_p(share['p5'][-1])}–{_p(share['p95'][-1])}).")
-    tbl = table(("Month", "Our share p5", "p50", "p95"),
-                [(str(m), _p(share["p5"][t]), _p(share["p50"][t]), _p(share["p95"][t])) for t, m in enumerate(months)])
+    fig = figure(
+        data,
+        layout(
+            axis("Month", dtick=6 if len(months) > 24 else 3),
+            axis("Our share of the API market's volume (%)", percent=True),
+        ),
+    )
+    summary = (
+        f"Our median share of the market moves from {_p(share['p50'][0])} in month 1 to "
+        f"{_p(share['p50'][-1])} in month {months[-1]} "
+        f"(p5–p95 at the end: {_p(share['p5'][-1])}–{_p(share['p95'][-1])})."
+    )
+    tbl = table(
+        ("Month", "Our share p5", "p50", "p95"),
+        [
+            (str(m), _p(share["p5"][t]), _p(share["p50"][t]), _p(share["p95"][t]))
+            for t, m in enumerate(months)
+        ],
+    )
     return Chart("share", "Our market share (% of the API market's volume)", summary, fig, tbl)
 
 
@@ -92,58 +165,161 @@ def cash_fan_chart(result: Result, strategy: str | None, month_n: int) -> Chart:
     cash = s["cash_usd"]
     risk = insolvency_by(result, strategy, month_n)
     data = [
-        {"type": "scatter", "mode": "lines", "name": "p5–p95", "x": months + months[::-1], "y": cash["p95"] + cash["p5"][::-1],
-         "fill": "toself", "fillcolor": rgba(OURS, 0.18), "line": {"width": 0}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "lines", "name": "p25–p75", "x": months + months[::-1], "y": cash["p75"] + cash["p25"][::-1],
-         "fill": "toself", "fillcolor": rgba(OURS, 0.35), "line": {"width": 0}, "hoverinfo": "skip"},
-        {"type": "scatter", "mode": "lines", "name": "median", "x": months, "y": cash["p50"],
-         "line": {"color": OURS, "width": 3}, "hovertemplate": "month %{x}: %{y:$,.3s}<extra>median cash</extra>"},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "p5–p95",
+            "x": months + months[::-1],
+            "y": cash["p95"] + cash["p5"][::-1],
+            "fill": "toself",
+            "fillcolor": rgba(OURS, 0.18),
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "p25–p75",
+            "x": months + months[::-1],
+            "y": cash["p75"] + cash["p25"][::-1],
+            "fill": "toself",
+            "fillcolor": rgba(OURS, 0.35),
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "median",
+            "x": months,
+            "y": cash["p50"],
+            "line": {"color": OURS, "width": 3},
+            "hovertemplate": "month %{x}: %{y:$,.3s}<extra>median cash</extra>",
+        },
     ]
     shapes = [
-        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": 0, "line": {"color": "theme", "width": 1.5}},
-        {"type": "line", "x0": month_n, "x1": month_n, "yref": "paper", "y0": 0, "y1": 1,
-         "line": {"color": FLOOR, "width": 1.5, "dash": "dot"}},
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": 0,
+            "y1": 0,
+            "line": {"color": "theme", "width": 1.5},
+        },
+        {
+            "type": "line",
+            "x0": month_n,
+            "x1": month_n,
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": FLOOR, "width": 1.5, "dash": "dot"},
+        },
     ]
-    annotations = [{"x": 0.5, "xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
-                    "text": f"P(cash < 0 by month {month_n}) = {risk * 100:.0f} %", "font": {"size": 13}}]
-    fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3), axis("Cash (USD)", money=True),
-                              shapes=shapes, annotations=annotations, margin={"l": 70, "r": 16, "t": 60, "b": 50},
-                              legend={"orientation": "h", "y": 1.12, "yanchor": "bottom", "x": 0}))
-    summary = (f"P(cash < 0 by month {month_n}) = {risk * 100:.0f} % under “{s['name']}”; median cash at month "
-               f"{months[-1]} is {usd(cash['p50'][-1])} (p5 {usd(cash['p5'][-1])}, p95 {usd(cash['p95'][-1])}).")
-    tbl = table(("Month", "Cash p5", "p25", "p50", "p75", "p95"),
-                [(str(m), *[usd(cash[b][t]) for b in ("p5", "p25", "p50", "p75", "p95")]) for t, m in enumerate(months)])
-    return Chart("cash-fan", "Cash fan chart: p5–p95 and p25–p75 bands with the median (USD)", summary, fig, tbl)
+    annotations = [
+        {
+            "x": 0.5,
+            "xref": "paper",
+            "yref": "paper",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "showarrow": False,
+            "text": f"P(cash < 0 by month {month_n}) = {risk * 100:.0f} %",
+            "font": {"size": 13},
+        }
+    ]
+    fig = figure(
+        data,
+        layout(
+            axis("Month", dtick=6 if len(months) > 24 else 3),
+            axis("Cash (USD)", money=True),
+            shapes=shapes,
+            annotations=annotations,
+            margin={"l": 70, "r": 16, "t": 60, "b": 50},
+            legend={"orientation": "h", "y": 1.12, "yanchor": "bottom", "x": 0},
+        ),
+    )
+    summary = (
+        f"P(cash < 0 by month {month_n}) = {risk * 100:.0f} % under “{s['name']}”; median cash at month "
+        f"{months[-1]} is {usd(cash['p50'][-1])} (p5 {usd(cash['p5'][-1])}, p95 {usd(cash['p95'][-1])})."
+    )
+    tbl = table(
+        ("Month", "Cash p5", "p25", "p50", "p75", "p95"),
+        [
+            (str(m), *[usd(cash[b][t]) for b in ("p5", "p25", "p50", "p75", "p95")])
+            for t, m in enumerate(months)
+        ],
+    )
+    return Chart(
+        "cash-fan", "Cash fan chart: p5–p95 and p25–p75 bands with the median (USD)", summary, fig, tbl
+    )
 
 
 def survival_chart(result: Result) -> Chart:
     months = result["months"]
     data = []
     for i, s in enumerate(result["strategies"]):
-        data.append({"type": "scatter", "mode": "lines", "name": s["name"], "x": [0, *months],
-                     "y": [1.0, *s["survival_curve"]], "line": {"shape": "hv", "color": color(i), "width": 2.5 if i == 0 else 1.8},
-                     "hovertemplate": "month %{x}: %{y:.0%} solvent<extra>" + s["name"] + "</extra>"})
-    fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3),
-                              axis("Paths still solvent (%)", percent=True, range=[0, 1.05]), height=380))
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": s["name"],
+                "x": [0, *months],
+                "y": [1.0, *s["survival_curve"]],
+                "line": {"shape": "hv", "color": color(i), "width": 2.5 if i == 0 else 1.8},
+                "hovertemplate": "month %{x}: %{y:.0%} solvent<extra>" + s["name"] + "</extra>",
+            }
+        )
+    fig = figure(
+        data,
+        layout(
+            axis("Month", dtick=6 if len(months) > 24 else 3),
+            axis("Paths still solvent (%)", percent=True, range=[0, 1.05]),
+            height=380,
+        ),
+    )
     ranked = sorted(result["strategies"], key=lambda s: -s["survival_probability"])
     best, worst = ranked[0], ranked[-1]
-    summary = (f"“{best['name']}” survives to month {months[-1]} on {_p(best['survival_probability'])} of paths"
-               + (f"; “{worst['name']}” on {_p(worst['survival_probability'])}." if len(ranked) > 1 else "."))
-    tbl = table(("Strategy", "P(survive to horizon)", "Median death month", "Runway (months)", "Break-even month"),
-                [(s["name"], _p(s["survival_probability"]), str(s["death_month"] or "—"),
-                  f"{s['runway_months']:.1f}" if s["runway_months"] is not None else "no burn",
-                  str(s["breakeven_month"] or "—")) for s in ranked])
-    return Chart("survival", "Survival curve per strategy (share of Monte Carlo paths with cash ≥ 0)", summary, fig,
-                 tbl, height_px=380)
+    summary = (
+        f"“{best['name']}” survives to month {months[-1]} on {_p(best['survival_probability'])} of paths"
+        + (f"; “{worst['name']}” on {_p(worst['survival_probability'])}." if len(ranked) > 1 else ".")
+    )
+    tbl = table(
+        ("Strategy", "P(survive to horizon)", "Median death month", "Runway (months)", "Break-even month"),
+        [
+            (
+                s["name"],
+                _p(s["survival_probability"]),
+                str(s["death_month"] or "—"),
+                f"{s['runway_months']:.1f}" if s["runway_months"] is not None else "no burn",
+                str(s["breakeven_month"] or "—"),
+            )
+            for s in ranked
+        ],
+    )
+    return Chart(
+        "survival",
+        "Survival curve per strategy (share of Monte Carlo paths with cash ≥ 0)",
+        summary,
+        fig,
+        tbl,
+        height_px=380,
+    )
 
 
 INPUT_LABELS = {
-    "firm.price_usd_per_million_tokens": "our price", "firm.unit_cost_usd_per_million_tokens": "our unit cost",
-    "firm.fixed_costs_usd_per_month": "fixed costs", "firm.starting_cash_usd": "starting cash",
-    "firm.one_off_training_usd": "training spend", "firm.cost_decline_per_year": "cost decline / year",
+    "firm.price_usd_per_million_tokens": "our price",
+    "firm.unit_cost_usd_per_million_tokens": "our unit cost",
+    "firm.fixed_costs_usd_per_month": "fixed costs",
+    "firm.starting_cash_usd": "starting cash",
+    "firm.one_off_training_usd": "training spend",
+    "firm.cost_decline_per_year": "cost decline / year",
     "firm.unit_cost_multiplier": "GPU price / unit-cost multiplier",
-    "market.volume_million_tokens_per_month": "market volume", "market.market_elasticity": "market elasticity",
-    "market.switching_elasticity": "switching elasticity", "market.demand_growth_per_year_fraction": "demand growth",
+    "market.volume_million_tokens_per_month": "market volume",
+    "market.market_elasticity": "market elasticity",
+    "market.switching_elasticity": "switching elasticity",
+    "market.demand_growth_per_year_fraction": "demand growth",
     "market.price_decline_per_year": "market price decline / year",
 }
 
@@ -152,9 +328,9 @@ def input_label(name: str, rival_names: Sequence[str] = ()) -> str:
     if name in INPUT_LABELS:
         return INPUT_LABELS[name]
     if name.startswith("rivals["):
-        index = int(name[7:name.index("]")])
+        index = int(name[7 : name.index("]")])
         who = rival_names[index] if index < len(rival_names) else f"rival {index + 1}"
-        rest = name[name.index("]") + 2:].replace("cuts[0].", "cut ").replace("_usd_per_million_tokens", "")
+        rest = name[name.index("]") + 2 :].replace("cuts[0].", "cut ").replace("_usd_per_million_tokens", "")
         return f"{who}: {rest.replace('_', ' ')}"
     return name.split(".")[-1].replace("_", " ")
 
@@ -174,67 +350,174 @@ def tornado_chart(tornado: Mapping[str, Any], rival_names: Sequence[str] = ()) -
     labels = [input_label(b["input"], rival_names) for b in bars][::-1]
     bars = bars[::-1]
     data = [
-        {"type": "bar", "orientation": "h", "name": "input at low", "y": labels,
-         "x": [b["outcome_at_low"] - base for b in bars], "base": base, "marker": {"color": color(0)},
-         "text": [f"{input_value(b['input'], b['low_value'])} → {fmt(b['outcome_at_low'])}" for b in bars],
-         "hovertemplate": "%{y} low: %{text}<extra></extra>", "textposition": "none"},
-        {"type": "bar", "orientation": "h", "name": "input at high", "y": labels,
-         "x": [b["outcome_at_high"] - base for b in bars], "base": base, "marker": {"color": color(1)},
-         "text": [f"{input_value(b['input'], b['high_value'])} → {fmt(b['outcome_at_high'])}" for b in bars],
-         "hovertemplate": "%{y} high: %{text}<extra></extra>", "textposition": "none"},
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": "input at low",
+            "y": labels,
+            "x": [b["outcome_at_low"] - base for b in bars],
+            "base": base,
+            "marker": {"color": color(0)},
+            "text": [f"{input_value(b['input'], b['low_value'])} → {fmt(b['outcome_at_low'])}" for b in bars],
+            "hovertemplate": "%{y} low: %{text}<extra></extra>",
+            "textposition": "none",
+        },
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": "input at high",
+            "y": labels,
+            "x": [b["outcome_at_high"] - base for b in bars],
+            "base": base,
+            "marker": {"color": color(1)},
+            "text": [
+                f"{input_value(b['input'], b['high_value'])} → {fmt(b['outcome_at_high'])}" for b in bars
+            ],
+            "hovertemplate": "%{y} high: %{text}<extra></extra>",
+            "textposition": "none",
+        },
     ]
-    outcome = (f"P(survive to month {tornado['outcome_month']})" if survival
-               else f"median cash at month {tornado['outcome_month']}")
-    x = axis(f"{outcome[0].upper() + outcome[1:]} ({'%' if survival else 'USD'})",
-             **({"tickformat": ".0%"} if survival else {"tickprefix": "$", "tickformat": "~s"}))
-    fig = figure(data, layout(x, axis("Input (one at a time, low → high)", type="category"), barmode="overlay",
-                              height=max(320, 30 * len(bars) + 120),
-                              shapes=[{"type": "line", "x0": base, "x1": base, "yref": "paper", "y0": 0, "y1": 1,
-                                       "line": {"color": "theme", "width": 1.5}}],
-                              margin={"l": 230, "r": 16, "t": 40, "b": 56}))
+    outcome = (
+        f"P(survive to month {tornado['outcome_month']})"
+        if survival
+        else f"median cash at month {tornado['outcome_month']}"
+    )
+    x = axis(
+        f"{outcome[0].upper() + outcome[1:]} ({'%' if survival else 'USD'})",
+        **({"tickformat": ".0%"} if survival else {"tickprefix": "$", "tickformat": "~s"}),
+    )
+    fig = figure(
+        data,
+        layout(
+            x,
+            axis("Input (one at a time, low → high)", type="category"),
+            barmode="overlay",
+            height=max(320, 30 * len(bars) + 120),
+            shapes=[
+                {
+                    "type": "line",
+                    "x0": base,
+                    "x1": base,
+                    "yref": "paper",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "theme", "width": 1.5},
+                }
+            ],
+            margin={"l": 230, "r": 16, "t": 40, "b": 56},
+        ),
+    )
     top = list(tornado["bars"])[0] if tornado["bars"] else None
-    summary = (f"The {outcome} ({fmt(base)} at central inputs) swings most with {input_label(top['input'], rival_names)}: "
-               f"{fmt(top['outcome_at_low'])} at {input_value(top['input'], top['low_value'])} vs "
-               f"{fmt(top['outcome_at_high'])} at {input_value(top['input'], top['high_value'])}."
-               if top else "No input is uncertain, so nothing to rank.")
-    tbl = table(("Input", "Low", "Outcome at low", "High", "Outcome at high", "Swing"),
-                [(input_label(b["input"], rival_names), input_value(b["input"], b["low_value"]), fmt(b["outcome_at_low"]),
-                  input_value(b["input"], b["high_value"]), fmt(b["outcome_at_high"]), fmt(b["swing"]))
-                 for b in tornado["bars"]])
+    summary = (
+        f"The {outcome} ({fmt(base)} at central inputs) swings most with "
+        f"{input_label(top['input'], rival_names)}: "
+        f"{fmt(top['outcome_at_low'])} at {input_value(top['input'], top['low_value'])} vs "
+        f"{fmt(top['outcome_at_high'])} at {input_value(top['input'], top['high_value'])}."
+        if top
+        else "No input is uncertain, so nothing to rank."
+    )
+    tbl = table(
+        ("Input", "Low", "Outcome at low", "High", "Outcome at high", "Swing"),
+        [
+            (
+                input_label(b["input"], rival_names),
+                input_value(b["input"], b["low_value"]),
+                fmt(b["outcome_at_low"]),
+                input_value(b["input"], b["high_value"]),
+                fmt(b["outcome_at_high"]),
+                fmt(b["swing"]),
+            )
+            for b in tornado["bars"]
+        ],
+    )
     return Chart("tornado", f"Tornado: what moves the {outcome} most", summary, fig, tbl, wide=True)
 
 
-def breakeven_chart(result: Result, strategy: str | None, fixed_costs_usd_per_month: float,
-                    breakeven_volume_million_tokens: float | None) -> Chart:
+def breakeven_chart(
+    result: Result,
+    strategy: str | None,
+    fixed_costs_usd_per_month: float,
+    breakeven_volume_million_tokens: float | None,
+) -> Chart:
     """Monthly revenue against total cost (variable + fixed) on the median path; the gap is profit or loss."""
     s = strategy_of(result, strategy)
     months = result["months"]
     revenue = [v or 0.0 for v in s["revenue_usd_per_month"]["p50"]]
     gross = [v or 0.0 for v in s["gross_profit_usd_per_month"]["p50"]]
-    cost = [r - g + fixed_costs_usd_per_month for r, g in zip(revenue, gross)]
+    cost = [r - g + fixed_costs_usd_per_month for r, g in zip(revenue, gross, strict=False)]
     data = [
-        {"type": "scatter", "mode": "lines", "name": "total cost (variable + fixed)", "x": months, "y": cost,
-         "line": {"color": FLOOR, "width": 2.5}, "hovertemplate": "month %{x}: %{y:$,.3s}<extra>cost</extra>"},
-        {"type": "scatter", "mode": "lines", "name": "revenue", "x": months, "y": revenue, "fill": "tonexty",
-         "fillcolor": rgba(color(2), 0.25), "line": {"color": color(2), "width": 2.5},
-         "hovertemplate": "month %{x}: %{y:$,.3s}<extra>revenue</extra>"},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "total cost (variable + fixed)",
+            "x": months,
+            "y": cost,
+            "line": {"color": FLOOR, "width": 2.5},
+            "hovertemplate": "month %{x}: %{y:$,.3s}<extra>cost</extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "revenue",
+            "x": months,
+            "y": revenue,
+            "fill": "tonexty",
+            "fillcolor": rgba(color(2), 0.25),
+            "line": {"color": color(2), "width": 2.5},
+            "hovertemplate": "month %{x}: %{y:$,.3s}<extra>revenue</extra>",
+        },
     ]
     shapes, annotations = [], []
     if s.get("breakeven_month"):
-        shapes.append({"type": "line", "x0": s["breakeven_month"], "x1": s["breakeven_month"], "yref": "paper",
-                       "y0": 0, "y1": 1, "line": {"color": "theme", "dash": "dot", "width": 1.5}})
+        shapes.append(
+            {
+                "type": "line",
+                "x0": s["breakeven_month"],
+                "x1": s["breakeven_month"],
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "theme", "dash": "dot", "width": 1.5},
+            }
+        )
         # Anchored towards the middle: Plotly's autorange makes room for annotation text in data coordinates.
         late = s["breakeven_month"] > months[-1] / 2
-        annotations.append({"x": s["breakeven_month"], "yref": "paper", "y": 1, "yanchor": "top",
-                            "xanchor": "right" if late else "left", "xshift": -4 if late else 4, "showarrow": False,
-                            "text": f"break-even month {s['breakeven_month']}"})
-    fig = figure(data, layout(axis("Month", dtick=6 if len(months) > 24 else 3), axis("USD per month", money=True),
-                              shapes=shapes, annotations=annotations))
+        annotations.append(
+            {
+                "x": s["breakeven_month"],
+                "yref": "paper",
+                "y": 1,
+                "yanchor": "top",
+                "xanchor": "right" if late else "left",
+                "xshift": -4 if late else 4,
+                "showarrow": False,
+                "text": f"break-even month {s['breakeven_month']}",
+            }
+        )
+    fig = figure(
+        data,
+        layout(
+            axis("Month", dtick=6 if len(months) > 24 else 3),
+            axis("USD per month", money=True),
+            shapes=shapes,
+            annotations=annotations,
+        ),
+    )
     be = s.get("breakeven_month")
-    summary = (f"On the median path revenue {'overtakes' if be else 'never overtakes'} total cost"
-               + (f" in month {be}" if be else f" within {months[-1]} months")
-               + (f"; at month-1 prices the break-even volume is {number(breakeven_volume_million_tokens * 1e6)} tokens a month."
-                  if breakeven_volume_million_tokens is not None else "; at month-1 prices no volume breaks even."))
-    tbl = table(("Month", "Revenue (median)", "Total cost (median)", "Profit or loss"),
-                [(str(m), usd(r), usd(c), usd(r - c)) for m, r, c in zip(months, revenue, cost)])
-    return Chart("breakeven", "Break-even: revenue against total cost (USD per month, median path)", summary, fig, tbl)
+    summary = (
+        f"On the median path revenue {'overtakes' if be else 'never overtakes'} total cost"
+        + (f" in month {be}" if be else f" within {months[-1]} months")
+        + (
+            f"; at month-1 prices the break-even volume is "
+            f"{number(breakeven_volume_million_tokens * 1e6)} tokens a month."
+            if breakeven_volume_million_tokens is not None
+            else "; at month-1 prices no volume breaks even."
+        )
+    )
+    tbl = table(
+        ("Month", "Revenue (median)", "Total cost (median)", "Profit or loss"),
+        [(str(m), usd(r), usd(c), usd(r - c)) for m, r, c in zip(months, revenue, cost, strict=False)],
+    )
+    return Chart(
+        "breakeven", "Break-even: revenue against total cost (USD per month, median path)", summary, fig, tbl
+    )

@@ -2,11 +2,24 @@
 
 from fastapi import APIRouter
 
-from app.web.pages import access, audit, compare, explorer, hardware, home, methodology, models, runs, strategy
+from app.web.pages import (
+    access,
+    audit,
+    compare,
+    explorer,
+    hardware,
+    home,
+    methodology,
+    models,
+    runs,
+    strategy,
+)
+
+PAGE_MODULES = (home, hardware, models, strategy, explorer, compare, runs, methodology, access, audit)
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    for module in (home, hardware, models, strategy, explorer, compare, runs, methodology, access, audit):
+    for module in PAGE_MODULES:
         router.include_router(module.router)
     return router

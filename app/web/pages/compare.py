@@ -73,8 +73,13 @@ def _value(item: Item, metric: Metric) -> float | None:
 def _shown(value: float | None, kind: str) -> str:
     if value is None:
         return "—"
-    return {"pct": lambda v: f"{v * 100:.0f} %", "usd": usd, "price": usd, "months": lambda v: f"{v:.1f}",
-            "month": lambda v: f"{v:.0f}"}[kind](value)
+    return {
+        "pct": lambda v: f"{v * 100:.0f} %",
+        "usd": usd,
+        "price": usd,
+        "months": lambda v: f"{v:.1f}",
+        "month": lambda v: f"{v:.0f}",
+    }[kind](value)
 
 
 def _delta(value: float | None, base: float | None, metric: Metric) -> tuple[str, str, str]:
@@ -105,8 +110,15 @@ def _items(session: Session, keys: list[str]) -> list[Item]:
             run = session.get(SimulationRun, int(raw))
             if run is None:
                 continue
-            items.append(Item(key, f"Run #{run.id} {run.name}"[:60], f"/runs/{run.id}", run.results,
-                              run.results["strategies"][0]))
+            items.append(
+                Item(
+                    key,
+                    f"Run #{run.id} {run.name}"[:60],
+                    f"/runs/{run.id}",
+                    run.results,
+                    run.results["strategies"][0],
+                )
+            )
         elif kind == "scenario":
             row = session.get(Scenario, int(raw))
             if row is None:
@@ -114,7 +126,9 @@ def _items(session: Session, keys: list[str]) -> list[Item]:
             preset = pw.load_preset({k: v for k, v in row.inputs.items()})
             strategies = pw.strategies_of(preset, preset.scenario)
             result = pw.preview(preset.scenario, strategies, preview_paths(len(strategies)))
-            items.append(Item(key, row.name[:60], f"/explorer?scenario={row.id}", result, result["strategies"][0]))
+            items.append(
+                Item(key, row.name[:60], f"/explorer?scenario={row.id}", result, result["strategies"][0])
+            )
     return items
 
 
@@ -147,8 +161,15 @@ def compare(request: Request, session: SessionDep) -> HTMLResponse:
     keys = _selection(request)
     default_view = not keys
     if default_view:  # never an empty page: the shipped presets side by side until the user picks
-        keys = [f"scenario:{i}" for i in session.scalars(
-            select(Scenario.id).where(Scenario.is_preset.is_(True)).order_by(Scenario.name).limit(MAX_ITEMS))]
+        keys = [
+            f"scenario:{i}"
+            for i in session.scalars(
+                select(Scenario.id)
+                .where(Scenario.is_preset.is_(True))
+                .order_by(Scenario.name)
+                .limit(MAX_ITEMS)
+            )
+        ]
     error = ""
     if len(keys) == 1:
         error = "Choose at least two scenarios or runs to compare."
@@ -156,10 +177,16 @@ def compare(request: Request, session: SessionDep) -> HTMLResponse:
         error = f"Choose at most {MAX_ITEMS}: the first {MAX_ITEMS} are shown."
     items = _items(session, keys)
     context: dict[str, Any] = {
-        "active_nav": "compare", "error": error, "items": items, "selected": set(keys),
-        "scenarios": list(session.scalars(select(Scenario).order_by(Scenario.is_preset.desc(), Scenario.name))),
+        "active_nav": "compare",
+        "error": error,
+        "items": items,
+        "selected": set(keys),
+        "scenarios": list(
+            session.scalars(select(Scenario).order_by(Scenario.is_preset.desc(), Scenario.name))
+        ),
         "runs": list(session.scalars(select(SimulationRun).order_by(SimulationRun.id.desc()).limit(50))),
-        "query": request.url.query or "&".join(k.replace(":", "=") for k in keys), "default_view": default_view,
+        "query": request.url.query or "&".join(k.replace(":", "=") for k in keys),
+        "default_view": default_view,
     }
     if default_view:
         context["selected"] = set()
@@ -187,8 +214,14 @@ def compare_csv(request: Request, session: SessionDep) -> Response:
             line: list[Any] = [row["metric"].key, base]
             for cell in row["cells"][1:]:
                 v = cell["value"]
-                line += [v, None if v is None or base is None else v - base,
-                         None if v is None or not base else (v - base) / abs(base)]
+                line += [
+                    v,
+                    None if v is None or base is None else v - base,
+                    None if v is None or not base else (v - base) / abs(base),
+                ]
             writer.writerow(["" if x is None else x for x in line])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="compare.csv"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="compare.csv"'},
+    )

@@ -45,7 +45,9 @@ def pick_scenario(rows: list[Scenario], wanted: str | None) -> Scenario | None:
         found = next((r for r in rows if r.id == int(wanted)), None)
         if found:
             return found
-    return next((r for r in rows if (r.inputs or {}).get("slug") == DEFAULT_SCENARIO_SLUG), rows[0] if rows else None)
+    return next(
+        (r for r in rows if (r.inputs or {}).get("slug") == DEFAULT_SCENARIO_SLUG), rows[0] if rows else None
+    )
 
 
 def preview_paths(strategy_count: int) -> int:
@@ -56,8 +58,15 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
     """Everything the page, the live refresh and the stored run need, from the query parameters."""
     rows = scenarios(session)
     base = pick_scenario(rows, params.get("scenario"))
-    ctx: dict[str, Any] = {"rows": rows, "base": base, "errors": FormErrors(), "values": {}, "defaults": {},
-                           "fields": pw.FIELDS, "form": params}
+    ctx: dict[str, Any] = {
+        "rows": rows,
+        "base": base,
+        "errors": FormErrors(),
+        "values": {},
+        "defaults": {},
+        "fields": pw.FIELDS,
+        "form": params,
+    }
     if base is None:
         return ctx
     try:
@@ -78,27 +87,50 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         return ctx
     month_n = values["month_n"]
     focus = strategy_of(result, chosen)
-    charts = [price_timeline_chart(result, chosen), share_chart(result, chosen), cash_fan_chart(result, chosen, month_n),
-              survival_chart(result),
-              breakeven_chart(result, chosen, scenario.firm.fixed_costs_usd_per_month, pw.breakeven_volume(scenario))]
+    charts = [
+        price_timeline_chart(result, chosen),
+        share_chart(result, chosen),
+        cash_fan_chart(result, chosen, month_n),
+        survival_chart(result),
+        breakeven_chart(
+            result, chosen, scenario.firm.fixed_costs_usd_per_month, pw.breakeven_volume(scenario)
+        ),
+    ]
     risk = insolvency_by(result, chosen, month_n)
     fragments = {
         "kpi-survival": f"{focus['survival_probability'] * 100:.0f} %",
-        "kpi-risk": f"{risk * 100:.0f} %", "kpi-risk-label": f"P(cash < 0 by month {month_n})",
-        "kpi-runway": f"{focus['runway_months']:.1f} months" if focus["runway_months"] is not None else "no burn",
+        "kpi-risk": f"{risk * 100:.0f} %",
+        "kpi-risk-label": f"P(cash < 0 by month {month_n})",
+        "kpi-runway": f"{focus['runway_months']:.1f} months"
+        if focus["runway_months"] is not None
+        else "no burn",
         "kpi-breakeven": f"month {focus['breakeven_month']}" if focus["breakeven_month"] else "not reached",
         "kpi-cash": usd(focus["cash_at_horizon_p50_usd"]),
         "kpi-floor": usd(focus["price_floor_usd_per_million_tokens"]),
     }
     shown = {"scenario": str(base.id), "strategy": chosen, **values}
-    url_defaults = {"scenario": str(pick_scenario(rows, None).id if rows else ""), "strategy": names[0], **defaults}
+    url_defaults = {
+        "scenario": str(pick_scenario(rows, None).id if rows else ""),
+        "strategy": names[0],
+        **defaults,
+    }
     url = canonical_url("/explorer", shown, url_defaults)
-    ctx.update(scenario=scenario, strategies=strategies, strategy_names=names, chosen=chosen, result=result,
-               charts=charts, fragments=fragments, url=url, query=url.partition("?")[2],
-               paths=preview_paths(len(strategies)))
+    ctx.update(
+        scenario=scenario,
+        strategies=strategies,
+        strategy_names=names,
+        chosen=chosen,
+        result=result,
+        charts=charts,
+        fragments=fragments,
+        url=url,
+        query=url.partition("?")[2],
+        paths=preview_paths(len(strategies)),
+    )
     if with_tornado:
-        ctx["tornado_chart"] = tornado_chart(pw.tornado_view(scenario, strategies[names.index(chosen)], month_n),
-                                             result["rival_names"])
+        ctx["tornado_chart"] = tornado_chart(
+            pw.tornado_view(scenario, strategies[names.index(chosen)], month_n), result["rival_names"]
+        )
     return ctx
 
 
@@ -135,8 +167,9 @@ async def _posted(request: Request) -> tuple[dict[str, str], dict[str, str]]:
     return values, params
 
 
-def _save_failed(request: Request, session: Session, params: dict[str, str], values: dict[str, str],
-                 errors: FormErrors) -> HTMLResponse:
+def _save_failed(
+    request: Request, session: Session, params: dict[str, str], values: dict[str, str], errors: FormErrors
+) -> HTMLResponse:
     ctx = compute(session, params)
     ctx.update(active_nav="explorer", saved=None, save_errors=errors, save_form=values)
     return render(request, "explorer.html", ctx, status_code=422)
@@ -162,11 +195,20 @@ async def save_scenario(request: Request, session: SessionDep) -> Response:
     assert ctx is not None
     doc = pw.saved_inputs(ctx["preset"], ctx["scenario"], name, (values.get("description") or "").strip())
     try:
-        row = crud.create_row(session, Scenario, {
-            "name": name, "description": doc["description"], "inputs": doc, "source": ctx["base"].source,
-            "is_preset": False, "model_config_id": ctx["base"].model_config_id,
-            "accelerator_id": ctx["base"].accelerator_id, "as_of": ctx["base"].as_of,
-        })
+        row = crud.create_row(
+            session,
+            Scenario,
+            {
+                "name": name,
+                "description": doc["description"],
+                "inputs": doc,
+                "source": ctx["base"].source,
+                "is_preset": False,
+                "model_config_id": ctx["base"].model_config_id,
+                "accelerator_id": ctx["base"].accelerator_id,
+                "as_of": ctx["base"].as_of,
+            },
+        )
     except ServiceError as exc:
         errors["name"] = exc.message
         return _save_failed(request, session, params, values, errors)
@@ -185,11 +227,20 @@ async def store_run(request: Request, session: SessionDep) -> Response:
     name = (values.get("name") or "").strip()[:160] or f"{ctx['base'].name} · {ctx['chosen']}"
     doc = pw.saved_inputs(ctx["preset"], scenario, name, "")
     doc["explorer_query"] = ctx["query"]
-    row = crud.create_row(session, SimulationRun, {
-        "scenario_id": ctx["base"].id, "name": name, "inputs": doc, "seed": scenario.seed,
-        "path_count": scenario.paths_count, "horizon_months": scenario.horizon_months, "engine_version": "1",
-        "results": result,
-    })
+    row = crud.create_row(
+        session,
+        SimulationRun,
+        {
+            "scenario_id": ctx["base"].id,
+            "name": name,
+            "inputs": doc,
+            "seed": scenario.seed,
+            "path_count": scenario.paths_count,
+            "horizon_months": scenario.horizon_months,
+            "engine_version": "1",
+            "results": result,
+        },
+    )
     return see_other(f"/runs/{row.id}", stored="1")
 
 

@@ -16,8 +16,15 @@ class FormErrors(dict[str, str]):
 
 
 def parse_float(
-    values: dict[str, str], name: str, errors: FormErrors, *, low: float | None = None, high: float | None = None,
-    required: bool = True, default: float | None = None, strict_low: bool = False,
+    values: dict[str, str],
+    name: str,
+    errors: FormErrors,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    required: bool = True,
+    default: float | None = None,
+    strict_low: bool = False,
 ) -> float | None:
     text = (values.get(name) or "").strip().replace(",", "")
     if not text:
@@ -38,8 +45,15 @@ def parse_float(
     return number
 
 
-def parse_int(values: dict[str, str], name: str, errors: FormErrors, *, low: int | None = None,
-              high: int | None = None, default: int | None = None) -> int | None:
+def parse_int(
+    values: dict[str, str],
+    name: str,
+    errors: FormErrors,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    default: int | None = None,
+) -> int | None:
     number = parse_float(values, name, errors, low=low, high=high, default=default)
     if number is None or name in errors:
         return default if number is None else int(number)
@@ -49,7 +63,9 @@ def parse_int(values: dict[str, str], name: str, errors: FormErrors, *, low: int
     return int(number)
 
 
-def parse_date(values: dict[str, str], name: str, errors: FormErrors, *, required: bool = True) -> date | None:
+def parse_date(
+    values: dict[str, str], name: str, errors: FormErrors, *, required: bool = True
+) -> date | None:
     text = (values.get(name) or "").strip()
     if not text:
         if required:

@@ -30,6 +30,16 @@ from app.web.pages.render import render
 
 router = APIRouter()
 
+def _pflop_key(precision: str) -> Any:
+    """Sort by $/PFLOP-hour at `precision`; offers without that precision go last."""
+
+    def key(o: OfferMetrics) -> tuple[bool, float]:
+        value = o.usd_per_pflop_hour[precision]
+        return value is None, value or 0.0
+
+    return key
+
+
 SORT_KEYS: dict[str, Any] = {
     "provider": lambda o: (o.provider, o.instance_type),
     "instance": lambda o: o.instance_type,
@@ -38,15 +48,18 @@ SORT_KEYS: dict[str, Any] = {
     "pricing": lambda o: o.pricing_model,
     "usd_per_hour": lambda o: o.usd_per_hour,
     "usd_per_accelerator_hour": lambda o: o.usd_per_accelerator_hour,
-    **{f"pflop_{p}": (lambda p: lambda o: (o.usd_per_pflop_hour[p] is None, o.usd_per_pflop_hour[p] or 0))(p)
-       for p in METRIC_PRECISIONS},
+    **{f"pflop_{p}": _pflop_key(p) for p in METRIC_PRECISIONS},
     "gb_hour": lambda o: (o.usd_per_gb_hour is None, o.usd_per_gb_hour or 0),
     "effective_from": lambda o: o.effective_from,
 }
 
 
-def _sheet(session: Session, as_of: date, provider: str, accelerator: str, pricing: str) -> list[OfferMetrics]:
-    query = select(PriceQuote).options(selectinload(PriceQuote.accelerator)).where(price_sheet.in_effect(as_of))
+def _sheet(
+    session: Session, as_of: date, provider: str, accelerator: str, pricing: str
+) -> list[OfferMetrics]:
+    query = (
+        select(PriceQuote).options(selectinload(PriceQuote.accelerator)).where(price_sheet.in_effect(as_of))
+    )
     if provider:
         query = query.where(PriceQuote.provider == provider)
     if pricing:
@@ -58,25 +71,40 @@ def _sheet(session: Session, as_of: date, provider: str, accelerator: str, prici
 
 def _offer_history(session: Session, quote: PriceQuote) -> list[OfferMetrics]:
     rows = session.scalars(
-        select(PriceQuote).options(selectinload(PriceQuote.accelerator)).where(
-            PriceQuote.provider == quote.provider, PriceQuote.instance_type == quote.instance_type,
-            PriceQuote.region == quote.region, PriceQuote.pricing_model == quote.pricing_model,
-        ).order_by(PriceQuote.effective_from)
+        select(PriceQuote)
+        .options(selectinload(PriceQuote.accelerator))
+        .where(
+            PriceQuote.provider == quote.provider,
+            PriceQuote.instance_type == quote.instance_type,
+            PriceQuote.region == quote.region,
+            PriceQuote.pricing_model == quote.pricing_model,
+        )
+        .order_by(PriceQuote.effective_from)
     )
     return [offer_metrics(q, q.accelerator) for q in rows]
 
 
 def _options(session: Session) -> dict[str, list[str]]:
     return {
-        "providers": list(session.scalars(select(PriceQuote.provider).distinct().order_by(PriceQuote.provider))),
+        "providers": list(
+            session.scalars(select(PriceQuote.provider).distinct().order_by(PriceQuote.provider))
+        ),
         "accelerators": list(session.scalars(select(Accelerator.name).order_by(Accelerator.name))),
         "pricing_models": list(PRICING_MODELS),
     }
 
 
-def _page(request: Request, session: Session, *, errors: FormErrors | None = None,
-          form: dict[str, str] | None = None, import_report: Any = None, import_text: str = "",
-          status_code: int = 200, offer_id: int | None = None) -> HTMLResponse:
+def _page(
+    request: Request,
+    session: Session,
+    *,
+    errors: FormErrors | None = None,
+    form: dict[str, str] | None = None,
+    import_report: Any = None,
+    import_text: str = "",
+    status_code: int = 200,
+    offer_id: int | None = None,
+) -> HTMLResponse:
     params = dict(request.query_params)
     if offer_id is not None:
         params["offer"] = str(offer_id)
@@ -103,8 +131,13 @@ def _page(request: Request, session: Session, *, errors: FormErrors | None = Non
         if selected is not None:
             history_chart = price_history_chart(_offer_history(session, selected), as_of)
 
-    filters = {"as_of": params.get("as_of", ""), "provider": provider, "accelerator": accelerator,
-               "pricing_model": pricing, "precision": precision if precision != "bf16" else ""}
+    filters = {
+        "as_of": params.get("as_of", ""),
+        "provider": provider,
+        "accelerator": accelerator,
+        "pricing_model": pricing,
+        "precision": precision if precision != "bf16" else "",
+    }
 
     def sort_url(key: str) -> str:
         direction = "desc" if key == sort and not descending else ""
@@ -112,38 +145,54 @@ def _page(request: Request, session: Session, *, errors: FormErrors | None = Non
         return "/hardware?" + urlencode(query)
 
     def offer_url(quote_id: int) -> str:
-        query = {k: v for k, v in {**filters, "sort": params.get("sort", ""), "dir": params.get("dir", ""),
-                                    "offer": str(quote_id)}.items() if v}
+        query = {
+            k: v
+            for k, v in {
+                **filters,
+                "sort": params.get("sort", ""),
+                "dir": params.get("dir", ""),
+                "offer": str(quote_id),
+            }.items()
+            if v
+        }
         return "/hardware?" + urlencode(query) + "#history"
 
-    cheapest = min((o for o in offers if o.usd_per_pflop_hour.get(precision)),
-                   key=lambda o: o.usd_per_pflop_hour[precision] or 0, default=None)
-    return render(request, "hardware.html", {
-        "active_nav": "hardware",
-        "offers": offers,
-        "as_of": as_of,
-        "filters": filters,
-        "options": _options(session),
-        "query_errors": query_errors,
-        "sort": sort,
-        "descending": descending,
-        "sort_url": sort_url,
-        "offer_url": offer_url,
-        "precision": precision,
-        "precisions": METRIC_PRECISIONS,
-        "precision_labels": PRECISION_LABELS,
-        "pricing_labels": PRICING_LABELS,
-        "pflop_chart": pflop_hour_chart(offers, precision),
-        "cheapest": cheapest,
-        "selected": selected,
-        "history_chart": history_chart,
-        "errors": errors or FormErrors(),
-        "form": form or {},
-        "saved": params.get("saved"),
-        "import_report": import_report,
-        "import_text": import_text,
-        "imported": params.get("imported"),
-    }, status_code=status_code)
+    cheapest = min(
+        (o for o in offers if o.usd_per_pflop_hour.get(precision)),
+        key=lambda o: o.usd_per_pflop_hour[precision] or 0,
+        default=None,
+    )
+    return render(
+        request,
+        "hardware.html",
+        {
+            "active_nav": "hardware",
+            "offers": offers,
+            "as_of": as_of,
+            "filters": filters,
+            "options": _options(session),
+            "query_errors": query_errors,
+            "sort": sort,
+            "descending": descending,
+            "sort_url": sort_url,
+            "offer_url": offer_url,
+            "precision": precision,
+            "precisions": METRIC_PRECISIONS,
+            "precision_labels": PRECISION_LABELS,
+            "pricing_labels": PRICING_LABELS,
+            "pflop_chart": pflop_hour_chart(offers, precision),
+            "cheapest": cheapest,
+            "selected": selected,
+            "history_chart": history_chart,
+            "errors": errors or FormErrors(),
+            "form": form or {},
+            "saved": params.get("saved"),
+            "import_report": import_report,
+            "import_text": import_text,
+            "imported": params.get("imported"),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/hardware", response_class=HTMLResponse)
@@ -153,7 +202,7 @@ def hardware(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.post("/hardware/quotes/{quote_id}/price", response_class=HTMLResponse)
 async def change_price(quote_id: int, request: Request, session: SessionDep) -> Response:
-    """An editor changes a price: the current row is closed and a dated successor added (same service as the API)."""
+    """An editor changes a price: the current row closes and a dated successor is added (as in the API)."""
     values = await form_values(request)
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
@@ -171,12 +220,19 @@ async def change_price(quote_id: int, request: Request, session: SessionDep) -> 
             if isinstance(exc, ConflictError) and exc.field == "version":  # stale: 409, yours vs current
                 from app.web.pages.audit import quote_conflict_page
 
-                mine = {"usd_per_hour": values.get("usd_per_hour", ""), "effective_from": values.get("effective_from", "")}
+                mine = {
+                    "usd_per_hour": values.get("usd_per_hour", ""),
+                    "effective_from": values.get("effective_from", ""),
+                }
                 return quote_conflict_page(request, session, quote_id, mine)
             errors[exc.field or "usd_per_hour"] = exc.message
         else:
             session.flush()
-            return see_other("/hardware", offer=successor.id, saved="price") if successor else see_other("/hardware")
+            return (
+                see_other("/hardware", offer=successor.id, saved="price")
+                if successor
+                else see_other("/hardware")
+            )
     return _page(request, session, errors=errors, form=values, status_code=422, offer_id=quote_id)
 
 

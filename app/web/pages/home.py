@@ -27,8 +27,14 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
         )
     }
     points = [
-        PricePoint(m.provider, m.model_name, m.effective_date, m.event_type, m.input_usd_per_million,
-                   m.output_usd_per_million)
+        PricePoint(
+            m.provider,
+            m.model_name,
+            m.effective_date,
+            m.event_type,
+            m.input_usd_per_million,
+            m.output_usd_per_million,
+        )
         for m in session.scalars(select(MarketPrice).order_by(MarketPrice.effective_date))
     ]
     context = {"active_nav": "overview", "counts": counts, "market_chart": market_prices_chart(points)}

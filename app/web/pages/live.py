@@ -37,8 +37,10 @@ def _same(value: Any, default: Any) -> bool:
 
 
 def live_json(charts: Sequence[Chart], fragments: Mapping[str, str], url: str) -> JSONResponse:
-    return JSONResponse({"charts": [c.as_json() for c in charts], "fragments": dict(fragments), "url": url},
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"charts": [c.as_json() for c in charts], "fragments": dict(fragments), "url": url},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def live_errors(errors: Mapping[str, str]) -> JSONResponse:

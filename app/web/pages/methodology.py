@@ -32,66 +32,142 @@ def published_checks() -> list[PublishedCheck]:
     """COST-MODEL.md 'Published figures to test against', run through the engine."""
 
     def plan(model: ModelSpec, tokens: float, gpus: int, **kw: Any) -> TrainingPlan:
-        return TrainingPlan(model=model, training_tokens=tokens, accelerator=A100_SXM4_80GB, gpu_count=gpus, **kw)
+        return TrainingPlan(
+            model=model, training_tokens=tokens, accelerator=A100_SXM4_80GB, gpu_count=gpus, **kw
+        )
 
     gpt3 = estimate_training(plan(PRESETS["GPT-3 175B"], 300e9, 1024))
-    gpt3_days = estimate_training(plan(PRESETS["GPT-3 175B"], 300e9, 1536, achieved_tflops_per_gpu=141.0,
-                                       activation_recomputation="full"))
+    gpt3_days = estimate_training(
+        plan(
+            PRESETS["GPT-3 175B"], 300e9, 1536, achieved_tflops_per_gpu=141.0, activation_recomputation="full"
+        )
+    )
     llama7 = estimate_training(plan(PRESETS["Llama 2 7B"], 2e12, 2048, mfu_fraction=0.39))
     llama70 = estimate_training(plan(PRESETS["Llama 2 70B"], 2e12, 2048, mfu_fraction=0.43))
     chinchilla = estimate_training(plan(ModelSpec(parameter_count=70e9), 1.4e12, 1))
     return [
-        PublishedCheck("GPT-3 175B", "training FLOPs", 3.14e23, gpt3.model_flops, 0.02, "Brown et al. 2020, Table D.1"),
-        PublishedCheck("GPT-3 on 1,536 A100", "days at 141 TFLOP/s", 23.0, gpt3_days.wall_clock_days, 0.05,
-                       "Narayanan et al. 2021 (Megatron-LM)"),
-        PublishedCheck("Llama 2 7B", "A100 GPU-hours (MFU 0.39)", 184_320, llama7.gpu_hours, 0.05,
-                       "Llama 2 paper, Table 2"),
-        PublishedCheck("Llama 2 70B", "A100 GPU-hours (MFU 0.43)", 1_720_320, llama70.gpu_hours, 0.05,
-                       "Llama 2 paper, Table 2"),
-        PublishedCheck("Chinchilla 70B", "training FLOPs", 5.8e23, chinchilla.model_flops, 0.02,
-                       "Hoffmann et al. 2022"),
+        PublishedCheck(
+            "GPT-3 175B", "training FLOPs", 3.14e23, gpt3.model_flops, 0.02, "Brown et al. 2020, Table D.1"
+        ),
+        PublishedCheck(
+            "GPT-3 on 1,536 A100",
+            "days at 141 TFLOP/s",
+            23.0,
+            gpt3_days.wall_clock_days,
+            0.05,
+            "Narayanan et al. 2021 (Megatron-LM)",
+        ),
+        PublishedCheck(
+            "Llama 2 7B",
+            "A100 GPU-hours (MFU 0.39)",
+            184_320,
+            llama7.gpu_hours,
+            0.05,
+            "Llama 2 paper, Table 2",
+        ),
+        PublishedCheck(
+            "Llama 2 70B",
+            "A100 GPU-hours (MFU 0.43)",
+            1_720_320,
+            llama70.gpu_hours,
+            0.05,
+            "Llama 2 paper, Table 2",
+        ),
+        PublishedCheck(
+            "Chinchilla 70B", "training FLOPs", 5.8e23, chinchilla.model_flops, 0.02, "Hoffmann et al. 2022"
+        ),
     ]
 
 
 def engine_defaults() -> list[tuple[str, str, str]]:
     """(name, value, where it comes from) for every default a number on this site may rest on."""
     rows = [
-        ("MFU, language models", f"{training_engine.DEFAULT_MFU_LANGUAGE:.2f}", "Epoch AI's default when unknown"),
+        (
+            "MFU, language models",
+            f"{training_engine.DEFAULT_MFU_LANGUAGE:.2f}",
+            "Epoch AI's default when unknown",
+        ),
         ("MFU, other models", f"{training_engine.DEFAULT_MFU_OTHER:.2f}", "Epoch AI's default when unknown"),
         ("PUE", f"{training_engine.DEFAULT_PUE:g}", "typical hyperscale data centre"),
-        ("Board power utilisation", f"{training_engine.DEFAULT_POWER_UTILIZATION:g}",
-         "model cards multiply GPU-hours by peak board power"),
-        ("Usable memory (training)", f"{training_engine.DEFAULT_MEMORY_USABLE_FRACTION:.0%}",
-         "headroom for the framework and fragmentation"),
-        ("Serving utilisation", f"{serving_engine.DEFAULT_UTILIZATION:.0%}", "fleets run well below 100 % (diurnal traffic)"),
-        ("Memory-bandwidth efficiency (decode)", f"{serving_engine.DEFAULT_MEMORY_EFFICIENCY:.0%}", "engine assumption"),
-        ("Compute efficiency (prefill)", f"{serving_engine.DEFAULT_COMPUTE_EFFICIENCY:.0%}", "engine assumption"),
-        ("Usable memory (serving)", f"{serving_engine.DEFAULT_MEMORY_USABLE_FRACTION:.0%}", "engine assumption"),
+        (
+            "Board power utilisation",
+            f"{training_engine.DEFAULT_POWER_UTILIZATION:g}",
+            "model cards multiply GPU-hours by peak board power",
+        ),
+        (
+            "Usable memory (training)",
+            f"{training_engine.DEFAULT_MEMORY_USABLE_FRACTION:.0%}",
+            "headroom for the framework and fragmentation",
+        ),
+        (
+            "Serving utilisation",
+            f"{serving_engine.DEFAULT_UTILIZATION:.0%}",
+            "fleets run well below 100 % (diurnal traffic)",
+        ),
+        (
+            "Memory-bandwidth efficiency (decode)",
+            f"{serving_engine.DEFAULT_MEMORY_EFFICIENCY:.0%}",
+            "engine assumption",
+        ),
+        (
+            "Compute efficiency (prefill)",
+            f"{serving_engine.DEFAULT_COMPUTE_EFFICIENCY:.0%}",
+            "engine assumption",
+        ),
+        (
+            "Usable memory (serving)",
+            f"{serving_engine.DEFAULT_MEMORY_USABLE_FRACTION:.0%}",
+            "engine assumption",
+        ),
     ]
-    rows += [(f"Quality loss at {p}", f"{v:g} points", "assumed; an input, never zero by default for low precision")
-             for p, v in DEFAULT_QUALITY_LOSS_POINTS.items() if v]
-    rows += [(f"Lever: {f.name.replace('_', ' ')}", "engine default" if f.default is None else str(f.default), "Strategy lab default (app/engine/strategies.py)")
-             for f in fields(LeverParameters)]
+    rows += [
+        (
+            f"Quality loss at {p}",
+            f"{v:g} points",
+            "assumed; an input, never zero by default for low precision",
+        )
+        for p, v in DEFAULT_QUALITY_LOSS_POINTS.items()
+        if v
+    ]
+    rows += [
+        (
+            f"Lever: {f.name.replace('_', ' ')}",
+            "engine default" if f.default is None else str(f.default),
+            "Strategy lab default (app/engine/strategies.py)",
+        )
+        for f in fields(LeverParameters)
+    ]
     return rows
 
 
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request, session: SessionDep) -> HTMLResponse:
     verification = {
-        label: dict(session.execute(select(model.verification, func.count()).group_by(model.verification)).all())
-        for label, model in (("accelerators", Accelerator), ("price quotes", PriceQuote),
-                             ("market prices", MarketPrice))
+        label: dict(
+            session.execute(select(model.verification, func.count()).group_by(model.verification)).all()
+        )
+        for label, model in (
+            ("accelerators", Accelerator),
+            ("price quotes", PriceQuote),
+            ("market prices", MarketPrice),
+        )
     }
     checks = published_checks()
-    return render(request, "methodology.html", {
-        "active_nav": "methodology",
-        "published_chart": published_runs_chart(checks),
-        "checks": checks,
-        "article": article_formulas(),
-        "defaults": engine_defaults(),
-        "verification": verification,
-        "quote_dates": session.execute(select(func.min(PriceQuote.effective_from),
-                                              func.max(PriceQuote.effective_from))).one(),
-        "market_dates": session.execute(select(func.min(MarketPrice.effective_date),
-                                               func.max(MarketPrice.effective_date))).one(),
-    })
+    return render(
+        request,
+        "methodology.html",
+        {
+            "active_nav": "methodology",
+            "published_chart": published_runs_chart(checks),
+            "checks": checks,
+            "article": article_formulas(),
+            "defaults": engine_defaults(),
+            "verification": verification,
+            "quote_dates": session.execute(
+                select(func.min(PriceQuote.effective_from), func.max(PriceQuote.effective_from))
+            ).one(),
+            "market_dates": session.execute(
+                select(func.min(MarketPrice.effective_date), func.max(MarketPrice.effective_date))
+            ).one(),
+        },
+    )

@@ -43,39 +43,78 @@ def _layout(p: PricedAccelerator, gpus: int, tp: int, pp: int, zero: int) -> Par
     """Tensor parallelism inside a node over the part's own link (half its bidirectional figure), data
     parallelism across nodes over the default InfiniBand NIC."""
     intra = (p.spec.interconnect_bandwidth_gb_s or 64.0) / 2.0
-    return ParallelismPlan(data_parallel_count=gpus // (tp * pp), tensor_parallel_count=tp,
-                           pipeline_parallel_count=pp, zero_stage=zero, intra_node_bandwidth_gb_s=intra)
+    return ParallelismPlan(
+        data_parallel_count=gpus // (tp * pp),
+        tensor_parallel_count=tp,
+        pipeline_parallel_count=pp,
+        zero_stage=zero,
+        intra_node_bandwidth_gb_s=intra,
+    )
 
 
-def _training_rows(spec: Any, tokens: float, priced: list[PricedAccelerator], gpus: int, mfu: float | None,
-                   tp: int, pp: int, zero: int):
+def _training_rows(
+    spec: Any,
+    tokens: float,
+    priced: list[PricedAccelerator],
+    gpus: int,
+    mfu: float | None,
+    tp: int,
+    pp: int,
+    zero: int,
+):
     rows: list[TrainingRow] = []
     estimates: dict[str, Any] = {}
     for p in priced:
         precision = "bf16" if p.spec.supports("bf16") else "fp16" if p.spec.supports("fp16") else "fp32"
         try:
-            est = estimate_training(TrainingPlan(model=spec, training_tokens=tokens, accelerator=p.spec,
-                                                 gpu_count=gpus, precision=precision, mfu_fraction=mfu,
-                                                 price_usd_per_gpu_hour=p.usd_per_gpu_hour,
-                                                 parallelism=_layout(p, gpus, tp, pp, zero)))
+            est = estimate_training(
+                TrainingPlan(
+                    model=spec,
+                    training_tokens=tokens,
+                    accelerator=p.spec,
+                    gpu_count=gpus,
+                    precision=precision,
+                    mfu_fraction=mfu,
+                    price_usd_per_gpu_hour=p.usd_per_gpu_hour,
+                    parallelism=_layout(p, gpus, tp, pp, zero),
+                )
+            )
         except ValueError:
             continue
         estimates[p.row.name] = est
-        rows.append(TrainingRow(p.row.name, p.usd_per_gpu_hour, gpus, est.gpu_hours, est.wall_clock_days,
-                                est.cost_usd, est.energy_kwh, est.fits_in_memory, est.minimum_gpu_count))
+        rows.append(
+            TrainingRow(
+                p.row.name,
+                p.usd_per_gpu_hour,
+                gpus,
+                est.gpu_hours,
+                est.wall_clock_days,
+                est.cost_usd,
+                est.energy_kwh,
+                est.fits_in_memory,
+                est.minimum_gpu_count,
+            )
+        )
     return rows, estimates
 
 
-def _serving(spec: Any, priced: list[PricedAccelerator], utilization: float, tpot_s: float | None,
-             ttft_s: float | None) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], str], float]:
+def _serving(
+    spec: Any, priced: list[PricedAccelerator], utilization: float, tpot_s: float | None, ttft_s: float | None
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], str], float]:
     """Cheapest feasible plan per (accelerator, precision) from one vectorised sweep."""
     labels = list(QUANTIZATIONS)
     language = spec.uses_kv_cache
     table = sweep_serving(
-        spec, [p.spec for p in priced], list(QUANTIZATIONS.values()), GPUS_PER_REPLICA, BATCH_SIZES,
-        np.array([p.usd_per_gpu_hour for p in priced]), pricing_model_names=["on_demand"],
+        spec,
+        [p.spec for p in priced],
+        list(QUANTIZATIONS.values()),
+        GPUS_PER_REPLICA,
+        BATCH_SIZES,
+        np.array([p.usd_per_gpu_hour for p in priced]),
+        pricing_model_names=["on_demand"],
         time_to_first_token_target_s=ttft_s if language else None,
-        time_per_output_token_target_s=tpot_s if language else None, utilization_fraction=utilization,
+        time_per_output_token_target_s=tpot_s if language else None,
+        utilization_fraction=utilization,
     )
     scale = 1.0 if language else 1e-3  # the engine's non-language cost is per 1M units; show per 1,000
     costs: dict[tuple[str, str], float] = {}
@@ -86,8 +125,10 @@ def _serving(spec: Any, priced: list[PricedAccelerator], utilization: float, tpo
         if key in costs:
             continue
         costs[key] = float(cols["cost_usd_per_million_output_tokens"][i]) * scale
-        details[key] = (f"{int(cols['gpus_per_replica'][i])} GPU(s) per replica, batch {int(cols['batch_size'][i])}, "
-                        f"{cols['output_tokens_per_second_per_gpu'][i]:,.0f} {spec.unit_name}s/s per GPU")
+        details[key] = (
+            f"{int(cols['gpus_per_replica'][i])} GPU(s) per replica, batch {int(cols['batch_size'][i])}, "
+            f"{cols['output_tokens_per_second_per_gpu'][i]:,.0f} {spec.unit_name}s/s per GPU"
+        )
     return costs, details, scale
 
 
@@ -99,8 +140,12 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
     if selected is None:
         selected = next((m for m in configs if m.name == "Llama 3.1 70B"), configs[0] if configs else None)
     errors = FormErrors()
-    gpus = parse_int(params, "gpus", errors, low=1, high=1_000_000, default=DEFAULTS["gpus"]) or DEFAULTS["gpus"]
-    utilization = parse_float(params, "utilization", errors, low=0.01, high=1.0, default=DEFAULTS["utilization"])
+    gpus = (
+        parse_int(params, "gpus", errors, low=1, high=1_000_000, default=DEFAULTS["gpus"]) or DEFAULTS["gpus"]
+    )
+    utilization = parse_float(
+        params, "utilization", errors, low=0.01, high=1.0, default=DEFAULTS["utilization"]
+    )
     tpot_ms = parse_float(params, "tpot_ms", errors, low=1, high=10_000, default=DEFAULTS["tpot_ms"])
     ttft_s = parse_float(params, "ttft_s", errors, low=0.01, high=600, default=DEFAULTS["ttft_s"])
     tp = parse_int(params, "tp", errors, low=1, high=64, default=DEFAULTS["tp"]) or 1
@@ -110,8 +155,14 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
         errors["gpus"] = f"Must be a multiple of tensor × pipeline parallel = {tp * pp}."
     mfu = parse_float(params, "mfu", errors, low=0.01, high=1.0, required=False)
     tokens = parse_float(params, "tokens", errors, low=1, required=False)
-    context: dict[str, Any] = {"active_nav": "models", "configs": configs, "selected": selected, "errors": errors,
-                               "form": params, "defaults": DEFAULTS}
+    context: dict[str, Any] = {
+        "active_nav": "models",
+        "configs": configs,
+        "selected": selected,
+        "errors": errors,
+        "form": params,
+        "defaults": DEFAULTS,
+    }
     if selected is None or errors:
         return render(request, "models.html", context, status_code=422 if errors else 200)
 
@@ -123,20 +174,31 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
         rows, estimates = _training_rows(spec, tokens, priced, gpus, mfu, tp, pp, zero)
         context["training_chart"] = training_cost_chart(selected.name, rows)
         ranked = sorted(rows, key=lambda r: (not r.fits_in_memory, r.cost_usd or math.inf))
-        focus = params.get("accelerator") if params.get("accelerator") in estimates else (
-            ranked[0].accelerator if ranked else None)
+        focus = (
+            params.get("accelerator")
+            if params.get("accelerator") in estimates
+            else (ranked[0].accelerator if ranked else None)
+        )
         if focus:
             est = estimates[focus]
             context["focus"] = focus
             context["focus_estimate"] = est
-            context["memory_chart"] = training_memory_chart(focus, {
-                "weights": est.memory.weights_gb, "gradients": est.memory.gradients_gb,
-                "optimizer state": est.memory.optimizer_gb, "activations": est.memory.activations_gb,
-            }, est.memory.available_gb)
+            context["memory_chart"] = training_memory_chart(
+                focus,
+                {
+                    "weights": est.memory.weights_gb,
+                    "gradients": est.memory.gradients_gb,
+                    "optimizer state": est.memory.optimizer_gb,
+                    "activations": est.memory.activations_gb,
+                },
+                est.memory.available_gb,
+            )
     costs, details, scale = _serving(spec, priced, utilization or 0.5, (tpot_ms or 50) / 1000, ttft_s)
     unit_label = "per 1M output tokens" if spec.uses_kv_cache else f"per 1,000 {spec.unit_name}s"
     names = [p.row.name for p in priced]
-    context["serving_chart"] = serving_heatmap(selected.name, unit_label, names, list(QUANTIZATIONS), costs, details)
+    context["serving_chart"] = serving_heatmap(
+        selected.name, unit_label, names, list(QUANTIZATIONS), costs, details
+    )
     context["priced"] = priced
     context["gpus"] = gpus
     return render(request, "models.html", context)

@@ -17,8 +17,16 @@ def headline(request: Request, session: Session) -> dict[str, Any]:
     if ctx.get("base") is None or ctx["errors"] or "charts" not in ctx:
         return {}
     charts = {c.key: c for c in ctx["charts"]}
-    return {"headline": {
-        "scenario": ctx["base"], "rows": ctx["rows"], "fragments": ctx["fragments"], "chosen": ctx["chosen"],
-        "horizon": ctx["values"]["horizon"], "charts": [charts["price-timeline"], charts["survival"]],
-        "explorer_url": ctx["url"] if "scenario=" in ctx["url"] else f"/explorer?scenario={ctx['base'].id}",
-    }}
+    return {
+        "headline": {
+            "scenario": ctx["base"],
+            "rows": ctx["rows"],
+            "fragments": ctx["fragments"],
+            "chosen": ctx["chosen"],
+            "horizon": ctx["values"]["horizon"],
+            "charts": [charts["price-timeline"], charts["survival"]],
+            "explorer_url": ctx["url"]
+            if "scenario=" in ctx["url"]
+            else f"/explorer?scenario={ctx['base'].id}",
+        }
+    }

@@ -65,7 +65,9 @@ FIELDS: tuple[Field, ...] = (
 )
 
 
-PRESET_KEYS = frozenset({"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"})
+PRESET_KEYS = frozenset(
+    {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
+)
 
 
 def load_preset(inputs: dict[str, Any]) -> Preset:
@@ -106,9 +108,13 @@ def parse_overrides(params: dict[str, str], defaults: dict[str, Any]) -> tuple[d
                 errors["rule"] = f"Choose one of {', '.join(OUR_RULES)}."
             values["rule"] = rule
         elif f.kind == "int":
-            values[f.name] = parse_int(params, f.name, errors, low=int(f.low), high=int(f.high), default=defaults[f.name])
+            values[f.name] = parse_int(
+                params, f.name, errors, low=int(f.low), high=int(f.high), default=defaults[f.name]
+            )
         else:
-            values[f.name] = parse_float(params, f.name, errors, low=f.low, high=f.high, default=defaults[f.name])
+            values[f.name] = parse_float(
+                params, f.name, errors, low=f.low, high=f.high, default=defaults[f.name]
+            )
     if not errors and values["month_n"] > values["horizon"]:
         errors["month_n"] = f"Must be within the horizon ({values['horizon']} months)."
     if not errors and values["rival_cut_month"] > values["horizon"]:
@@ -129,31 +135,50 @@ def _recentre(r: Range, central: float) -> Range:
 
 def apply_overrides(s: Scenario, v: dict[str, Any], defaults: dict[str, Any]) -> Scenario:
     firm = dataclasses.replace(
-        s.firm, price_usd_per_million_tokens=v["price"], unit_cost_usd_per_million_tokens=v["unit_cost"],
-        starting_cash_usd=v["cash"], fixed_costs_usd_per_month=v["fixed_costs"],
+        s.firm,
+        price_usd_per_million_tokens=v["price"],
+        unit_cost_usd_per_million_tokens=v["unit_cost"],
+        starting_cash_usd=v["cash"],
+        fixed_costs_usd_per_month=v["fixed_costs"],
         pricing=dataclasses.replace(s.firm.pricing, rule=v["rule"]),
     )
     market = dataclasses.replace(
-        s.market, price_decline_per_year=_recentre(s.market.price_decline_per_year, v["decline"]),
+        s.market,
+        price_decline_per_year=_recentre(s.market.price_decline_per_year, v["decline"]),
         switching_elasticity=_recentre(s.market.switching_elasticity, v["switching"]),
         market_elasticity=_recentre(s.market.market_elasticity, v["market_elasticity"]),
         demand_growth_per_year_fraction=_recentre(s.market.demand_growth_per_year_fraction, v["growth"]),
     )
     rivals = s.rivals
-    cut_changed = v["rival_cut"] != defaults["rival_cut"] or v["rival_cut_month"] != defaults["rival_cut_month"]
+    cut_changed = (
+        v["rival_cut"] != defaults["rival_cut"] or v["rival_cut_month"] != defaults["rival_cut_month"]
+    )
     if cut_changed:
         new = []
         for r in s.rivals:
             if r.cuts:
                 first = r.cuts[0]
-                scaled = _recentre(first.cut_fraction, v["rival_cut"]) if first.cut_fraction.central > 0 \
+                scaled = (
+                    _recentre(first.cut_fraction, v["rival_cut"])
+                    if first.cut_fraction.central > 0
                     else Range.fixed(v["rival_cut"])
-                scaled = Range(scaled.kind, *(min(max(x, 0.0), 0.99) for x in (scaled.low, scaled.mode, scaled.high)))
-                month = Range.fixed(float(v["rival_cut_month"])) \
-                    if v["rival_cut_month"] != defaults["rival_cut_month"] else first.month
+                )
+                scaled = Range(
+                    scaled.kind, *(min(max(x, 0.0), 0.99) for x in (scaled.low, scaled.mode, scaled.high))
+                )
+                month = (
+                    Range.fixed(float(v["rival_cut_month"]))
+                    if v["rival_cut_month"] != defaults["rival_cut_month"]
+                    else first.month
+                )
                 cuts = (PriceCut(month=month, cut_fraction=scaled), *r.cuts[1:])
             else:
-                cuts = (PriceCut(month=Range.fixed(float(v["rival_cut_month"])), cut_fraction=Range.fixed(v["rival_cut"])),)
+                cuts = (
+                    PriceCut(
+                        month=Range.fixed(float(v["rival_cut_month"])),
+                        cut_fraction=Range.fixed(v["rival_cut"]),
+                    ),
+                )
             rule = r.rule if r.rule in ("script", "hold") or not r.cuts else r.rule
             new.append(dataclasses.replace(r, cuts=cuts, rule=rule))
         rivals = tuple(new)
@@ -167,7 +192,9 @@ def strategies_of(preset: Preset, scenario: Scenario) -> tuple[Strategy, ...]:
     return (base,)
 
 
-def build(inputs: dict[str, Any], params: dict[str, str]) -> tuple[Preset, Scenario, dict[str, Any], dict[str, Any], FormErrors]:
+def build(
+    inputs: dict[str, Any], params: dict[str, str]
+) -> tuple[Preset, Scenario, dict[str, Any], dict[str, Any], FormErrors]:
     """(preset, the scenario with overrides, parsed values, defaults, errors)."""
     preset = load_preset(inputs)
     defaults = defaults_for(preset.scenario)
@@ -184,8 +211,15 @@ def build(inputs: dict[str, Any], params: dict[str, str]) -> tuple[Preset, Scena
 
 def _field_for(exc: ScenarioError) -> str:
     path = getattr(exc, "field", "") or ""
-    for key, name in (("price_usd", "price"), ("unit_cost", "unit_cost"), ("cash", "cash"), ("fixed", "fixed_costs"),
-                      ("horizon", "horizon"), ("cut", "rival_cut"), ("elasticity", "switching")):
+    for key, name in (
+        ("price_usd", "price"),
+        ("unit_cost", "unit_cost"),
+        ("cash", "cash"),
+        ("fixed", "fixed_costs"),
+        ("horizon", "horizon"),
+        ("cut", "rival_cut"),
+        ("elasticity", "switching"),
+    ):
         if key in path:
             return name
     return "price"
@@ -208,29 +242,54 @@ def _cached(key: tuple[Any, ...], compute: Any) -> Any:
     return value
 
 
-def preview(scenario: Scenario, strategies: tuple[Strategy, ...], paths: int = PREVIEW_PATHS) -> dict[str, Any]:
+def preview(
+    scenario: Scenario, strategies: tuple[Strategy, ...], paths: int = PREVIEW_PATHS
+) -> dict[str, Any]:
     """The simulation result in its stored JSON form (what a SimulationRun keeps)."""
     key = ("sim", repr(scenario), repr(strategies), paths)
-    return _cached(key, lambda: run_simulation(scenario, strategies, np.random.default_rng(scenario.seed),
-                                               paths_count=paths).to_dict())
+    return _cached(
+        key,
+        lambda: run_simulation(
+            scenario, strategies, np.random.default_rng(scenario.seed), paths_count=paths
+        ).to_dict(),
+    )
 
 
-def tornado_view(scenario: Scenario, strategy: Strategy, month: int, paths: int = TORNADO_PATHS) -> dict[str, Any]:
+def tornado_view(
+    scenario: Scenario, strategy: Strategy, month: int, paths: int = TORNADO_PATHS
+) -> dict[str, Any]:
     key = ("tornado", repr(scenario), repr(strategy), month, paths)
-    return _cached(key, lambda: tornado(scenario, strategy, np.random.default_rng(scenario.seed),
-                                        outcome="cash_at_month", outcome_month=month, paths_count=paths).to_dict())
+    return _cached(
+        key,
+        lambda: tornado(
+            scenario,
+            strategy,
+            np.random.default_rng(scenario.seed),
+            outcome="cash_at_month",
+            outcome_month=month,
+            paths_count=paths,
+        ).to_dict(),
+    )
 
 
 def breakeven_volume(scenario: Scenario) -> float | None:
-    form = breakeven_volume_million_tokens_per_month(scenario.firm.fixed_costs_usd_per_month,
-                                                     scenario.firm.price_usd_per_million_tokens,
-                                                     scenario.firm.unit_cost_usd_per_million_tokens)
+    form = breakeven_volume_million_tokens_per_month(
+        scenario.firm.fixed_costs_usd_per_month,
+        scenario.firm.price_usd_per_million_tokens,
+        scenario.firm.unit_cost_usd_per_million_tokens,
+    )
     return form.value if form.is_finite else None
 
 
 def saved_inputs(preset: Preset, scenario: Scenario, name: str, description: str) -> dict[str, Any]:
     """A preset document for the new Scenario row: the base preset with the overridden scenario."""
-    doc = preset_to_dict(dataclasses.replace(preset, scenario=dataclasses.replace(scenario, name=name),
-                                             name=name, description=description or preset.description))
+    doc = preset_to_dict(
+        dataclasses.replace(
+            preset,
+            scenario=dataclasses.replace(scenario, name=name),
+            name=name,
+            description=description or preset.description,
+        )
+    )
     doc["slug"] = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:60] or "scenario"
     return doc

@@ -38,8 +38,13 @@ class ShownTable:
         return out.getvalue()
 
     def to_json(self) -> dict[str, Any]:
-        return {"table": self.name, "columns": [{"key": c.key, "label": c.label, "unit": c.unit} for c in self.columns],
-                "rows": [{c.key: raw for c, (raw, _) in zip(self.columns, row)} for row in self.rows]}
+        return {
+            "table": self.name,
+            "columns": [{"key": c.key, "label": c.label, "unit": c.unit} for c in self.columns],
+            "rows": [
+                {c.key: raw for c, (raw, _) in zip(self.columns, row, strict=True)} for row in self.rows
+            ],
+        }
 
 
 def _pct(v: float | None) -> tuple[Any, str]:
@@ -73,13 +78,19 @@ def summary_table(result: Mapping[str, Any]) -> ShownTable:
     rows = []
     for s in result["strategies"]:
         runway = s["runway_months"]
-        rows.append((
-            (s["name"], s["name"]), _pct(s["survival_probability"]), _int(s["death_month"]),
-            (None, "no burn") if runway is None else (round(runway, 2), f"{runway:.1f}"),
-            _int(s["breakeven_month"]), _usd(s["cash_at_horizon_p50_usd"]),
-            _price(s["unit_cost_usd_per_million_tokens"]), _price(s["price_floor_usd_per_million_tokens"]),
-            _usd(s["one_off_training_usd"]),
-        ))
+        rows.append(
+            (
+                (s["name"], s["name"]),
+                _pct(s["survival_probability"]),
+                _int(s["death_month"]),
+                (None, "no burn") if runway is None else (round(runway, 2), f"{runway:.1f}"),
+                _int(s["breakeven_month"]),
+                _usd(s["cash_at_horizon_p50_usd"]),
+                _price(s["unit_cost_usd_per_million_tokens"]),
+                _price(s["price_floor_usd_per_million_tokens"]),
+                _usd(s["one_off_training_usd"]),
+            )
+        )
     return ShownTable("summary", columns, tuple(rows))
 
 
@@ -97,12 +108,18 @@ def monthly_table(result: Mapping[str, Any], strategy: str | None) -> ShownTable
     )
     rows = []
     for t, month in enumerate(result["months"]):
-        rows.append((
-            (month, str(month)), _price(s["price_usd_per_million_tokens"]["p50"][t]),
-            _pct(s["share_fraction"]["p50"][t]), _usd(s["revenue_usd_per_month"]["p50"][t]),
-            _usd(s["cash_usd"]["p5"][t]), _usd(s["cash_usd"]["p50"][t]), _usd(s["cash_usd"]["p95"][t]),
-            _pct(s["survival_curve"][t]),
-        ))
+        rows.append(
+            (
+                (month, str(month)),
+                _price(s["price_usd_per_million_tokens"]["p50"][t]),
+                _pct(s["share_fraction"]["p50"][t]),
+                _usd(s["revenue_usd_per_month"]["p50"][t]),
+                _usd(s["cash_usd"]["p5"][t]),
+                _usd(s["cash_usd"]["p50"][t]),
+                _usd(s["cash_usd"]["p95"][t]),
+                _pct(s["survival_curve"][t]),
+            )
+        )
     return ShownTable("monthly", columns, tuple(rows))
 
 

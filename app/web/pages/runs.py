@@ -50,8 +50,14 @@ def runs(request: Request, session: SessionDep) -> HTMLResponse:
     listing = []
     for r in rows:
         best = max(r.results.get("strategies", []), key=lambda s: s["survival_probability"], default=None)
-        listing.append({"run": r, "scenario": names.get(r.scenario_id, "—"), "best": best,
-                        "strategy_count": len(r.results.get("strategies", []))})
+        listing.append(
+            {
+                "run": r,
+                "scenario": names.get(r.scenario_id, "—"),
+                "best": best,
+                "strategy_count": len(r.results.get("strategies", [])),
+            }
+        )
     return render(request, "runs.html", {"active_nav": "runs", "listing": listing})
 
 
@@ -61,17 +67,32 @@ def run_detail(run_id: int, request: Request, session: SessionDep) -> HTMLRespon
     strategy = _strategy(run, request.query_params.get("strategy"))
     result = run.results
     month_n = _month_n(run)
-    charts = [price_timeline_chart(result, strategy), cash_fan_chart(result, strategy, month_n), survival_chart(result),
-              share_chart(result, strategy)]
+    charts = [
+        price_timeline_chart(result, strategy),
+        cash_fan_chart(result, strategy, month_n),
+        survival_chart(result),
+        share_chart(result, strategy),
+    ]
     replay_of = run.inputs.get("replay_of") if isinstance(run.inputs, dict) else None
     original = session.get(SimulationRun, replay_of) if replay_of else None
-    return render(request, "run.html", {
-        "active_nav": "runs", "run": run, "strategy": strategy, "charts": charts,
-        "tables": tables_for(result, strategy), "strategy_names": [s["name"] for s in result["strategies"]],
-        "focus": strategy_of(result, strategy), "scenario": session.get(Scenario, run.scenario_id) if run.scenario_id else None,
-        "original": original, "identical": original is not None and original.results == run.results,
-        "stored": request.query_params.get("stored"), "query": run.inputs.get("explorer_query", ""),
-    })
+    return render(
+        request,
+        "run.html",
+        {
+            "active_nav": "runs",
+            "run": run,
+            "strategy": strategy,
+            "charts": charts,
+            "tables": tables_for(result, strategy),
+            "strategy_names": [s["name"] for s in result["strategies"]],
+            "focus": strategy_of(result, strategy),
+            "scenario": session.get(Scenario, run.scenario_id) if run.scenario_id else None,
+            "original": original,
+            "identical": original is not None and original.results == run.results,
+            "stored": request.query_params.get("stored"),
+            "query": run.inputs.get("explorer_query", ""),
+        },
+    )
 
 
 def _table(run: SimulationRun, name: str, strategy: str | None) -> ShownTable:
@@ -86,8 +107,11 @@ def export_csv(run_id: int, request: Request, session: SessionDep) -> Response:
     run = _run(session, run_id)
     table = _table(run, request.query_params.get("table", "summary"), request.query_params.get("strategy"))
     filename = f"run-{run.id}-{table.name}.csv"
-    return Response(table.to_csv(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        table.to_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/runs/{run_id}/export.json")
@@ -96,14 +120,22 @@ def export_json(run_id: int, request: Request, session: SessionDep) -> Response:
     run = _run(session, run_id)
     strategy = _strategy(run, request.query_params.get("strategy"))
     body: dict[str, Any] = {
-        "schema_version": EXPORT_SCHEMA_VERSION, "run_id": run.id, "name": run.name,
+        "schema_version": EXPORT_SCHEMA_VERSION,
+        "run_id": run.id,
+        "name": run.name,
         "created_at": run.created_at.isoformat() if run.created_at else None,
-        "seed": run.seed, "path_count": run.path_count, "horizon_months": run.horizon_months,
-        "engine_version": run.engine_version, "strategy_shown": strategy,
-        "tables": [t.to_json() for t in tables_for(run.results, strategy)], "inputs": run.inputs,
+        "seed": run.seed,
+        "path_count": run.path_count,
+        "horizon_months": run.horizon_months,
+        "engine_version": run.engine_version,
+        "strategy_shown": strategy,
+        "tables": [t.to_json() for t in tables_for(run.results, strategy)],
+        "inputs": run.inputs,
     }
-    return JSONResponse(json.loads(json.dumps(body, default=str)),
-                        headers={"Content-Disposition": f'attachment; filename="run-{run.id}.json"'})
+    return JSONResponse(
+        json.loads(json.dumps(body, default=str)),
+        headers={"Content-Disposition": f'attachment; filename="run-{run.id}.json"'},
+    )
 
 
 @router.post("/runs/{run_id}/replay", response_class=HTMLResponse)
@@ -118,9 +150,18 @@ def replay(run_id: int, session: SessionDep) -> Response:
     scenario = dataclasses.replace(scenario, seed=run.seed, paths_count=run.path_count)
     result = pw.preview(scenario, strategies, run.path_count)
     inputs = {**run.inputs, "replay_of": run.id}
-    row = crud.create_row(session, SimulationRun, {
-        "scenario_id": run.scenario_id, "name": f"{run.name} (replay)"[:160], "inputs": inputs, "seed": run.seed,
-        "path_count": run.path_count, "horizon_months": run.horizon_months, "engine_version": run.engine_version,
-        "results": result,
-    })
+    row = crud.create_row(
+        session,
+        SimulationRun,
+        {
+            "scenario_id": run.scenario_id,
+            "name": f"{run.name} (replay)"[:160],
+            "inputs": inputs,
+            "seed": run.seed,
+            "path_count": run.path_count,
+            "horizon_months": run.horizon_months,
+            "engine_version": run.engine_version,
+            "results": result,
+        },
+    )
     return see_other(f"/runs/{row.id}")

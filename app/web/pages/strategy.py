@@ -38,12 +38,18 @@ router = APIRouter()
 
 _LP = LeverParameters()
 DEFAULTS: dict[str, Any] = {
-    "model": "Llama 3.1 70B", "accelerator": "H100-SXM", "price": "",
-    "baseline_gpu_count": _LP.baseline_gpu_count, "distributed_gpu_count": _LP.distributed_gpu_count,
-    "inter_node_bandwidth_gb_s": _LP.inter_node_bandwidth_gb_s, "half_precision_fraction": 0.7,
-    "fine_tune_fraction_of_tokens": _LP.fine_tune_fraction_of_tokens, "fine_tune_method": _LP.fine_tune_method,
+    "model": "Llama 3.1 70B",
+    "accelerator": "H100-SXM",
+    "price": "",
+    "baseline_gpu_count": _LP.baseline_gpu_count,
+    "distributed_gpu_count": _LP.distributed_gpu_count,
+    "inter_node_bandwidth_gb_s": _LP.inter_node_bandwidth_gb_s,
+    "half_precision_fraction": 0.7,
+    "fine_tune_fraction_of_tokens": _LP.fine_tune_fraction_of_tokens,
+    "fine_tune_method": _LP.fine_tune_method,
     "transfer_quality_delta_points": _LP.transfer_quality_delta_points,
-    "quantized_weight_precision": _LP.quantized_weight_precision, "quantized_kv_precision": _LP.quantized_kv_precision,
+    "quantized_weight_precision": _LP.quantized_weight_precision,
+    "quantized_kv_precision": _LP.quantized_kv_precision,
     "quantization_quality_loss_points": _LP.quantization_quality_loss_points,
     "utilization_fraction": _LP.utilization_fraction,
 }
@@ -52,7 +58,9 @@ KV_PRECISIONS = ("bf16", "fp8", "int8", "int4")
 METHODS = ("full", "lora")
 
 
-def _inputs(params: dict[str, str], models: list[ModelConfig], accelerator_names: list[str]) -> tuple[dict[str, Any], FormErrors]:
+def _inputs(
+    params: dict[str, str], models: list[ModelConfig], accelerator_names: list[str]
+) -> tuple[dict[str, Any], FormErrors]:
     errors = FormErrors()
     v: dict[str, Any] = {}
     v["model"] = params.get("model") or DEFAULTS["model"]
@@ -65,37 +73,73 @@ def _inputs(params: dict[str, str], models: list[ModelConfig], accelerator_names
         elif accelerator_names:
             v["accelerator"] = accelerator_names[0]
     v["price"] = parse_float(params, "price", errors, low=0, strict_low=True, required=False)
-    v["baseline_gpu_count"] = parse_int(params, "baseline_gpu_count", errors, low=1, high=4096,
-                                        default=DEFAULTS["baseline_gpu_count"])
-    v["distributed_gpu_count"] = parse_int(params, "distributed_gpu_count", errors, low=2, high=65_536,
-                                           default=DEFAULTS["distributed_gpu_count"])
-    v["inter_node_bandwidth_gb_s"] = parse_float(params, "inter_node_bandwidth_gb_s", errors, low=0.1, high=1000,
-                                                 default=DEFAULTS["inter_node_bandwidth_gb_s"])
-    v["half_precision_fraction"] = parse_float(params, "half_precision_fraction", errors, low=0, high=1,
-                                               default=DEFAULTS["half_precision_fraction"])
-    v["fine_tune_fraction_of_tokens"] = parse_float(params, "fine_tune_fraction_of_tokens", errors, low=1e-6, high=1,
-                                                    default=DEFAULTS["fine_tune_fraction_of_tokens"])
+    v["baseline_gpu_count"] = parse_int(
+        params, "baseline_gpu_count", errors, low=1, high=4096, default=DEFAULTS["baseline_gpu_count"]
+    )
+    v["distributed_gpu_count"] = parse_int(
+        params, "distributed_gpu_count", errors, low=2, high=65_536, default=DEFAULTS["distributed_gpu_count"]
+    )
+    v["inter_node_bandwidth_gb_s"] = parse_float(
+        params,
+        "inter_node_bandwidth_gb_s",
+        errors,
+        low=0.1,
+        high=1000,
+        default=DEFAULTS["inter_node_bandwidth_gb_s"],
+    )
+    v["half_precision_fraction"] = parse_float(
+        params, "half_precision_fraction", errors, low=0, high=1, default=DEFAULTS["half_precision_fraction"]
+    )
+    v["fine_tune_fraction_of_tokens"] = parse_float(
+        params,
+        "fine_tune_fraction_of_tokens",
+        errors,
+        low=1e-6,
+        high=1,
+        default=DEFAULTS["fine_tune_fraction_of_tokens"],
+    )
     v["fine_tune_method"] = params.get("fine_tune_method") or DEFAULTS["fine_tune_method"]
     if v["fine_tune_method"] not in METHODS:
         errors["fine_tune_method"] = "Choose full or lora."
-    v["transfer_quality_delta_points"] = parse_float(params, "transfer_quality_delta_points", errors, low=-100,
-                                                     high=100, default=DEFAULTS["transfer_quality_delta_points"])
-    v["quantized_weight_precision"] = params.get("quantized_weight_precision") or DEFAULTS["quantized_weight_precision"]
+    v["transfer_quality_delta_points"] = parse_float(
+        params,
+        "transfer_quality_delta_points",
+        errors,
+        low=-100,
+        high=100,
+        default=DEFAULTS["transfer_quality_delta_points"],
+    )
+    v["quantized_weight_precision"] = (
+        params.get("quantized_weight_precision") or DEFAULTS["quantized_weight_precision"]
+    )
     if v["quantized_weight_precision"] not in WEIGHT_PRECISIONS:
         errors["quantized_weight_precision"] = "Choose int8, int4 or fp8."
     v["quantized_kv_precision"] = params.get("quantized_kv_precision") or DEFAULTS["quantized_kv_precision"]
     if v["quantized_kv_precision"] not in KV_PRECISIONS:
         errors["quantized_kv_precision"] = "Choose bf16, fp8, int8 or int4."
-    v["quantization_quality_loss_points"] = parse_float(params, "quantization_quality_loss_points", errors, low=0,
-                                                        high=100, default=DEFAULTS["quantization_quality_loss_points"])
-    v["utilization_fraction"] = parse_float(params, "utilization_fraction", errors, low=0.01, high=1,
-                                            default=DEFAULTS["utilization_fraction"])
+    v["quantization_quality_loss_points"] = parse_float(
+        params,
+        "quantization_quality_loss_points",
+        errors,
+        low=0,
+        high=100,
+        default=DEFAULTS["quantization_quality_loss_points"],
+    )
+    v["utilization_fraction"] = parse_float(
+        params, "utilization_fraction", errors, low=0.01, high=1, default=DEFAULTS["utilization_fraction"]
+    )
     return v, errors
 
 
 def _point(s: Any) -> StrategyPoint:
-    return StrategyPoint(s.name, s.levers, s.one_off_training_usd, s.training_days,
-                         s.unit_cost_usd_per_million_tokens, s.quality_delta_points)
+    return StrategyPoint(
+        s.name,
+        s.levers,
+        s.one_off_training_usd,
+        s.training_days,
+        s.unit_cost_usd_per_million_tokens,
+        s.quality_delta_points,
+    )
 
 
 def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], FormErrors]:
@@ -103,18 +147,27 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
     priced = priced_accelerators(session, date.today())
     by_name = {p.row.name: p for p in priced}
     values, errors = _inputs(params, models, list(by_name))
-    context: dict[str, Any] = {"values": values, "errors": errors, "models": models, "accelerators": list(by_name),
-                               "weight_precisions": WEIGHT_PRECISIONS, "kv_precisions": KV_PRECISIONS,
-                               "methods": METHODS, "defaults": DEFAULTS}
+    context: dict[str, Any] = {
+        "values": values,
+        "errors": errors,
+        "models": models,
+        "accelerators": list(by_name),
+        "weight_precisions": WEIGHT_PRECISIONS,
+        "kv_precisions": KV_PRECISIONS,
+        "methods": METHODS,
+        "defaults": DEFAULTS,
+    }
     if errors:
         return context, errors
     row = next(m for m in models if m.name == values["model"])
     acc = by_name[values["accelerator"]]
     price = values["price"] or acc.usd_per_gpu_hour
     parameters = LeverParameters(
-        baseline_gpu_count=values["baseline_gpu_count"], distributed_gpu_count=values["distributed_gpu_count"],
+        baseline_gpu_count=values["baseline_gpu_count"],
+        distributed_gpu_count=values["distributed_gpu_count"],
         inter_node_bandwidth_gb_s=values["inter_node_bandwidth_gb_s"],
-        fine_tune_fraction_of_tokens=values["fine_tune_fraction_of_tokens"], fine_tune_method=values["fine_tune_method"],
+        fine_tune_fraction_of_tokens=values["fine_tune_fraction_of_tokens"],
+        fine_tune_method=values["fine_tune_method"],
         transfer_quality_delta_points=values["transfer_quality_delta_points"],
         quantized_weight_precision=values["quantized_weight_precision"],
         quantized_kv_precision=values["quantized_kv_precision"],
@@ -122,8 +175,9 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
         utilization_fraction=values["utilization_fraction"],
     )
     try:
-        strategies = lever_strategies(model_spec(row), acc.spec, price, training_tokens=row.training_tokens,
-                                      parameters=parameters)
+        strategies = lever_strategies(
+            model_spec(row), acc.spec, price, training_tokens=row.training_tokens, parameters=parameters
+        )
     except ValueError as exc:
         errors["model"] = f"The engine cannot evaluate this combination: {exc}"
         return context, errors
@@ -133,15 +187,19 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
     cards = []
     for lever in LEVERS:
         p = next(x for x in singles if lever in x.levers)
-        cards.append({
-            "lever": lever, "label": LEVER_LABELS[lever],
-            "training": usd(p.training_usd), "training_delta": fmt_delta(p.training_usd, baseline.training_usd),
-            "days": f"{p.training_days:,.1f} days",
-            "days_delta": fmt_delta(p.training_days, baseline.training_days, money=False),
-            "serving": serving_text(p.serving_usd_per_million),
-            "serving_delta": fmt_delta(p.serving_usd_per_million, baseline.serving_usd_per_million),
-            "quality": f"{p.quality_delta_points:+.1f} points",
-        })
+        cards.append(
+            {
+                "lever": lever,
+                "label": LEVER_LABELS[lever],
+                "training": usd(p.training_usd),
+                "training_delta": fmt_delta(p.training_usd, baseline.training_usd),
+                "days": f"{p.training_days:,.1f} days",
+                "days_delta": fmt_delta(p.training_days, baseline.training_days, money=False),
+                "serving": serving_text(p.serving_usd_per_million),
+                "serving_delta": fmt_delta(p.serving_usd_per_million, baseline.serving_usd_per_million),
+                "quality": f"{p.quality_delta_points:+.1f} points",
+            }
+        )
     fractions = [i / 20 for i in range(21)]
     f = values["half_precision_fraction"]
     ops = 1e18
@@ -149,26 +207,56 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
     chart_list = [lever_delta_chart(baseline, singles), strategy_scatter_chart(points)]
     if acc.spec.supports(half) and acc.spec.supports("fp32"):
         fp32_time = mixed_precision_time_s(ops, acc.spec, 0.0, half_precision=half)
-        physical = [mixed_precision_time_s(ops, acc.spec, x, half_precision=half) / fp32_time for x in fractions]
+        physical = [
+            mixed_precision_time_s(ops, acc.spec, x, half_precision=half) / fp32_time for x in fractions
+        ]
         article = [mixed_precision_cost(ops, x) / ops for x in fractions]
-        chart_list.append(mixed_precision_chart(
-            acc.row.name, fractions, physical, article, f,
-            mixed_precision_time_s(ops, acc.spec, f, half_precision=half) / fp32_time, mixed_precision_cost(ops, f) / ops,
-        ))
-    fragments = {"baseline-training": usd(baseline.training_usd), "baseline-days": f"{baseline.training_days:,.1f} days",
-                 "baseline-serving": serving_text(baseline.serving_usd_per_million),
-                 "price-used": usd(price)}
+        chart_list.append(
+            mixed_precision_chart(
+                acc.row.name,
+                fractions,
+                physical,
+                article,
+                f,
+                mixed_precision_time_s(ops, acc.spec, f, half_precision=half) / fp32_time,
+                mixed_precision_cost(ops, f) / ops,
+            )
+        )
+    fragments = {
+        "baseline-training": usd(baseline.training_usd),
+        "baseline-days": f"{baseline.training_days:,.1f} days",
+        "baseline-serving": serving_text(baseline.serving_usd_per_million),
+        "price-used": usd(price),
+    }
     for card in cards:
-        for key in ("training", "training_delta", "days", "days_delta", "serving", "serving_delta", "quality"):
+        for key in (
+            "training",
+            "training_delta",
+            "days",
+            "days_delta",
+            "serving",
+            "serving_delta",
+            "quality",
+        ):
             fragments[f"lever-{card['lever']}-{key}"] = card[key]
     shown = {**values, "price": values["price"] or ""}
-    context.update({
-        "charts": chart_list, "cards": cards, "baseline": baseline, "price": price, "row": row, "acc": acc,
-        "fragments": fragments, "assumptions": strategies[0].assumptions,
-        "url": canonical_url("/strategy", shown, DEFAULTS), "article": article_formulas(acc.spec) if
-        acc.spec.supports("bf16") and acc.spec.supports("fp32") else article_formulas(),
-        "finite": math.isfinite,
-    })
+    context.update(
+        {
+            "charts": chart_list,
+            "cards": cards,
+            "baseline": baseline,
+            "price": price,
+            "row": row,
+            "acc": acc,
+            "fragments": fragments,
+            "assumptions": strategies[0].assumptions,
+            "url": canonical_url("/strategy", shown, DEFAULTS),
+            "article": article_formulas(acc.spec)
+            if acc.spec.supports("bf16") and acc.spec.supports("fp32")
+            else article_formulas(),
+            "finite": math.isfinite,
+        }
+    )
     return context, errors
 
 
