@@ -35,6 +35,7 @@ from app.engine.market import (
     scenario_from_dict,
     strategies_from_list,
 )
+from app.engine.market.sensitivity import tornado
 from app.services import crud
 from app.services.errors import NotFoundError, ValidationFailed
 
@@ -209,7 +210,7 @@ def _all_finite(value: Any) -> bool:
     return True
 
 
-def _simulate(resolved: Resolved, paths_count: int) -> dict[str, Any]:
+def _simulate(resolved: Resolved, paths_count: int, tornado_request: Mapping[str, Any] | None = None) -> dict[str, Any]:
     scenario = resolved.preset.scenario
     try:
         with np.errstate(all="ignore"):
@@ -222,7 +223,31 @@ def _simulate(resolved: Resolved, paths_count: int) -> dict[str, Any]:
     summary = [{k: v for k, v in s.items() if not isinstance(v, dict | list)} for s in results["strategies"]]
     if not _all_finite(summary) or not all(_all_finite(s["survival_curve"]) for s in results["strategies"]):
         raise ValidationFailed("these inputs overflow the simulation: check the magnitudes", field="inputs")
+    if tornado_request:
+        results["tornado"] = _tornado(resolved, tornado_request)
     return results
+
+
+def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The sensitivity of one strategy, on its own common random numbers (seeded like the run)."""
+    wanted = request.get("strategy")
+    strategy = next((s for s in resolved.strategies if s.name == wanted), None) if wanted else resolved.strategies[0]
+    if strategy is None:
+        raise ValidationFailed(f"no strategy named {wanted!r} in this run", field="tornado.strategy")
+    scenario = resolved.preset.scenario
+    try:
+        with np.errstate(all="ignore"):
+            result = tornado(scenario, strategy, np.random.default_rng(scenario.seed),
+                             outcome=request.get("outcome", "cash_at_month"),
+                             outcome_month=request.get("outcome_month", 24),
+                             paths_count=request.get("paths_count", 500))
+    except ScenarioError as error:
+        raise _engine_error(error, "tornado") from error
+    data = result.to_dict()
+    data["bars"] = [b for b in data["bars"] if _all_finite(b)]
+    if not _all_finite(data["base_value"]):
+        raise ValidationFailed("these inputs overflow the sensitivity: check the magnitudes", field="tornado")
+    return data
 
 
 def _view(resolved: Resolved, results: dict[str, Any], paths_count: int, run: SimulationRun | None) -> dict[str, Any]:
@@ -256,14 +281,14 @@ def preview(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /simulations/preview: run without storing (1,000 paths unless paths_count is given)."""
     resolved = resolve(session, request)
     paths = request.get("paths_count") or min(resolved.preset.scenario.paths_count, PREVIEW_PATHS)
-    return _view(resolved, _simulate(resolved, paths), paths, None)
+    return _view(resolved, _simulate(resolved, paths, request.get("tornado")), paths, None)
 
 
 def create_run(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /simulations: run with the scenario's own path count and seed (or the request's), then store."""
     resolved = resolve(session, request)
     paths = resolved.preset.scenario.paths_count
-    results = _simulate(resolved, paths)
+    results = _simulate(resolved, paths, request.get("tornado"))
     scenario = resolved.preset.scenario
     run = crud.create_row(session, SimulationRun, {
         "scenario_id": resolved.scenario_id,

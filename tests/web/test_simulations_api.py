@@ -179,3 +179,22 @@ def test_cost_engine_strategies_from_model_and_accelerator(client) -> None:
     # switched off: the request's inline scenario alone
     body["use_cost_engine"] = False
     assert client.post("/api/v1/simulations/preview", json=body).json()["strategies_source"] == "baseline"
+
+
+def test_closed_forms_lever_contributions_and_tornado(client) -> None:
+    presets = {p["name"]: p for p in client.get("/api/v1/simulations/presets").json()}
+    body = {"inputs": presets["The article's strategies"]["inputs"], "paths_count": 200,
+            "tornado": {"outcome": "survival_probability", "outcome_month": 36, "paths_count": 100}}
+    r = client.post("/api/v1/simulations/preview", json=body)
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert {c["lever"] for c in results["lever_contributions"]} == {
+        "distributed", "transfer", "quantization", "mixed_precision"}
+    assert all(c["pairs_count"] == 8 for c in results["lever_contributions"])
+    forms = results["strategies"][0]["closed_forms"]
+    assert set(forms) >= {"required_volume_uplift_fraction", "breakeven_volume_million_tokens_per_month",
+                          "lerner_price_usd_per_million_tokens", "payback_months"}
+    t = results["tornado"]
+    assert t["strategy"] == "baseline" and t["outcome"] == "survival_probability" and t["bars"]
+    bad = client.post("/api/v1/simulations/preview", json={**body, "tornado": {"strategy": "nope"}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "tornado.strategy"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from app.engine.market.errors import ScenarioError
 
@@ -41,6 +42,8 @@ def required_volume_uplift_fraction(margin_fraction: float, cut_fraction: float)
         raise ScenarioError("cut_fraction", f"must be between 0 and 1, got {cut_fraction}")
     if margin_fraction > 1:
         raise ScenarioError("margin_fraction", f"must be <= 1, got {margin_fraction}")
+    if cut_fraction == 0:
+        return ClosedForm(0.0)
     if cut_fraction >= margin_fraction:
         return ClosedForm(math.inf, "a cut at or above the contribution margin can never pay: it sells at or below cost")
     return ClosedForm(cut_fraction / (margin_fraction - cut_fraction))
@@ -77,3 +80,37 @@ def payback_months(one_off_usd: float, monthly_contribution_usd: float) -> Close
     if monthly_contribution_usd <= 0:
         return ClosedForm(math.inf, "the monthly contribution is not positive: the spend is never paid back")
     return ClosedForm(one_off_usd / monthly_contribution_usd)
+
+
+def match_cut_fraction(scenario: Any) -> float:
+    """The cut that would take our price to the lowest rival price after the rivals' dated cuts (central
+    values): 0 when we are already the cheapest."""
+    p0 = scenario.firm.price_usd_per_million_tokens
+    lowest = math.inf
+    for r in scenario.rivals:
+        price = r.price_usd_per_million_tokens
+        for cut in r.cuts:
+            price *= 1.0 - cut.cut_fraction.central
+        lowest = min(lowest, max(price, 0.0))
+    return max(0.0, 1.0 - lowest / p0) if math.isfinite(lowest) else 0.0
+
+
+def strategy_closed_forms(scenario: Any, unit_cost_usd_per_million_tokens: float,
+                          one_off_training_usd: float) -> dict[str, ClosedForm]:
+    """The closed forms at today's price and volume for one strategy's unit cost (central values)."""
+    firm, market = scenario.firm, scenario.market
+    p0, c = firm.price_usd_per_million_tokens, unit_cost_usd_per_million_tokens
+    margin = (p0 - c) / p0
+    cut = match_cut_fraction(scenario)
+    volume = market.volume_million_tokens_per_month * firm.start_share_fraction
+    contribution = (p0 - c) * volume - firm.fixed_costs_usd_per_month
+    return {
+        "margin_fraction": ClosedForm(margin),
+        "match_cut_fraction": ClosedForm(cut),
+        "required_volume_uplift_fraction": required_volume_uplift_fraction(min(margin, 1.0), min(cut, 1.0)),
+        "breakeven_volume_million_tokens_per_month": breakeven_volume_million_tokens_per_month(
+            firm.fixed_costs_usd_per_month, p0, c),
+        "lerner_price_usd_per_million_tokens": lerner_price_usd_per_million_tokens(
+            c, market.switching_elasticity.central),
+        "payback_months": payback_months(one_off_training_usd, contribution),
+    }

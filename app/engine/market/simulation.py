@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from app.engine.market.closed_forms import strategy_closed_forms
 from app.engine.market.errors import ScenarioError
 from app.engine.market.sampling import PathInputs, draw_uniforms, sample_inputs
 from app.engine.market.scenario import Scenario, Strategy, validate_strategies
@@ -297,8 +298,8 @@ def _simulate_group(
                 passive_w = passive_w + w_r[j]
         inv_den = 1.0 / (w_us + rivals_w)
         index = index_w_us * price + rivals_index
-        share = share + lam * (w_us * inv_den - share)
         lam_inv_den = lam * inv_den
+        share = (1.0 - lam) * share + w_us * lam_inv_den
         for j in r_share:  # s <- (1 - lambda) s + lambda s*, in place
             r_share[j] *= 1.0 - lam
             r_share[j] += w_r[j] * lam_inv_den
@@ -319,12 +320,17 @@ def _simulate_group(
         per_share = None
         for j in range(n_r):
             if subsidised[j]:
-                unit_loss = np.maximum(r_cost[j] - r_price[j], 0.0)
+                # Paths that ran out of subsidy have a zero budget that stays zero, so the loss can be
+                # computed at the funded price everywhere (a (P,) array while the target is per path).
+                funded_price = split[j][1] if j in split else r_price[j]
+                unit_loss = np.maximum(r_cost[j] - funded_price, 0.0)
                 if not np.any(unit_loss > 0.0):  # at or above cost on every path: nothing to pay
                     continue
                 if per_share is None:  # a rival's volume is its share x per_share (spill included)
                     per_share = total + (demand - sales) / np.maximum(rivals_share, 1e-300)
-                budget[j] -= unit_loss * r_share[j] * per_share
+                spent = unit_loss * r_share[j]
+                spent *= per_share
+                budget[j] -= spent
                 np.maximum(budget[j], 0.0, out=budget[j])
                 if not budget_hit[j] and budget[j].min() <= 0.0:
                     budget_hit[j] = True
@@ -410,6 +416,7 @@ def _strategy_result(
     return StrategyResult(
         name=st.name,
         levers=tuple(sorted(st.levers)),
+        closed_forms=strategy_closed_forms(scenario, unit_cost, st.one_off_training_usd),
         unit_cost_usd_per_million_tokens=unit_cost,
         price_floor_usd_per_million_tokens=unit_cost * (1.0 + firm.pricing.floor_margin_fraction),
         full_cost_price_usd_per_million_tokens=full_cost,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from app.engine.market.closed_forms import ClosedForm
 from app.engine.market.scenario import Scenario
 
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.50, 0.75, 0.95)
@@ -128,6 +129,7 @@ def rival_stamina(scenario: Scenario) -> tuple[RivalStamina, ...]:
 class StrategyResult:
     name: str
     levers: tuple[str, ...]
+    closed_forms: dict[str, ClosedForm]  # at today's price and volume, central values (closed_forms.py)
     unit_cost_usd_per_million_tokens: float  # month 1, median over paths (GPU-price uncertainty)
     price_floor_usd_per_million_tokens: float  # unit cost x (1 + floor margin): our pricing floor
     full_cost_price_usd_per_million_tokens: float  # covers fixed costs and amortised training at today's volume
@@ -182,6 +184,7 @@ class StrategyResult:
             "cash_usd": self.cash_usd.to_dict(),
             "rival_price_usd_per_million_tokens": [b.to_dict() for b in self.rival_price_usd_per_million_tokens],
             "rival_subsidy_exhausted_fraction": list(self.rival_subsidy_exhausted_fraction),
+            "closed_forms": {key: form.to_dict() for key, form in self.closed_forms.items()},
         }
 
 
@@ -194,6 +197,38 @@ MONTHLY_SERIES: tuple[tuple[str, str], ...] = (
     ("gross_margin_fraction", "gross_margin_fraction"),
     ("cash_usd", "cash_usd"),
 )
+
+
+@dataclass(frozen=True)
+class LeverContribution:
+    """What pulling one lever changes, averaged over every pair of strategies that differ by that lever alone."""
+
+    lever: str
+    pairs_count: int
+    survival_probability_delta: float
+    cash_at_horizon_p50_usd_delta: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def lever_contributions(strategies: tuple[StrategyResult, ...]) -> tuple[LeverContribution, ...]:
+    by_levers = {frozenset(s.levers): s for s in strategies}
+    out = []
+    for lever in sorted({lever for s in strategies for lever in s.levers}):
+        pairs = [(without, by_levers[key | {lever}]) for key, without in by_levers.items()
+                 if lever not in key and key | {lever} in by_levers]
+        if not pairs:
+            continue
+        out.append(LeverContribution(
+            lever=lever,
+            pairs_count=len(pairs),
+            survival_probability_delta=float(np.mean([w.survival_probability - wo.survival_probability
+                                                      for wo, w in pairs])),
+            cash_at_horizon_p50_usd_delta=float(np.mean([w.cash_at_horizon_p50_usd - wo.cash_at_horizon_p50_usd
+                                                         for wo, w in pairs])),
+        ))
+    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,6 +268,7 @@ class SimulationResult:
             "rival_stamina": [r.to_dict() for r in self.rival_stamina],
             "ranking_by_survival": self.ranking_by_survival(),
             "ranking_by_cash": self.ranking_by_cash(),
+            "lever_contributions": [c.to_dict() for c in lever_contributions(self.strategies)],
             "strategies": [s.to_dict() for s in self.strategies],
         }
 

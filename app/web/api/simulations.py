@@ -39,6 +39,15 @@ class StrategyInput(StrictModel):
     levers: Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]], Field(max_length=8)] = []
 
 
+class TornadoInput(StrictModel):
+    """A sensitivity to add to the results: each uncertain input at its low and high, one at a time."""
+
+    strategy: Label | None = Field(default=None, description="Default: the first strategy (the baseline)")
+    outcome: Literal["cash_at_month", "survival_probability"] = "cash_at_month"
+    outcome_month: Annotated[int, Field(ge=1, le=120)] = 24
+    paths_count: Annotated[int, Field(ge=1, le=10_000)] = 500
+
+
 class SimulationRequest(StrictModel):
     scenario_id: RowId | None = Field(default=None, description="A stored scenario (its inputs are a preset document)")
     inputs: dict[str, Any] | None = Field(
@@ -59,6 +68,7 @@ class SimulationRequest(StrictModel):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     horizon_months: Annotated[int, Field(ge=1, le=120)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=160)] | None = None
+    tornado: TornadoInput | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SimulationRequest:
@@ -77,9 +87,19 @@ class BandsRead(BaseModel):
     p95: list[float | None]
 
 
+class ClosedFormRead(BaseModel):
+    value: float | None = Field(description="null when the answer is 'never' (see reason)")
+    reason: str | None
+
+
 class StrategyResultRead(BaseModel):
     name: str
     levers: list[str]
+    closed_forms: dict[str, ClosedFormRead] = Field(
+        description="margin_fraction, match_cut_fraction, required_volume_uplift_fraction x/(m-x), "
+        "breakeven_volume_million_tokens_per_month F/(p-c), lerner_price_usd_per_million_tokens c e/(1+e), "
+        "payback_months, at today's price and volume"
+    )
     unit_cost_usd_per_million_tokens: float
     price_floor_usd_per_million_tokens: float
     full_cost_price_usd_per_million_tokens: float
@@ -115,6 +135,30 @@ class RivalStaminaRead(BaseModel):
     sustain_months: float | None
 
 
+class LeverContributionRead(BaseModel):
+    lever: str
+    pairs_count: int
+    survival_probability_delta: float
+    cash_at_horizon_p50_usd_delta: float
+
+
+class TornadoBarRead(BaseModel):
+    input: str
+    low_value: float
+    high_value: float
+    outcome_at_low: float
+    outcome_at_high: float
+    swing: float
+
+
+class TornadoRead(BaseModel):
+    outcome: str
+    outcome_month: int
+    strategy: str
+    base_value: float
+    bars: list[TornadoBarRead]
+
+
 class ResultsRead(BaseModel):
     horizon_months: int
     paths_count: int
@@ -123,7 +167,9 @@ class ResultsRead(BaseModel):
     rival_stamina: list[RivalStaminaRead]
     ranking_by_survival: list[str]
     ranking_by_cash: list[str]
+    lever_contributions: list[LeverContributionRead] = []
     strategies: list[StrategyResultRead]
+    tornado: TornadoRead | None = None
 
 
 class SimulationRead(BaseModel):

@@ -65,3 +65,26 @@ def test_bad_inputs_name_the_field() -> None:
     with pytest.raises(ScenarioError) as err:
         lerner_price_usd_per_million_tokens(float("nan"), -2)
     assert err.value.field == "unit_cost_usd_per_million_tokens"
+
+
+def test_no_cut_needs_no_uplift_even_below_cost() -> None:
+    assert required_volume_uplift_fraction(-0.5, 0.0).value == 0.0
+
+
+def test_closed_forms_come_with_every_strategy() -> None:
+    import numpy as np
+
+    from app.engine.market import Strategy, run_simulation
+    from tests.engine.market.test_cash_by_hand import base_scenario
+
+    # price 2.00, unit cost 0.50: m = 75 %; the rival sells at 1.50, so matching it is a 25 % cut
+    result = run_simulation(base_scenario(), [Strategy("baseline", 0.50, 60_000.0)], np.random.default_rng(0))
+    forms = result.strategies[0].closed_forms
+    assert forms["margin_fraction"].value == pytest.approx(0.75)
+    assert forms["match_cut_fraction"].value == pytest.approx(0.25)
+    assert forms["required_volume_uplift_fraction"].value == pytest.approx(0.25 / 0.50)
+    assert forms["breakeven_volume_million_tokens_per_month"].value == pytest.approx(100_000 / 1.5)
+    assert forms["lerner_price_usd_per_million_tokens"].value == pytest.approx(0.5 * -1.5 / -0.5)
+    # contribution at today's volume: 1.5 x 100,000 - 100,000 = 50,000 a month -> 60,000 / 50,000
+    assert forms["payback_months"].value == pytest.approx(1.2)
+    assert result.to_dict()["strategies"][0]["closed_forms"]["payback_months"] == {"value": 1.2, "reason": None}

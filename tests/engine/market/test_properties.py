@@ -10,6 +10,7 @@ import dataclasses
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -196,3 +197,26 @@ def test_scenarios_here_round_trip() -> None:
 
     scenario = scenario_from(9, policy="premium", rival_rules=("script", "undercut"), subsidies=True)
     assert scenario_from_dict(scenario_to_dict(scenario)) == scenario
+
+
+def test_lever_contributions_average_the_matched_pairs() -> None:
+    from app.engine.market.summary import lever_contributions
+
+    scenario = scenario_from(3, policy="hold", rival_rules=("hold",), subsidies=False)
+    c = scenario.firm.unit_cost_usd_per_million_tokens
+    strategies = [
+        Strategy("baseline", c),
+        Strategy("q", c * 0.5, levers=frozenset({"quantization"})),
+        Strategy("t", c, 1e5, 2.0, levers=frozenset({"transfer"})),
+        Strategy("q+t", c * 0.5, 1e5, 2.0, levers=frozenset({"quantization", "transfer"})),
+    ]
+    result = run_simulation(scenario, strategies, np.random.default_rng(0))
+    by = {s.name: s for s in result.strategies}
+    contributions = {x.lever: x for x in lever_contributions(result.strategies)}
+    q = contributions["quantization"]
+    assert q.pairs_count == 2
+    expected = ((by["q"].cash_at_horizon_p50_usd - by["baseline"].cash_at_horizon_p50_usd)
+                + (by["q+t"].cash_at_horizon_p50_usd - by["t"].cash_at_horizon_p50_usd)) / 2
+    assert q.cash_at_horizon_p50_usd_delta == pytest.approx(expected)
+    assert q.cash_at_horizon_p50_usd_delta > 0  # a cheaper unit cost at a held price only adds margin
+    assert [x["lever"] for x in result.to_dict()["lever_contributions"]] == ["quantization", "transfer"]
