@@ -20,7 +20,7 @@ from app.web.charts.pricewar import insolvency_by
 from app.web.deps import SessionDep
 from app.web.formatting import usd
 from app.web.pages import pricewar_inputs as pw
-from app.web.pages.explorer import preview_paths
+from app.web.pages.explorer import expected_strategy_count, linked_ids, preview_paths
 from app.web.pages.render import render
 
 router = APIRouter()
@@ -123,9 +123,10 @@ def _items(session: Session, keys: list[str]) -> list[Item]:
             row = session.get(Scenario, int(raw))
             if row is None:
                 continue
-            preset = pw.load_preset({k: v for k, v in row.inputs.items()})
-            strategies = pw.strategies_of(preset, preset.scenario)
-            result = pw.preview(preset.scenario, strategies, preview_paths(len(strategies)))
+            preset = pw.load_preset(row.inputs)
+            ids = linked_ids(row)
+            paths = preview_paths(expected_strategy_count(preset, ids))
+            result, _ = pw.preview(session, preset, preset.scenario, paths, **ids)
             items.append(
                 Item(key, row.name[:60], f"/explorer?scenario={row.id}", result, result["strategies"][0])
             )

@@ -50,6 +50,18 @@ def pick_scenario(rows: list[Scenario], wanted: str | None) -> Scenario | None:
     )
 
 
+def linked_ids(base: Scenario) -> dict[str, int | None]:
+    """The base row's model configuration and accelerator: with both, the service runs the cost engine's
+    strategies, exactly as the API does for that scenario."""
+    return {"model_id": base.model_config_id, "accelerator_id": base.accelerator_id}
+
+
+def expected_strategy_count(preset: Any, ids: dict[str, int | None]) -> int:
+    if ids["model_id"] is not None and ids["accelerator_id"] is not None:
+        return 16
+    return max(1, len(preset.strategies))
+
+
 def preview_paths(strategy_count: int) -> int:
     return pw.PREVIEW_PATHS if strategy_count <= 4 else pw.PREVIEW_PATHS // 2
 
@@ -77,14 +89,16 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
     ctx.update(values=values, defaults=defaults, errors=errors, preset=preset)
     if errors:
         return ctx
-    strategies = pw.strategies_of(preset, scenario)
+    ids = linked_ids(base)
+    try:
+        result, strategies = pw.preview(
+            session, preset, scenario, preview_paths(expected_strategy_count(preset, ids)), **ids
+        )
+    except ServiceError as exc:
+        errors[pw.field_for(exc.field or "")] = exc.message
+        return ctx
     names = [s.name for s in strategies]
     chosen = params.get("strategy") if params.get("strategy") in names else names[0]
-    try:
-        result = pw.preview(scenario, strategies, preview_paths(len(strategies)))
-    except ScenarioError as exc:
-        errors[pw._field_for(exc)] = str(exc)
-        return ctx
     month_n = values["month_n"]
     focus = strategy_of(result, chosen)
     charts = [
@@ -222,25 +236,18 @@ async def store_run(request: Request, session: SessionDep) -> Response:
     ctx = compute(session, params)
     if ctx["errors"] or ctx.get("scenario") is None:
         return _save_failed(request, session, params, values, ctx["errors"])
-    scenario, strategies = ctx["scenario"], ctx["strategies"]
-    result = pw.preview(scenario, strategies, scenario.paths_count)
     name = (values.get("name") or "").strip()[:160] or f"{ctx['base'].name} · {ctx['chosen']}"
-    doc = pw.saved_inputs(ctx["preset"], scenario, name, "")
-    doc["explorer_query"] = ctx["query"]
-    row = crud.create_row(
-        session,
-        SimulationRun,
-        {
-            "scenario_id": ctx["base"].id,
-            "name": name,
-            "inputs": doc,
-            "seed": scenario.seed,
-            "path_count": scenario.paths_count,
-            "horizon_months": scenario.horizon_months,
-            "engine_version": "1",
-            "results": result,
-        },
-    )
+    try:
+        view = pw.create_run(session, ctx["preset"], ctx["scenario"], name, **linked_ids(ctx["base"]))
+    except ServiceError as exc:
+        return _save_failed(request, session, params, values, FormErrors({"name": exc.message}))
+    row = session.get(SimulationRun, view["id"])
+    assert row is not None
+    # The service takes a scenario id or inputs, not both: the page links the run to the scenario it was
+    # explored from, and keeps the explorer's query so "Open in the explorer" restores the sliders.
+    row.scenario_id = ctx["base"].id
+    row.inputs = {**row.inputs, "explorer_query": ctx["query"]}
+    session.flush()
     return see_other(f"/runs/{row.id}", stored="1")
 
 

@@ -4,9 +4,10 @@ A stored Scenario row (a preset or a saved scenario: its `inputs` are a preset d
 explorer's sliders override a few of its inputs. Each override has a default read from the base scenario, so
 a URL carries only what the user changed.
 
-ADAPTER NOTE: the simulator's use-case layer (app/services/simulations.py, POST /api/v1/simulations/preview)
-had not landed when the explorer was built; `preview` and `tornado_view` call the engine directly the same
-way and should give way to that service when it exists.
+Simulations run through the simulator's use-case layer (app/services/simulations.py: the same `preview` and
+`create_run` as POST /api/v1/simulations/preview and /simulations), given the overridden preset document and
+the base row's model and accelerator, so the page and the API resolve strategies the same way. The tornado
+has no service yet: `tornado_view` calls the engine's sensitivity function directly (adapter).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from app.engine.market.closed_forms import breakeven_volume_million_tokens_per_month
-from app.engine.market.codec import Preset, preset_from_dict, preset_to_dict
+from app.engine.market.codec import Preset, preset_from_dict, preset_to_dict, strategies_from_list
 from app.engine.market.errors import ScenarioError
 from app.engine.market.scenario import (
     OUR_RULES,
@@ -30,7 +32,7 @@ from app.engine.market.scenario import (
     baseline_strategy,
 )
 from app.engine.market.sensitivity import tornado
-from app.engine.market.simulation import run_simulation
+from app.services import simulations
 from app.web.pages.forms import FormErrors, parse_float, parse_int
 
 PREVIEW_PATHS = 1000  # enough for stable p5/p95 bands; a stored run can use the scenario's own count
@@ -204,13 +206,13 @@ def build(
     try:
         scenario = apply_overrides(preset.scenario, values, defaults)
     except ScenarioError as exc:
-        errors[_field_for(exc)] = str(exc)
+        errors[field_for(exc.field)] = str(exc)
         return preset, preset.scenario, values, defaults, errors
     return preset, scenario, values, defaults, errors
 
 
-def _field_for(exc: ScenarioError) -> str:
-    path = getattr(exc, "field", "") or ""
+def field_for(path: str) -> str:
+    """The explorer field an engine/service error path points at (price for anything unmapped)."""
     for key, name in (
         ("price_usd", "price"),
         ("unit_cost", "unit_cost"),
@@ -242,17 +244,55 @@ def _cached(key: tuple[Any, ...], compute: Any) -> Any:
     return value
 
 
-def preview(
-    scenario: Scenario, strategies: tuple[Strategy, ...], paths: int = PREVIEW_PATHS
+def document(preset: Preset, scenario: Scenario) -> dict[str, Any]:
+    """The preset document the simulator service takes as `inputs`: the base preset, overrides applied."""
+    return preset_to_dict(dataclasses.replace(preset, scenario=scenario))
+
+
+def _request(
+    preset: Preset, scenario: Scenario, model_id: int | None, accelerator_id: int | None
 ) -> dict[str, Any]:
-    """The simulation result in its stored JSON form (what a SimulationRun keeps)."""
-    key = ("sim", repr(scenario), repr(strategies), paths)
-    return _cached(
-        key,
-        lambda: run_simulation(
-            scenario, strategies, np.random.default_rng(scenario.seed), paths_count=paths
-        ).to_dict(),
-    )
+    request: dict[str, Any] = {"inputs": document(preset, scenario)}
+    if model_id is not None and accelerator_id is not None:
+        request.update(model_id=model_id, accelerator_id=accelerator_id)
+    return request
+
+
+def preview(
+    session: Session,
+    preset: Preset,
+    scenario: Scenario,
+    paths: int = PREVIEW_PATHS,
+    *,
+    model_id: int | None = None,
+    accelerator_id: int | None = None,
+) -> tuple[dict[str, Any], tuple[Strategy, ...]]:
+    """(results in their stored JSON form, the strategies actually run), from the simulator service.
+
+    Cached when the strategies cannot depend on the database (no model/accelerator: preset or baseline)."""
+    request = {**_request(preset, scenario, model_id, accelerator_id), "paths_count": paths}
+
+    def run() -> tuple[dict[str, Any], tuple[Strategy, ...]]:
+        view = simulations.preview(session, request)
+        return view["results"], strategies_from_list(view["inputs"].get("strategies", []))
+
+    if "model_id" in request:
+        return run()
+    return _cached(("sim", repr(scenario), repr(preset.strategies), paths), run)
+
+
+def create_run(
+    session: Session,
+    preset: Preset,
+    scenario: Scenario,
+    name: str,
+    *,
+    model_id: int | None = None,
+    accelerator_id: int | None = None,
+) -> dict[str, Any]:
+    """Store a run (the scenario's own path count and seed) through the simulator service."""
+    request = {**_request(preset, scenario, model_id, accelerator_id), "name": name}
+    return simulations.create_run(session, request)
 
 
 def tornado_view(

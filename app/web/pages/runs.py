@@ -3,6 +3,7 @@ exports of exactly the tables the page shows."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -140,28 +141,15 @@ def export_json(run_id: int, request: Request, session: SessionDep) -> Response:
 
 @router.post("/runs/{run_id}/replay", response_class=HTMLResponse)
 def replay(run_id: int, session: SessionDep) -> Response:
-    """Run the stored inputs again with the stored seed and path count; store the replay next to it."""
+    """Run the stored inputs again (their seed, path count and strategies) through the simulator service and
+    store the replay next to the original; its page says whether the numbers are identical."""
     run = _run(session, run_id)
     preset = pw.load_preset(run.inputs)
-    scenario = preset.scenario
-    strategies = pw.strategies_of(preset, scenario)
-    import dataclasses
-
-    scenario = dataclasses.replace(scenario, seed=run.seed, paths_count=run.path_count)
-    result = pw.preview(scenario, strategies, run.path_count)
-    inputs = {**run.inputs, "replay_of": run.id}
-    row = crud.create_row(
-        session,
-        SimulationRun,
-        {
-            "scenario_id": run.scenario_id,
-            "name": f"{run.name} (replay)"[:160],
-            "inputs": inputs,
-            "seed": run.seed,
-            "path_count": run.path_count,
-            "horizon_months": run.horizon_months,
-            "engine_version": run.engine_version,
-            "results": result,
-        },
-    )
+    scenario = dataclasses.replace(preset.scenario, seed=run.seed, paths_count=run.path_count)
+    view = pw.create_run(session, preset, scenario, f"{run.name} (replay)"[:160])
+    row = session.get(SimulationRun, view["id"])
+    assert row is not None
+    row.scenario_id = run.scenario_id  # see explorer.store_run: the service takes an id or inputs, not both
+    row.inputs = {**row.inputs, "replay_of": run.id, "explorer_query": run.inputs.get("explorer_query", "")}
+    session.flush()
     return see_other(f"/runs/{row.id}")
