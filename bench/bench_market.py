@@ -29,13 +29,20 @@ def sixteen(scenario: Scenario) -> tuple[Strategy, ...]:
     """16 lever combinations with made-up but distinct costs, as the cost engine would hand over."""
     base = scenario.firm.unit_cost_usd_per_million_tokens
     return tuple(
-        Strategy(f"s{k:02d}", base * (0.6 + 0.05 * k), 1e6 * (k % 4), 0.5 * (k % 3),
-                 levers=frozenset(f"lever{b}" for b in range(4) if k >> b & 1))
+        Strategy(
+            f"s{k:02d}",
+            base * (0.6 + 0.05 * k),
+            1e6 * (k % 4),
+            0.5 * (k % 3),
+            levers=frozenset(f"lever{b}" for b in range(4) if k >> b & 1),
+        )
         for k in range(16)
     )
 
 
-def time_run(scenario: Scenario, strategies: tuple[Strategy, ...], paths: int, repeats: int) -> tuple[float, float]:
+def time_run(
+    scenario: Scenario, strategies: tuple[Strategy, ...], paths: int, repeats: int
+) -> tuple[float, float]:
     """Median wall-clock and CPU seconds. CPU time is the fairer figure when other work shares the machine
     (the simulator is single-threaded, so on an idle machine wall ~= CPU)."""
     run_simulation(scenario, strategies, np.random.default_rng(0), paths_count=paths)  # warm-up
@@ -56,22 +63,42 @@ def main() -> None:
         china36,
         rivals=tuple(
             dataclasses.replace(r, name=f"{r.name} #{k}", start_share_fraction=r.start_share_fraction / 4)
-            for k in range(4) for r in china36.rivals
+            for k in range(4)
+            for r in china36.rivals
         )[:20],
     )
     cases: list[tuple[str, Scenario, tuple[Strategy, ...], int, float]] = [
-        ("article preset (2 rivals), 16 strategies, 10,000 paths x 36 months", article.scenario, article.strategies,
-         10_000, 1.0),
+        (
+            "article preset (2 rivals), 16 strategies, 10,000 paths x 36 months",
+            article.scenario,
+            article.strategies,
+            10_000,
+            1.0,
+        ),
         ("article preset, preview 1,000 paths", article.scenario, article.strategies, 1_000, 0.150),
-        ("China May 2024 (6 rivals, subsidies), 16 strategies, 10,000 x 36", china36, sixteen(china36), 10_000, 1.0),
+        (
+            "China May 2024 (6 rivals, subsidies), 16 strategies, 10,000 x 36",
+            china36,
+            sixteen(china36),
+            10_000,
+            1.0,
+        ),
         ("China May 2024, preview 1,000 paths", china36, sixteen(china36), 1_000, 0.150),
-        ("20 rivals (limit), 16 strategies, 10,000 x 36 [no target]", many, sixteen(many), 10_000, float("inf")),
+        (
+            "20 rivals (limit), 16 strategies, 10,000 x 36 [no target]",
+            many,
+            sixteen(many),
+            10_000,
+            float("inf"),
+        ),
     ]
     assert all(isinstance(r, Rival) for r in many.rivals) and len(many.rivals) == 20
     print(f"load average before: {os.getloadavg()[0]:.2f} (other processes slow the wall-clock figure)")
     for label, scenario, strategies, paths, target in cases:
         wall, cpu = time_run(scenario, strategies, paths, repeats=5 if paths <= 1_000 else 3)
-        verdict = "" if target == float("inf") else ("  OK" if cpu < target else f"  SLOW (target {target:.3f} s)")
+        verdict = (
+            "" if target == float("inf") else ("  OK" if cpu < target else f"  SLOW (target {target:.3f} s)")
+        )
         print(f"{label:72s} wall {wall * 1000:7.1f} ms  cpu {cpu * 1000:7.1f} ms{verdict}")
 
 

@@ -42,7 +42,9 @@ from app.services.errors import NotFoundError, ValidationFailed
 PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
 ENGINE_VERSION = "market-1"
 PREVIEW_PATHS = 1_000
-PRESET_KEYS = frozenset({"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"})
+PRESET_KEYS = frozenset(
+    {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
+)
 
 
 # --- presets --------------------------------------------------------------------------------------------
@@ -58,19 +60,21 @@ def list_presets() -> list[dict[str, Any]]:
     out = []
     for _slug, text in _preset_documents():
         preset = preset_from_dict(json.loads(text))
-        out.append({
-            "slug": preset.slug,
-            "name": preset.name,
-            "description": preset.description,
-            "source": preset.source,
-            "sources": list(preset.sources),
-            "assumptions": list(preset.assumptions),
-            "horizon_months": preset.scenario.horizon_months,
-            "paths_count": preset.scenario.paths_count,
-            "rival_count": len(preset.scenario.rivals),
-            "strategy_count": len(preset.strategies),
-            "inputs": preset_to_dict(preset),
-        })
+        out.append(
+            {
+                "slug": preset.slug,
+                "name": preset.name,
+                "description": preset.description,
+                "source": preset.source,
+                "sources": list(preset.sources),
+                "assumptions": list(preset.assumptions),
+                "horizon_months": preset.scenario.horizon_months,
+                "paths_count": preset.scenario.paths_count,
+                "rival_count": len(preset.scenario.rivals),
+                "strategy_count": len(preset.strategies),
+                "inputs": preset_to_dict(preset),
+            }
+        )
     return out
 
 
@@ -78,7 +82,9 @@ def list_presets() -> list[dict[str, Any]]:
 
 
 def _engine_error(error: ScenarioError, prefix: str) -> ValidationFailed:
-    return ValidationFailed(f"{error.field}: {error.reason}", field=f"{prefix}.{error.field}" if prefix else error.field)
+    return ValidationFailed(
+        f"{error.field}: {error.reason}", field=f"{prefix}.{error.field}" if prefix else error.field
+    )
 
 
 def preset_of(inputs: Mapping[str, Any], *, name: str = "inline scenario", prefix: str = "inputs") -> Preset:
@@ -91,8 +97,14 @@ def preset_of(inputs: Mapping[str, Any], *, name: str = "inline scenario", prefi
         scenario = scenario_from_dict(dict(inputs))
     except ScenarioError as error:
         raise _engine_error(error, prefix) from error
-    return Preset(slug="inline", name=scenario.name or name, description="", sources=("inline inputs",),
-                  assumptions=(), scenario=scenario)
+    return Preset(
+        slug="inline",
+        name=scenario.name or name,
+        description="",
+        sources=("inline inputs",),
+        assumptions=(),
+        scenario=scenario,
+    )
 
 
 def _cost_engine_strategies(
@@ -106,9 +118,13 @@ def _cost_engine_strategies(
     accelerator, acc_id = accelerator_spec(session, None, accelerator_id, None)
     usd, price_source = price(session, price_usd_per_gpu_hour, acc_id, "on_demand")
     if usd is None:
-        raise ValidationFailed(f"no price for the accelerator ({price_source})", field="price_usd_per_gpu_hour")
+        raise ValidationFailed(
+            f"no price for the accelerator ({price_source})", field="price_usd_per_gpu_hour"
+        )
     levers = lever_strategies(model, accelerator, usd, training_tokens=training_tokens)
-    notes = [f"strategies: cost engine, {model.name} on {accelerator.name} at ${usd:.4g}/GPU-hour ({price_source})"]
+    notes = [
+        f"strategies: cost engine, {model.name} on {accelerator.name} at ${usd:.4g}/GPU-hour ({price_source})"
+    ]
     if levers:
         notes.extend(levers[0].assumptions)
     strategies = []
@@ -116,17 +132,20 @@ def _cost_engine_strategies(
         if not math.isfinite(lever.unit_cost_usd_per_million_tokens):
             notes.append(f"left out {lever.name}: no serving plan fits (unit cost unknown)")
             continue
-        strategies.append(Strategy(
-            name=lever.name,
-            unit_cost_usd_per_million_tokens=lever.unit_cost_usd_per_million_tokens,
-            one_off_training_usd=lever.one_off_training_usd,
-            quality_delta_points=lever.quality_delta_points,
-            serving_tokens_per_s_per_gpu=lever.serving_tokens_per_s_per_gpu or None,
-            levers=frozenset(lever.levers),
-        ))
+        strategies.append(
+            Strategy(
+                name=lever.name,
+                unit_cost_usd_per_million_tokens=lever.unit_cost_usd_per_million_tokens,
+                one_off_training_usd=lever.one_off_training_usd,
+                quality_delta_points=lever.quality_delta_points,
+                serving_tokens_per_s_per_gpu=lever.serving_tokens_per_s_per_gpu or None,
+                levers=frozenset(lever.levers),
+            )
+        )
     if not strategies:
-        raise ValidationFailed("the cost engine found no serving plan for this model and accelerator",
-                               field="model_id")
+        raise ValidationFailed(
+            "the cost engine found no serving plan for this model and accelerator", field="model_id"
+        )
     return tuple(strategies), notes
 
 
@@ -157,7 +176,9 @@ def resolve(session: Session, request: Mapping[str, Any]) -> Resolved:
         preset = preset_of(inputs or {})
 
     scenario = preset.scenario
-    overrides = {k: request[k] for k in ("paths_count", "seed", "horizon_months") if request.get(k) is not None}
+    overrides = {
+        k: request[k] for k in ("paths_count", "seed", "horizon_months") if request.get(k) is not None
+    }
     if overrides:
         try:
             scenario = dataclasses.replace(scenario, **overrides)
@@ -171,21 +192,31 @@ def resolve(session: Session, request: Mapping[str, Any]) -> Resolved:
         except ScenarioError as error:
             raise _engine_error(error, "") from error
         source = "request"
-    elif request.get("use_cost_engine", True) and model_id is not None and accelerator_id is not None \
-            and _cost_engine_available():
-        strategies, notes = _cost_engine_strategies(session, model_id, accelerator_id,
-                                                    request.get("price_usd_per_gpu_hour"))
+    elif (
+        request.get("use_cost_engine", True)
+        and model_id is not None
+        and accelerator_id is not None
+        and _cost_engine_available()
+    ):
+        strategies, notes = _cost_engine_strategies(
+            session, model_id, accelerator_id, request.get("price_usd_per_gpu_hour")
+        )
         source = "cost engine"
         # Our firm's own unit cost becomes the cost engine's baseline figure (the preset's is a default).
         base = next((s for s in strategies if not s.levers), strategies[0])
-        firm = dataclasses.replace(scenario.firm, unit_cost_usd_per_million_tokens=base.unit_cost_usd_per_million_tokens,
-                                   one_off_training_usd=base.one_off_training_usd)
+        firm = dataclasses.replace(
+            scenario.firm,
+            unit_cost_usd_per_million_tokens=base.unit_cost_usd_per_million_tokens,
+            one_off_training_usd=base.one_off_training_usd,
+        )
         scenario = dataclasses.replace(scenario, firm=firm)
     elif preset.strategies:
         strategies, source = preset.strategies, "preset"
     else:
         strategies, source = (baseline_strategy(scenario),), "baseline"
-    return Resolved(dataclasses.replace(preset, scenario=scenario), strategies, source, tuple(notes), scenario_id)
+    return Resolved(
+        dataclasses.replace(preset, scenario=scenario), strategies, source, tuple(notes), scenario_id
+    )
 
 
 @functools.cache
@@ -210,12 +241,15 @@ def _all_finite(value: Any) -> bool:
     return True
 
 
-def _simulate(resolved: Resolved, paths_count: int, tornado_request: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _simulate(
+    resolved: Resolved, paths_count: int, tornado_request: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     scenario = resolved.preset.scenario
     try:
         with np.errstate(all="ignore"):
-            result = run_simulation(scenario, resolved.strategies, np.random.default_rng(scenario.seed),
-                                    paths_count=paths_count)
+            result = run_simulation(
+                scenario, resolved.strategies, np.random.default_rng(scenario.seed), paths_count=paths_count
+            )
     except ScenarioError as error:
         raise _engine_error(error, "") from error
     results = result.to_dict()
@@ -231,16 +265,22 @@ def _simulate(resolved: Resolved, paths_count: int, tornado_request: Mapping[str
 def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
     """The sensitivity of one strategy, on its own common random numbers (seeded like the run)."""
     wanted = request.get("strategy")
-    strategy = next((s for s in resolved.strategies if s.name == wanted), None) if wanted else resolved.strategies[0]
+    strategy = (
+        next((s for s in resolved.strategies if s.name == wanted), None) if wanted else resolved.strategies[0]
+    )
     if strategy is None:
         raise ValidationFailed(f"no strategy named {wanted!r} in this run", field="tornado.strategy")
     scenario = resolved.preset.scenario
     try:
         with np.errstate(all="ignore"):
-            result = tornado(scenario, strategy, np.random.default_rng(scenario.seed),
-                             outcome=request.get("outcome", "cash_at_month"),
-                             outcome_month=request.get("outcome_month", 24),
-                             paths_count=request.get("paths_count", 500))
+            result = tornado(
+                scenario,
+                strategy,
+                np.random.default_rng(scenario.seed),
+                outcome=request.get("outcome", "cash_at_month"),
+                outcome_month=request.get("outcome_month", 24),
+                paths_count=request.get("paths_count", 500),
+            )
     except ScenarioError as error:
         raise _engine_error(error, "tornado") from error
     data = result.to_dict()
@@ -250,7 +290,9 @@ def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _view(resolved: Resolved, results: dict[str, Any], paths_count: int, run: SimulationRun | None) -> dict[str, Any]:
+def _view(
+    resolved: Resolved, results: dict[str, Any], paths_count: int, run: SimulationRun | None
+) -> dict[str, Any]:
     scenario = resolved.preset.scenario
     return {
         "id": run.id if run else None,
@@ -290,16 +332,20 @@ def create_run(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     paths = resolved.preset.scenario.paths_count
     results = _simulate(resolved, paths, request.get("tornado"))
     scenario = resolved.preset.scenario
-    run = crud.create_row(session, SimulationRun, {
-        "scenario_id": resolved.scenario_id,
-        "name": (request.get("name") or resolved.preset.name)[:160],
-        "inputs": _inputs_snapshot(resolved, paths),
-        "seed": scenario.seed,
-        "path_count": paths,
-        "horizon_months": scenario.horizon_months,
-        "engine_version": ENGINE_VERSION,
-        "results": results,
-    })
+    run = crud.create_row(
+        session,
+        SimulationRun,
+        {
+            "scenario_id": resolved.scenario_id,
+            "name": (request.get("name") or resolved.preset.name)[:160],
+            "inputs": _inputs_snapshot(resolved, paths),
+            "seed": scenario.seed,
+            "path_count": paths,
+            "horizon_months": scenario.horizon_months,
+            "engine_version": ENGINE_VERSION,
+            "results": results,
+        },
+    )
     return _view(resolved, results, paths, run)
 
 
@@ -342,7 +388,11 @@ def monthly_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     rivals = results.get("rival_names", [])
     for s in results["strategies"]:
         for t, month in enumerate(months):
-            row: dict[str, Any] = {"strategy": s["name"], "month": month, "survival_fraction": s["survival_curve"][t]}
+            row: dict[str, Any] = {
+                "strategy": s["name"],
+                "month": month,
+                "survival_fraction": s["survival_curve"][t],
+            }
             for series in SERIES:
                 for band in BANDS:
                     row[f"{series}_{band}"] = s[series][band][t]

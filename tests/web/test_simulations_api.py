@@ -27,8 +27,12 @@ SCENARIO: dict[str, Any] = {
         "inertia_per_month_fraction": 0.5,
     },
     "rivals": [
-        {"name": "Rival", "price_usd_per_million_tokens": 1.5, "unit_cost_usd_per_million_tokens": 0.3,
-         "start_share_fraction": 0.5}
+        {
+            "name": "Rival",
+            "price_usd_per_million_tokens": 1.5,
+            "unit_cost_usd_per_million_tokens": 0.3,
+            "start_share_fraction": 0.5,
+        }
     ],
     "horizon_months": 4,
     "paths_count": 50,
@@ -53,7 +57,9 @@ def test_preview_matches_the_hand_computed_cash_path(client) -> None:
 
 
 def test_run_is_stored_and_replayable(client) -> None:
-    r = client.post("/api/v1/simulations", json={"inputs": SCENARIO, "strategies": [STRATEGY], "name": "by hand"})
+    r = client.post(
+        "/api/v1/simulations", json={"inputs": SCENARIO, "strategies": [STRATEGY], "name": "by hand"}
+    )
     assert r.status_code == 201, r.text
     created = r.json()
     assert created["id"] > 0 and created["name"] == "by hand"
@@ -127,8 +133,12 @@ def test_request_errors_are_422_naming_the_field(client, body: dict[str, Any], l
     ("change", "field"),
     [
         (lambda s: s["rivals"][0].update(rule="nuke"), "inputs.rivals[0].rule"),
-        (lambda s: s.update(rivals=[dict(s["rivals"][0], name=f"r{i}", start_share_fraction=0.01)
-                                    for i in range(21)]), "inputs.rivals"),
+        (
+            lambda s: s.update(
+                rivals=[dict(s["rivals"][0], name=f"r{i}", start_share_fraction=0.01) for i in range(21)]
+            ),
+            "inputs.rivals",
+        ),
         (lambda s: s["firm"].update(colour="red"), "inputs.firm.colour"),
         (lambda s: s["market"].update(switching_elasticity=0.5), "inputs.market.switching_elasticity.low"),
     ],
@@ -175,7 +185,8 @@ def test_cost_engine_strategies_from_model_and_accelerator(client) -> None:
     # the inputs snapshot carries the cost engine's strategies, so a replay needs no cost engine
     assert len(data["inputs"]["strategies"]) == 16
     assert data["inputs"]["scenario"]["firm"]["unit_cost_usd_per_million_tokens"] == pytest.approx(
-        baseline["unit_cost_usd_per_million_tokens"])
+        baseline["unit_cost_usd_per_million_tokens"]
+    )
     # switched off: the request's inline scenario alone
     body["use_cost_engine"] = False
     assert client.post("/api/v1/simulations/preview", json=body).json()["strategies_source"] == "baseline"
@@ -183,17 +194,28 @@ def test_cost_engine_strategies_from_model_and_accelerator(client) -> None:
 
 def test_closed_forms_lever_contributions_and_tornado(client) -> None:
     presets = {p["name"]: p for p in client.get("/api/v1/simulations/presets").json()}
-    body = {"inputs": presets["The article's strategies"]["inputs"], "paths_count": 200,
-            "tornado": {"outcome": "survival_probability", "outcome_month": 36, "paths_count": 100}}
+    body = {
+        "inputs": presets["The article's strategies"]["inputs"],
+        "paths_count": 200,
+        "tornado": {"outcome": "survival_probability", "outcome_month": 36, "paths_count": 100},
+    }
     r = client.post("/api/v1/simulations/preview", json=body)
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert {c["lever"] for c in results["lever_contributions"]} == {
-        "distributed", "transfer", "quantization", "mixed_precision"}
+        "distributed",
+        "transfer",
+        "quantization",
+        "mixed_precision",
+    }
     assert all(c["pairs_count"] == 8 for c in results["lever_contributions"])
     forms = results["strategies"][0]["closed_forms"]
-    assert set(forms) >= {"required_volume_uplift_fraction", "breakeven_volume_million_tokens_per_month",
-                          "lerner_price_usd_per_million_tokens", "payback_months"}
+    assert set(forms) >= {
+        "required_volume_uplift_fraction",
+        "breakeven_volume_million_tokens_per_month",
+        "lerner_price_usd_per_million_tokens",
+        "payback_months",
+    }
     t = results["tornado"]
     assert t["strategy"] == "baseline" and t["outcome"] == "survival_probability" and t["bars"]
     bad = client.post("/api/v1/simulations/preview", json={**body, "tornado": {"strategy": "nope"}})

@@ -9,7 +9,7 @@ Glossary (market)
 price_usd_per_million_tokens      list price per 1M output tokens (p)
 unit_cost_usd_per_million_tokens  variable cost per 1M output tokens (c); c(t) = c0 k^(-(t-1)/12)
 cost_decline_per_year             k: unit cost falls k-fold a year (1 = flat, 2 = halves yearly)
-price_decline_per_year            d: rivals' list prices at constant capability fall d-fold a year (LLMflation)
+price_decline_per_year            d: list prices at constant capability fall d-fold a year (LLMflation)
 volume_million_tokens_per_month   Q: tokens sold a month, in millions
 share_fraction                    s: share of the API market's volume; the logit's outside option is the rest
 market_elasticity                 e_market: % change of total volume per % change of the price index

@@ -45,12 +45,16 @@ def required_volume_uplift_fraction(margin_fraction: float, cut_fraction: float)
     if cut_fraction == 0:
         return ClosedForm(0.0)
     if cut_fraction >= margin_fraction:
-        return ClosedForm(math.inf, "a cut at or above the contribution margin can never pay: it sells at or below cost")
+        return ClosedForm(
+            math.inf, "a cut at or above the contribution margin can never pay: it sells at or below cost"
+        )
     return ClosedForm(cut_fraction / (margin_fraction - cut_fraction))
 
 
 def breakeven_volume_million_tokens_per_month(
-    fixed_costs_usd_per_month: float, price_usd_per_million_tokens: float, unit_cost_usd_per_million_tokens: float
+    fixed_costs_usd_per_month: float,
+    price_usd_per_million_tokens: float,
+    unit_cost_usd_per_million_tokens: float,
 ) -> ClosedForm:
     """Q_BE = F / (p - c): the monthly volume at which contribution covers fixed costs."""
     _check("fixed_costs_usd_per_month", fixed_costs_usd_per_month)
@@ -62,7 +66,9 @@ def breakeven_volume_million_tokens_per_month(
     return ClosedForm(fixed_costs_usd_per_month / unit_margin)
 
 
-def lerner_price_usd_per_million_tokens(unit_cost_usd_per_million_tokens: float, elasticity: float) -> ClosedForm:
+def lerner_price_usd_per_million_tokens(
+    unit_cost_usd_per_million_tokens: float, elasticity: float
+) -> ClosedForm:
     """Profit-maximising price under constant elasticity: p* = c e / (1 + e), for e < -1."""
     _check("unit_cost_usd_per_million_tokens", unit_cost_usd_per_million_tokens)
     _check("elasticity", elasticity)
@@ -95,8 +101,9 @@ def match_cut_fraction(scenario: Any) -> float:
     return max(0.0, 1.0 - lowest / p0) if math.isfinite(lowest) else 0.0
 
 
-def strategy_closed_forms(scenario: Any, unit_cost_usd_per_million_tokens: float,
-                          one_off_training_usd: float) -> dict[str, ClosedForm]:
+def strategy_closed_forms(
+    scenario: Any, unit_cost_usd_per_million_tokens: float, one_off_training_usd: float
+) -> dict[str, ClosedForm]:
     """The closed forms at today's price and volume for one strategy's unit cost (central values)."""
     firm, market = scenario.firm, scenario.market
     p0, c = firm.price_usd_per_million_tokens, unit_cost_usd_per_million_tokens
@@ -109,8 +116,10 @@ def strategy_closed_forms(scenario: Any, unit_cost_usd_per_million_tokens: float
         "match_cut_fraction": ClosedForm(cut),
         "required_volume_uplift_fraction": required_volume_uplift_fraction(min(margin, 1.0), min(cut, 1.0)),
         "breakeven_volume_million_tokens_per_month": breakeven_volume_million_tokens_per_month(
-            firm.fixed_costs_usd_per_month, p0, c),
+            firm.fixed_costs_usd_per_month, p0, c
+        ),
         "lerner_price_usd_per_million_tokens": lerner_price_usd_per_million_tokens(
-            c, market.switching_elasticity.central),
+            c, market.switching_elasticity.central
+        ),
         "payback_months": payback_months(one_off_training_usd, contribution),
     }

@@ -40,7 +40,9 @@ def range_from_value(path: str, value: Any) -> Range:
         raise ScenarioError(f"{path}.{sorted(unknown)[0]}", "unknown field")
     kind = value.get("dist", "triangular")
     if kind not in RANGE_KINDS:
-        raise ScenarioError(f"{path}.dist", f"unknown distribution {kind!r}; use one of {', '.join(RANGE_KINDS)}")
+        raise ScenarioError(
+            f"{path}.dist", f"unknown distribution {kind!r}; use one of {', '.join(RANGE_KINDS)}"
+        )
     try:
         low = float(value["low"])
         high = float(value["high"]) if "high" in value else low
@@ -52,7 +54,9 @@ def range_from_value(path: str, value: Any) -> Range:
         return Range.fixed(low)
     if kind == "lognormal":
         if low <= 0 or high <= 0:
-            raise ScenarioError(f"{path}.low", "a lognormal range needs low > 0 (use triangular for signed values)")
+            raise ScenarioError(
+                f"{path}.low", "a lognormal range needs low > 0 (use triangular for signed values)"
+            )
         return Range.lognormal(low, high)
     if kind == "uniform":
         return Range.uniform(low, high)
@@ -113,7 +117,7 @@ def _convert(path: str, hint: Any, value: Any) -> Any:
     raise TypeError(f"no converter for {hint!r}")  # a programming error, not bad input
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
     """Resolved once per class: get_type_hints re-evaluates every annotation on each call (slow)."""
     return typing.get_type_hints(cls)

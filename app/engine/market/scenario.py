@@ -167,7 +167,9 @@ class Market:
     demand_growth_per_year_fraction: Range = field(default_factory=lambda: Range.fixed(0.0))
     # "LLMflation": list prices at constant capability fall d-fold a year; moves rivals' anchor prices.
     price_decline_per_year: Range = field(default_factory=lambda: Range.fixed(1.0))
-    inertia_per_month_fraction: float = 0.5  # lambda: share of the gap to the new equilibrium closed per month
+    inertia_per_month_fraction: float = (
+        0.5  # lambda: share of the gap to the new equilibrium closed per month
+    )
     quality_utility_per_point: float = 0.05
 
 
@@ -255,7 +257,9 @@ def validate_range(
     if not r.low <= r.mode <= r.high:
         raise ScenarioError(path, f"needs low <= mode <= high, got {r.low}, {r.mode}, {r.high}")
     if r.kind == "lognormal" and r.low <= 0:
-        raise ScenarioError(f"{path}.low", "a lognormal range needs low > 0 (use triangular for signed values)")
+        raise ScenarioError(
+            f"{path}.low", "a lognormal range needs low > 0 (use triangular for signed values)"
+        )
 
 
 def validate_scenario(s: Scenario) -> None:
@@ -267,8 +271,15 @@ def validate_scenario(s: Scenario) -> None:
 
     f = s.firm
     _at_least("firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0, strict=True)
-    _between("firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS)
-    _between("firm.unit_cost_usd_per_million_tokens", f.unit_cost_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS)
+    _between(
+        "firm.price_usd_per_million_tokens", f.price_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS
+    )
+    _between(
+        "firm.unit_cost_usd_per_million_tokens",
+        f.unit_cost_usd_per_million_tokens,
+        0,
+        MAX_USD_PER_MILLION_TOKENS,
+    )
     _between("firm.fixed_costs_usd_per_month", f.fixed_costs_usd_per_month, 0, MAX_USD)
     _between("firm.starting_cash_usd", f.starting_cash_usd, -MAX_USD, MAX_USD)
     _between("firm.start_share_fraction", f.start_share_fraction, 0, 1)
@@ -283,29 +294,43 @@ def validate_scenario(s: Scenario) -> None:
         _int_between(f"firm.funding[{i}].month", ev.month, 1, s.horizon_months)
         _between(f"firm.funding[{i}].amount_usd", ev.amount_usd, -MAX_USD, MAX_USD)
     if f.capacity_million_tokens_per_month is not None:
-        _between("firm.capacity_million_tokens_per_month", f.capacity_million_tokens_per_month, 0,
-                 MAX_MILLION_TOKENS_PER_MONTH)
+        _between(
+            "firm.capacity_million_tokens_per_month",
+            f.capacity_million_tokens_per_month,
+            0,
+            MAX_MILLION_TOKENS_PER_MONTH,
+        )
     if f.capacity_gpu_count is not None:
         _between("firm.capacity_gpu_count", f.capacity_gpu_count, 0, 1e9)
     _between("firm.capacity_utilisation_fraction", f.capacity_utilisation_fraction, 0, 1)
     _between("firm.quality_points", f.quality_points, -1000, 1000)
     p = f.pricing
     if p.rule not in OUR_RULES:
-        raise ScenarioError("firm.pricing.rule", f"unknown rule {p.rule!r}; use one of {', '.join(OUR_RULES)}")
+        raise ScenarioError(
+            "firm.pricing.rule", f"unknown rule {p.rule!r}; use one of {', '.join(OUR_RULES)}"
+        )
     _between("firm.pricing.undercut_fraction", p.undercut_fraction, 0, 1)
     _between("firm.pricing.floor_margin_fraction", p.floor_margin_fraction, -1, 100)
     _between("firm.pricing.premium_fraction", p.premium_fraction, -1, 100)
 
     m = s.market
     _at_least("market.volume_million_tokens_per_month", m.volume_million_tokens_per_month, 0, strict=True)
-    _between("market.volume_million_tokens_per_month", m.volume_million_tokens_per_month, 0,
-             MAX_MILLION_TOKENS_PER_MONTH)
+    _between(
+        "market.volume_million_tokens_per_month",
+        m.volume_million_tokens_per_month,
+        0,
+        MAX_MILLION_TOKENS_PER_MONTH,
+    )
     validate_range("market.market_elasticity", m.market_elasticity, low=-10, high=0)
     validate_range("market.switching_elasticity", m.switching_elasticity, low=-50, high=0)
     if m.switching_elasticity.high >= 0:
         raise ScenarioError("market.switching_elasticity", "must be < 0 (customers prefer cheaper offers)")
-    validate_range("market.demand_growth_per_year_fraction", m.demand_growth_per_year_fraction, low=-0.99, high=100)
-    validate_range("market.price_decline_per_year", m.price_decline_per_year, low=0.01, high=1000, positive=True)
+    validate_range(
+        "market.demand_growth_per_year_fraction", m.demand_growth_per_year_fraction, low=-0.99, high=100
+    )
+    validate_range(
+        "market.price_decline_per_year", m.price_decline_per_year, low=0.01, high=1000, positive=True
+    )
     _between("market.inertia_per_month_fraction", m.inertia_per_month_fraction, 0, 1)
     if m.inertia_per_month_fraction == 0:
         raise ScenarioError("market.inertia_per_month_fraction", "must be > 0 (0 would freeze every share)")
@@ -317,14 +342,25 @@ def validate_scenario(s: Scenario) -> None:
         if not r.name or r.name in names:
             raise ScenarioError(f"{path}.name", f"must be non-empty and unique, got {r.name!r}")
         names.add(r.name)
-        _between(f"{path}.price_usd_per_million_tokens", r.price_usd_per_million_tokens, 0, MAX_USD_PER_MILLION_TOKENS)
-        validate_range(f"{path}.unit_cost_usd_per_million_tokens", r.unit_cost_usd_per_million_tokens, low=0,
-                       high=MAX_USD_PER_MILLION_TOKENS)
+        _between(
+            f"{path}.price_usd_per_million_tokens",
+            r.price_usd_per_million_tokens,
+            0,
+            MAX_USD_PER_MILLION_TOKENS,
+        )
+        validate_range(
+            f"{path}.unit_cost_usd_per_million_tokens",
+            r.unit_cost_usd_per_million_tokens,
+            low=0,
+            high=MAX_USD_PER_MILLION_TOKENS,
+        )
         _between(f"{path}.start_share_fraction", r.start_share_fraction, 0, 1)
         if r.start_share_fraction == 0:
             raise ScenarioError(f"{path}.start_share_fraction", "must be > 0 (the logit is calibrated on it)")
         if r.rule not in RIVAL_RULES:
-            raise ScenarioError(f"{path}.rule", f"unknown rule {r.rule!r}; use one of {', '.join(RIVAL_RULES)}")
+            raise ScenarioError(
+                f"{path}.rule", f"unknown rule {r.rule!r}; use one of {', '.join(RIVAL_RULES)}"
+            )
         _between(f"{path}.undercut_fraction", r.undercut_fraction, 0, 1)
         _between(f"{path}.subsidy_budget_usd", r.subsidy_budget_usd, 0, MAX_USD)
         _between(f"{path}.subsidy_fraction", r.subsidy_fraction, 0, 1)
@@ -352,8 +388,12 @@ def validate_strategies(strategies: tuple[Strategy, ...] | list[Strategy]) -> No
         if not st.name or st.name in seen:
             raise ScenarioError(f"{path}.name", f"must be non-empty and unique, got {st.name!r}")
         seen.add(st.name)
-        _between(f"{path}.unit_cost_usd_per_million_tokens", st.unit_cost_usd_per_million_tokens, 0,
-                 MAX_USD_PER_MILLION_TOKENS)
+        _between(
+            f"{path}.unit_cost_usd_per_million_tokens",
+            st.unit_cost_usd_per_million_tokens,
+            0,
+            MAX_USD_PER_MILLION_TOKENS,
+        )
         _between(f"{path}.one_off_training_usd", st.one_off_training_usd, 0, MAX_USD)
         _between(f"{path}.quality_delta_points", st.quality_delta_points, -1000, 1000)
         if st.serving_tokens_per_s_per_gpu is not None:

@@ -78,11 +78,11 @@ def with_input(scenario: Scenario, name: str, value: float | Range) -> Scenario:
     rivals = list(scenario.rivals)
     if m.group(3) is not None:
         i = int(m.group(3))
-        rivals[i] = dataclasses.replace(rivals[i], **{m.group(4): value})
+        rivals[i] = dataclasses.replace(rivals[i], **{m.group(4): value})  # type: ignore[arg-type]
     else:
         i, j = int(m.group(5)), int(m.group(6))
         cuts = list(rivals[i].cuts)
-        cuts[j] = dataclasses.replace(cuts[j], **{m.group(7): value})
+        cuts[j] = dataclasses.replace(cuts[j], **{m.group(7): value})  # type: ignore[arg-type]
         rivals[i] = dataclasses.replace(rivals[i], cuts=tuple(cuts))
     return dataclasses.replace(scenario, rivals=tuple(rivals))
 

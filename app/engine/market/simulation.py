@@ -50,7 +50,8 @@ def capacity_million_tokens_per_month(scenario: Scenario, strategies: tuple[Stra
         for i, st in enumerate(strategies):
             if st.serving_tokens_per_s_per_gpu is None:
                 raise ScenarioError(
-                    f"strategies[{i}].serving_tokens_per_s_per_gpu", "is needed when firm.capacity_gpu_count is set"
+                    f"strategies[{i}].serving_tokens_per_s_per_gpu",
+                    "is needed when firm.capacity_gpu_count is set",
                 )
             gpu_cap = (
                 firm.capacity_gpu_count
@@ -161,7 +162,8 @@ def _simulate_group(
     inside0 = s0 + sum(r.start_share_fraction for r in rivals)
     index_w_us = s0 / inside0  # price index: today's inside shares as fixed weights
     index_w_r = [r.start_share_fraction / inside0 for r in rivals]
-    index0 = max(index_w_us * p0 + sum(w * r.price_usd_per_million_tokens for w, r in zip(index_w_r, rivals)), 1e-12)
+    rival_index0 = sum(w * r.price_usd_per_million_tokens for w, r in zip(index_w_r, rivals, strict=True))
+    index0 = max(index_w_us * p0 + rival_index0, 1e-12)
 
     rival_cost0 = [inputs.rival_unit_cost_usd_per_million_tokens[:, j] for j in range(n_r)]
     cut_month = [inputs.rival_cut_month[:, j, : len(r.cuts)] for j, r in enumerate(rivals)]
@@ -170,7 +172,7 @@ def _simulate_group(
     reactive = any(r.rule in ("match", "undercut") for r in rivals)
     # Today's lowest price each firm sees among the others: "match" keeps its ratio to it.
     start_prices = [p0] + [r.price_usd_per_million_tokens for r in rivals]
-    others0 = [min(start_prices[:j + 1] + start_prices[j + 2:]) for j in range(n_r)]
+    others0 = [min(start_prices[: j + 1] + start_prices[j + 2 :]) for j in range(n_r)]
     lowest_rival0 = min(start_prices[1:], default=0.0)
 
     # --- state ----------------------------------------------------------------------------------------
@@ -180,9 +182,12 @@ def _simulate_group(
     # Individual shares are tracked only for rivals that need them (a subsidy budget to drain, a best
     # response to compute); the others move as one aggregate, which the linear inertia update allows.
     tracked = [subsidised[j] or r.rule == "best_response" for j, r in enumerate(rivals)]
-    r_share: dict[int, np.ndarray] = {j: np.full(shape, r.start_share_fraction)
-                                      for j, r in enumerate(rivals) if tracked[j]}
-    passive_share = np.full(shape, sum(r.start_share_fraction for j, r in enumerate(rivals) if not tracked[j]))
+    r_share: dict[int, np.ndarray] = {
+        j: np.full(shape, r.start_share_fraction) for j, r in enumerate(rivals) if tracked[j]
+    }
+    passive_share = np.full(
+        shape, sum(r.start_share_fraction for j, r in enumerate(rivals) if not tracked[j])
+    )
     budget_hit = [False] * n_r  # until some path runs out, a funded rival's floor is the same on every path
     budget: list[np.ndarray] = [np.full(shape, r.subsidy_budget_usd) for r in rivals]
     cash = np.full(shape, float(firm.starting_cash_usd))
@@ -201,7 +206,7 @@ def _simulate_group(
     display_bands = np.empty((len(keys) + n_r, n_s, n_q, n_t))
     band_arrays = {key: display_bands[k] for k, key in enumerate(keys)}
     band_arrays["cash"] = np.empty((n_s, n_q, n_t))
-    r_price_bands = display_bands[len(keys):]
+    r_price_bands = display_bands[len(keys) :]
     cash_paths = np.empty((n_s, n_t, n_p)) if keep_cash_paths else None
     lam = market.inertia_per_month_fraction
 
@@ -232,11 +237,15 @@ def _simulate_group(
                 if r.rule == "undercut":
                     others = others * (1.0 - r.undercut_fraction)
                 else:  # match the lowest competing price's moves in percent, keeping today's gap to it
-                    others = others * (r.price_usd_per_million_tokens / others0[j]) if others0[j] > 0 else anchor
+                    others = (
+                        others * (r.price_usd_per_million_tokens / others0[j]) if others0[j] > 0 else anchor
+                    )
                 target = np.minimum(anchor, others)
             elif r.rule == "best_response":  # p = c + 1/(beta (1 - s)), approached with damping
                 markup = 1.0 / (beta * np.maximum(1.0 - r_share[j], 1e-9))
-                target = prev_r_price[j] + r.best_response_damping_fraction * (cost_j + markup - prev_r_price[j])
+                target = prev_r_price[j] + r.best_response_damping_fraction * (
+                    cost_j + markup - prev_r_price[j]
+                )
             else:  # hold / script: the anchor (list price x market trend x dated cuts)
                 target = anchor
             if subsidised[j] and budget_hit[j]:
@@ -284,7 +293,9 @@ def _simulate_group(
         for j in range(n_r):
             if j in split and split[j][1].ndim == 1:
                 funded, p_funded, p_unfunded = split[j]
-                w_r.append(np.where(funded, np.exp(a_r[j] - beta * p_funded), np.exp(a_r[j] - beta * p_unfunded)))
+                w_r.append(
+                    np.where(funded, np.exp(a_r[j] - beta * p_funded), np.exp(a_r[j] - beta * p_unfunded))
+                )
             else:
                 w_r.append(np.exp(a_r[j] - beta * r_price[j]))
         order = sorted(range(n_r), key=lambda j: w_r[j].ndim)
@@ -412,7 +423,10 @@ def _strategy_result(
     bands = {key: Bands.from_rows(arr[i]) for key, arr in band_arrays.items()}
     unit_cost = float(np.median(cost_base[i]))
     volume0 = scenario.market.volume_million_tokens_per_month * firm.start_share_fraction
-    full_cost = unit_cost + (firm.fixed_costs_usd_per_month + st.one_off_training_usd / firm.amortisation_months) / volume0
+    full_cost = (
+        unit_cost
+        + (firm.fixed_costs_usd_per_month + st.one_off_training_usd / firm.amortisation_months) / volume0
+    )
     return StrategyResult(
         name=st.name,
         levers=tuple(sorted(st.levers)),
@@ -430,9 +444,12 @@ def _strategy_result(
         gross_profit_usd_per_month=bands["gross_profit"],
         gross_margin_fraction=bands["gross_margin"],
         cash_usd=bands["cash"],
-        rival_price_usd_per_million_tokens=tuple(Bands.from_rows(r_price_bands[j, i]) for j in range(len(rivals))),
+        rival_price_usd_per_million_tokens=tuple(
+            Bands.from_rows(r_price_bands[j, i]) for j in range(len(rivals))
+        ),
         rival_subsidy_exhausted_fraction=tuple(
-            float(np.mean(budget[j][i] <= 0.0)) if r.subsidy_budget_usd > 0 else 0.0 for j, r in enumerate(rivals)
+            float(np.mean(budget[j][i] <= 0.0)) if r.subsidy_budget_usd > 0 else 0.0
+            for j, r in enumerate(rivals)
         ),
         survival_curve_fraction=survival,
         survival_probability=float(survival[-1]),

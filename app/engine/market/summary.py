@@ -39,7 +39,7 @@ def quantile_bands(values: np.ndarray, *, fast: bool) -> np.ndarray:
 
 
 def round_significant(x: np.ndarray, digits: int) -> np.ndarray:
-    """Round to `digits` significant digits (float32 carries ~7), so 12614.4 reads 12614.4, not 12614.40039."""
+    """Round to `digits` significant digits (float32 carries ~7): 12614.4 reads 12614.4, not 12614.40039."""
     x = np.asarray(x, dtype=float)
     magnitude = np.floor(np.log10(np.where((x != 0) & np.isfinite(x), np.abs(x), 1.0)))
     k = (digits - 1 - magnitude).astype(np.int64)
@@ -132,7 +132,9 @@ class StrategyResult:
     closed_forms: dict[str, ClosedForm]  # at today's price and volume, central values (closed_forms.py)
     unit_cost_usd_per_million_tokens: float  # month 1, median over paths (GPU-price uncertainty)
     price_floor_usd_per_million_tokens: float  # unit cost x (1 + floor margin): our pricing floor
-    full_cost_price_usd_per_million_tokens: float  # covers fixed costs and amortised training at today's volume
+    full_cost_price_usd_per_million_tokens: (
+        float  # covers fixed costs and amortised training at today's volume
+    )
     one_off_training_usd: float
     quality_delta_points: float
     capacity_million_tokens_per_month: float | None
@@ -151,7 +153,9 @@ class StrategyResult:
     breakeven_paths_fraction: float
     payback_month: int | None  # median first month cumulative contribution covers the one-off spend
     death_month: int | None  # median first month with cash < 0; None if most paths survive
-    runway_months: float | None  # median (starting cash - one-off spend) / month-1 operating burn; None: no burn
+    runway_months: (
+        float | None
+    )  # median (starting cash - one-off spend) / month-1 operating burn; None: no burn
 
     @property
     def cash_at_horizon_p50_usd(self) -> float:
@@ -182,7 +186,9 @@ class StrategyResult:
             "gross_profit_usd_per_month": self.gross_profit_usd_per_month.to_dict(),
             "gross_margin_fraction": self.gross_margin_fraction.to_dict(),
             "cash_usd": self.cash_usd.to_dict(),
-            "rival_price_usd_per_million_tokens": [b.to_dict() for b in self.rival_price_usd_per_million_tokens],
+            "rival_price_usd_per_million_tokens": [
+                b.to_dict() for b in self.rival_price_usd_per_million_tokens
+            ],
             "rival_subsidy_exhausted_fraction": list(self.rival_subsidy_exhausted_fraction),
             "closed_forms": {key: form.to_dict() for key, form in self.closed_forms.items()},
         }
@@ -201,7 +207,7 @@ MONTHLY_SERIES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class LeverContribution:
-    """What pulling one lever changes, averaged over every pair of strategies that differ by that lever alone."""
+    """What pulling one lever changes, averaged over pairs of strategies differing by that lever alone."""
 
     lever: str
     pairs_count: int
@@ -216,18 +222,25 @@ def lever_contributions(strategies: tuple[StrategyResult, ...]) -> tuple[LeverCo
     by_levers = {frozenset(s.levers): s for s in strategies}
     out = []
     for lever in sorted({lever for s in strategies for lever in s.levers}):
-        pairs = [(without, by_levers[key | {lever}]) for key, without in by_levers.items()
-                 if lever not in key and key | {lever} in by_levers]
+        pairs = [
+            (without, by_levers[key | {lever}])
+            for key, without in by_levers.items()
+            if lever not in key and key | {lever} in by_levers
+        ]
         if not pairs:
             continue
-        out.append(LeverContribution(
-            lever=lever,
-            pairs_count=len(pairs),
-            survival_probability_delta=float(np.mean([w.survival_probability - wo.survival_probability
-                                                      for wo, w in pairs])),
-            cash_at_horizon_p50_usd_delta=float(np.mean([w.cash_at_horizon_p50_usd - wo.cash_at_horizon_p50_usd
-                                                         for wo, w in pairs])),
-        ))
+        out.append(
+            LeverContribution(
+                lever=lever,
+                pairs_count=len(pairs),
+                survival_probability_delta=float(
+                    np.mean([w.survival_probability - wo.survival_probability for wo, w in pairs])
+                ),
+                cash_at_horizon_p50_usd_delta=float(
+                    np.mean([w.cash_at_horizon_p50_usd - wo.cash_at_horizon_p50_usd for wo, w in pairs])
+                ),
+            )
+        )
     return tuple(out)
 
 
@@ -252,11 +265,15 @@ class SimulationResult:
 
     def ranking_by_survival(self) -> list[str]:
         """Names, best first: survival probability, then median cash at the horizon, then name."""
-        ranked = sorted(self.strategies, key=lambda s: (-s.survival_probability, -s.cash_at_horizon_p50_usd, s.name))
+        ranked = sorted(
+            self.strategies, key=lambda s: (-s.survival_probability, -s.cash_at_horizon_p50_usd, s.name)
+        )
         return [s.name for s in ranked]
 
     def ranking_by_cash(self) -> list[str]:
-        ranked = sorted(self.strategies, key=lambda s: (-s.cash_at_horizon_p50_usd, -s.survival_probability, s.name))
+        ranked = sorted(
+            self.strategies, key=lambda s: (-s.cash_at_horizon_p50_usd, -s.survival_probability, s.name)
+        )
         return [s.name for s in ranked]
 
     def to_dict(self) -> dict[str, Any]:
@@ -277,8 +294,11 @@ class SimulationResult:
         rows = []
         for s in self.strategies:
             for t, month in enumerate(self.months):
-                row: dict[str, Any] = {"strategy": s.name, "month": month,
-                                       "survival_fraction": float(s.survival_curve_fraction[t])}
+                row: dict[str, Any] = {
+                    "strategy": s.name,
+                    "month": month,
+                    "survival_fraction": float(s.survival_curve_fraction[t]),
+                }
                 for label, attr in MONTHLY_SERIES:
                     bands: Bands = getattr(s, attr)
                     for band in BAND_NAMES:

@@ -19,7 +19,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorDetail, "description": "Not signed in"},
     403: {"model": ErrorDetail, "description": "Role too low"},
     404: {"model": ErrorDetail, "description": "Unknown simulation, scenario, model or accelerator id"},
-    422: {"model": ErrorDetail, "description": "Invalid input; `loc` names the field (e.g. inputs.rivals[2].rule)"},
+    422: {
+        "model": ErrorDetail,
+        "description": "Invalid input; `loc` names the field (e.g. inputs.rivals[2].rule)",
+    },
 }
 router = APIRouter(prefix="/simulations", tags=["simulations"], responses=ERRORS)
 READ = [require_role("viewer")]
@@ -49,17 +52,24 @@ class TornadoInput(StrictModel):
 
 
 class SimulationRequest(StrictModel):
-    scenario_id: RowId | None = Field(default=None, description="A stored scenario (its inputs are a preset document)")
+    scenario_id: RowId | None = Field(
+        default=None, description="A stored scenario (its inputs are a preset document)"
+    )
     inputs: dict[str, Any] | None = Field(
         default=None,
         description="Inline inputs: a preset document {slug, name, sources, scenario, strategies} or a bare "
         "scenario {firm, market, rivals, horizon_months, paths_count, seed}; see GET /simulations/presets",
     )
     strategies: Annotated[list[StrategyInput], Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description="Default: the cost engine's 16 lever combinations, else the preset's, else baseline"
+        default=None,
+        description="Default: the cost engine's 16 lever combinations, else the preset's, else baseline",
     )
-    model_id: RowId | None = Field(default=None, description="Model configuration for the cost engine's strategies")
-    accelerator_id: RowId | None = Field(default=None, description="Accelerator for the cost engine's strategies")
+    model_id: RowId | None = Field(
+        default=None, description="Model configuration for the cost engine's strategies"
+    )
+    accelerator_id: RowId | None = Field(
+        default=None, description="Accelerator for the cost engine's strategies"
+    )
     price_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=10_000)] | None = Field(
         default=None, description="Default: the cheapest on-demand quote in effect for the accelerator"
     )
@@ -112,7 +122,9 @@ class StrategyResultRead(BaseModel):
     breakeven_paths_fraction: float
     payback_month: int | None
     death_month: int | None
-    runway_months: float | None = Field(description="(Starting cash - one-off spend) / month-1 operating burn")
+    runway_months: float | None = Field(
+        description="(Starting cash - one-off spend) / month-1 operating burn"
+    )
     cash_at_horizon_p50_usd: float
     price_usd_per_million_tokens: BandsRead
     volume_million_tokens_per_month: BandsRead
@@ -200,7 +212,9 @@ class PresetRead(BaseModel):
     inputs: dict[str, Any]
 
 
-@router.get("/presets", response_model=list[PresetRead], dependencies=READ, summary="The shipped scenario presets")
+@router.get(
+    "/presets", response_model=list[PresetRead], dependencies=READ, summary="The shipped scenario presets"
+)
 def presets() -> list[dict[str, Any]]:
     return simulations.list_presets()
 
@@ -210,8 +224,13 @@ def preview(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
     return simulations.preview(session, body.model_dump(exclude_none=True))
 
 
-@router.post("", response_model=SimulationRead, status_code=status.HTTP_201_CREATED, dependencies=WRITE,
-             summary="Run and store a simulation")
+@router.post(
+    "",
+    response_model=SimulationRead,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=WRITE,
+    summary="Run and store a simulation",
+)
 def create(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
     return simulations.create_run(session, body.model_dump(exclude_none=True))
 
@@ -228,6 +247,9 @@ def read(
 ) -> Any:
     if format == "csv":
         filename, text = simulations.run_csv(session, run_id)
-        return Response(text, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     return simulations.get_run(session, run_id)

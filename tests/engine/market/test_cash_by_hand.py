@@ -92,7 +92,9 @@ def test_flat_market_cash_by_hand() -> None:
 def test_cost_decline_and_capacity_by_hand() -> None:
     # Unit cost halves every year: c(m) = 0.50 x 2^(-(m-1)/12). Capacity caps sales at 80,000 M tokens.
     # contribution(m) = (2.00 - c(m)) x 80,000 - 100,000
-    scenario = base_scenario(cost_decline_per_year=Range.fixed(2.0), capacity_million_tokens_per_month=80_000.0)
+    scenario = base_scenario(
+        cost_decline_per_year=Range.fixed(2.0), capacity_million_tokens_per_month=80_000.0
+    )
     c = [0.50 * 2 ** (-(m - 1) / 12) for m in (1, 2, 3, 4)]
     assert_allclose(c, [0.5, 0.47193715634, 0.44544935907, 0.42044820763], rtol=1e-10)
     contribution = [(2.00 - cm) * 80_000 - 100_000 for cm in c]
@@ -100,8 +102,14 @@ def test_cost_decline_and_capacity_by_hand() -> None:
     # month 2: 240,000 + 22,245.03 - 30,000 = 232,245.03   ((2 - 0.47193716) x 80,000 = 122,245.03)
     # month 3: 232,245.03 + 24,364.05 + 50,000 = 306,609.08
     # month 4: 306,609.08 + 26,364.14 = 332,973.22
-    expected = np.cumsum([250_000 + contribution[0] - 30_000, contribution[1] - 30_000,
-                          contribution[2] + 50_000, contribution[3]])
+    expected = np.cumsum(
+        [
+            250_000 + contribution[0] - 30_000,
+            contribution[1] - 30_000,
+            contribution[2] + 50_000,
+            contribution[3],
+        ]
+    )
     assert_allclose(expected, [240_000.00, 232_245.03, 306_609.08, 332_973.22], atol=0.01, rtol=0)
     assert_allclose(cash_paths(scenario)[0, :, 0], expected, atol=0.005, rtol=0)
 
@@ -146,7 +154,9 @@ def test_rival_cut_moves_shares_through_the_logit_by_hand() -> None:
     # month 3: + 1.5 x 478,091.44 x 0.18280799 - 100,000 = + 31,098.40 -> 378,258.77
     # month 4: + 1.5 x 478,091.44 x 0.17160932 - 100,000 = + 23,067.42 -> 401,326.19
     assert_allclose(expected, [300_000.00, 347_160.37, 378_258.77, 401_326.19], atol=0.01, rtol=0)
-    result = run_simulation(scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True)
+    result = run_simulation(
+        scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True
+    )
     assert result.cash_paths_usd is not None
     assert_allclose(result.cash_paths_usd[0, :, 1], expected, atol=0.005, rtol=0)
     s = result.strategies[0]
@@ -162,7 +172,9 @@ def test_death_is_absorbing_and_funding_does_not_revive() -> None:
         funding=(FundingEvent(month=4, amount_usd=200_000.0),),
         capacity_million_tokens_per_month=0.0,
     )
-    result = run_simulation(scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True)
+    result = run_simulation(
+        scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True
+    )
     assert result.cash_paths_usd is not None
     assert_allclose(result.cash_paths_usd[0, :, 0], [150_000, 50_000, -50_000, 50_000], atol=0.005)
     s = result.strategies[0]

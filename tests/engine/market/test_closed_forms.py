@@ -87,4 +87,7 @@ def test_closed_forms_come_with_every_strategy() -> None:
     assert forms["lerner_price_usd_per_million_tokens"].value == pytest.approx(0.5 * -1.5 / -0.5)
     # contribution at today's volume: 1.5 x 100,000 - 100,000 = 50,000 a month -> 60,000 / 50,000
     assert forms["payback_months"].value == pytest.approx(1.2)
-    assert result.to_dict()["strategies"][0]["closed_forms"]["payback_months"] == {"value": 1.2, "reason": None}
+    assert result.to_dict()["strategies"][0]["closed_forms"]["payback_months"] == {
+        "value": 1.2,
+        "reason": None,
+    }

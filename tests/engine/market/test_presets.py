@@ -39,7 +39,9 @@ def test_preset_parses_cites_and_round_trips(path: Path) -> None:
     again = preset_from_dict(json.loads(json.dumps(preset_to_dict(preset))))
     assert again == preset
     strategies = preset.strategies or (baseline_strategy(preset.scenario),)
-    result = run_simulation(preset.scenario, strategies, np.random.default_rng(preset.scenario.seed), paths_count=200)
+    result = run_simulation(
+        preset.scenario, strategies, np.random.default_rng(preset.scenario.seed), paths_count=200
+    )
     assert json.loads(json.dumps(result.to_dict()))["strategies"]
 
 
@@ -54,12 +56,15 @@ def test_china_may_2024_uses_the_real_prices() -> None:
     assert rivals["Alibaba Qwen"].cuts[0].cut_fraction.high == 0.97  # "cuts up to 97 %"
     assert rivals["Baidu ERNIE Speed/Lite"].cuts[0].cut_fraction.central == 1.0  # free
     assert rivals["Zhipu glm-3-turbo"].price_usd_per_million_tokens == pytest.approx(5 / 7.2, abs=1e-4)
-    result = run_simulation(preset.scenario, [baseline_strategy(preset.scenario)], np.random.default_rng(1),
-                            paths_count=500)
+    result = run_simulation(
+        preset.scenario, [baseline_strategy(preset.scenario)], np.random.default_rng(1), paths_count=500
+    )
     ds = result.strategy("baseline").rival_price_usd_per_million_tokens[0]
-    # month 1 price: 97 % to 90 % off RMB 20 (0.083 to 0.278 USD), raised to its unit cost where that is higher
+    # month 1 price: 97 % to 90 % off RMB 20 (0.083 to 0.278 USD), raised to its unit cost if higher
     assert 20 / 7.2 * 0.03 - 1e-6 <= ds.p5[0] and ds.p95[0] <= 2.0 / 7.2 + 1e-6
-    assert ds.p50[0] == pytest.approx(20 / 7.2 * (1 - 0.9205), rel=0.05)  # median of triangular(.90, .90, .97)
+    assert ds.p50[0] == pytest.approx(
+        20 / 7.2 * (1 - 0.9205), rel=0.05
+    )  # median of triangular(.90, .90, .97)
 
 
 def test_llmflation_median_decline_is_about_ten_x() -> None:
@@ -70,8 +75,9 @@ def test_llmflation_median_decline_is_about_ten_x() -> None:
 
 def test_follow_the_leader_cascades() -> None:
     preset = preset_from_dict(load("follow-the-leader"))
-    result = run_simulation(preset.scenario, [baseline_strategy(preset.scenario)], np.random.default_rng(0),
-                            paths_count=300)
+    result = run_simulation(
+        preset.scenario, [baseline_strategy(preset.scenario)], np.random.default_rng(0), paths_count=300
+    )
     s = result.strategies[0]
     leader, *followers = s.rival_price_usd_per_million_tokens
     # nobody moves before the leader's cut; a year on every follower has cut by more than 40 %
@@ -90,7 +96,10 @@ def test_article_strategies_are_the_sixteen_lever_combinations() -> None:
     base = by_levers[frozenset()]
     # 4 GPUs x 50 min = 200 GPU-minutes against 1 x 100: twice the spend; mixed precision 100 -> 60 min
     assert by_levers[frozenset({"distributed"})].one_off_training_usd == 2 * base.one_off_training_usd
-    assert by_levers[frozenset({"mixed_precision"})].one_off_training_usd == pytest.approx(0.6 * base.one_off_training_usd)
+    assert by_levers[frozenset({"mixed_precision"})].one_off_training_usd == pytest.approx(
+        0.6 * base.one_off_training_usd
+    )
     assert by_levers[frozenset({"quantization"})].unit_cost_usd_per_million_tokens == pytest.approx(
-        0.2 * base.unit_cost_usd_per_million_tokens)  # 100 MB -> 20 MB, at face value
+        0.2 * base.unit_cost_usd_per_million_tokens
+    )  # 100 MB -> 20 MB, at face value
     assert by_levers[frozenset({"transfer"})].quality_delta_points == 10  # 80 % -> 90 %

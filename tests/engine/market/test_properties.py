@@ -31,8 +31,14 @@ from app.engine.market import (
 FAST = settings(max_examples=25, deadline=None)
 
 
-def scenario_from(seed: int, *, policy: str, rival_rules: tuple[str, ...], subsidies: bool,
-                  market_elasticity: float | None = None) -> Scenario:
+def scenario_from(
+    seed: int,
+    *,
+    policy: str,
+    rival_rules: tuple[str, ...],
+    subsidies: bool,
+    market_elasticity: float | None = None,
+) -> Scenario:
     """A random but valid scenario: uncertain inputs everywhere, 0-4 rivals."""
     r = random.Random(seed)
     n = len(rival_rules)
@@ -49,12 +55,15 @@ def scenario_from(seed: int, *, policy: str, rival_rules: tuple[str, ...], subsi
             subsidy_budget_usd=r.uniform(0, 5e6) if subsidies else 0.0,
             subsidy_fraction=r.uniform(0, 0.9) if subsidies else 0.0,
             quality_points=r.uniform(-5, 5),
-            cuts=(PriceCut(Range.triangular(1, 3, 8), Range.triangular(0.2, 0.5, 0.9)),) if rule == "script" else (),
+            cuts=(PriceCut(Range.triangular(1, 3, 8), Range.triangular(0.2, 0.5, 0.9)),)
+            if rule == "script"
+            else (),
         )
         for i, rule in enumerate(rival_rules)
     )
-    e_market = (Range.triangular(-1.5, -0.6, -0.1) if market_elasticity is None
-                else Range.fixed(market_elasticity))
+    e_market = (
+        Range.triangular(-1.5, -0.6, -0.1) if market_elasticity is None else Range.fixed(market_elasticity)
+    )
     return Scenario(
         firm=Firm(
             price_usd_per_million_tokens=price,
@@ -91,8 +100,10 @@ STRATEGIES = [
 
 def strategies_for(scenario: Scenario) -> list[Strategy]:
     c = scenario.firm.unit_cost_usd_per_million_tokens
-    return [dataclasses.replace(s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * c)
-            for s in STRATEGIES]
+    return [
+        dataclasses.replace(s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * c)
+        for s in STRATEGIES
+    ]
 
 
 def curves(scenario: Scenario, strategies: list[Strategy] | None = None, seed: int = 3) -> np.ndarray:
@@ -100,19 +111,23 @@ def curves(scenario: Scenario, strategies: list[Strategy] | None = None, seed: i
     return np.array([s.survival_curve_fraction for s in result.strategies])
 
 
-rules = st.lists(st.sampled_from(["hold", "match", "undercut", "best_response", "script"]), max_size=4).map(tuple)
+rules = st.lists(st.sampled_from(["hold", "match", "undercut", "best_response", "script"]), max_size=4).map(
+    tuple
+)
 exogenous_rules = st.lists(st.sampled_from(["hold", "match", "undercut", "script"]), max_size=4).map(tuple)
 policies = st.sampled_from(["hold", "match", "undercut", "floor", "premium"])
 
 
 @FAST
 @given(seed=st.integers(0, 10_000), policy=policies, rival_rules=rules, extra=st.floats(1.0, 5e6))
-def test_more_starting_cash_never_lowers_survival(seed: int, policy: str, rival_rules: tuple[str, ...],
-                                                  extra: float) -> None:
+def test_more_starting_cash_never_lowers_survival(
+    seed: int, policy: str, rival_rules: tuple[str, ...], extra: float
+) -> None:
     # Holds for every policy and rule: nobody's decisions depend on our cash.
     scenario = scenario_from(seed, policy=policy, rival_rules=rival_rules, subsidies=True)
     richer = dataclasses.replace(
-        scenario, firm=dataclasses.replace(scenario.firm, starting_cash_usd=scenario.firm.starting_cash_usd + extra)
+        scenario,
+        firm=dataclasses.replace(scenario.firm, starting_cash_usd=scenario.firm.starting_cash_usd + extra),
     )
     assert np.all(curves(richer) >= curves(scenario))
 
@@ -124,27 +139,39 @@ def test_lower_unit_cost_never_lowers_survival(seed: int, rival_rules: tuple[str
     # so the market is the same on every path and only our margin per token grows.
     scenario = scenario_from(seed, policy="hold", rival_rules=rival_rules, subsidies=True)
     strategies = strategies_for(scenario)
-    cheaper = [dataclasses.replace(s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * (1 - cut))
-               for s in strategies]
+    cheaper = [
+        dataclasses.replace(
+            s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * (1 - cut)
+        )
+        for s in strategies
+    ]
     assert np.all(curves(scenario, cheaper) >= curves(scenario, strategies))
 
 
 @FAST
 @given(seed=st.integers(0, 10_000), rival_rules=exogenous_rules, steeper=st.floats(1.01, 20.0))
-def test_steeper_market_price_decline_never_raises_survival(seed: int, rival_rules: tuple[str, ...],
-                                                            steeper: float) -> None:
+def test_steeper_market_price_decline_never_raises_survival(
+    seed: int, rival_rules: tuple[str, ...], steeper: float
+) -> None:
     # Theorem when we hold a price above our cost, the market volume does not respond to the price index
     # (market elasticity 0), rivals follow prices only (no best response) and have no subsidy budget
     # (a budget that runs out sooner would push their prices back up). Then lower rival prices only take
     # share from us, path by path.
-    scenario = scenario_from(seed, policy="hold", rival_rules=rival_rules, subsidies=False, market_elasticity=0.0)
+    scenario = scenario_from(
+        seed, policy="hold", rival_rules=rival_rules, subsidies=False, market_elasticity=0.0
+    )
     d = scenario.market.price_decline_per_year
     faster = dataclasses.replace(
-        scenario, market=dataclasses.replace(scenario.market, price_decline_per_year=Range.lognormal(
-            d.low * steeper, d.high * steeper))
+        scenario,
+        market=dataclasses.replace(
+            scenario.market, price_decline_per_year=Range.lognormal(d.low * steeper, d.high * steeper)
+        ),
     )
-    above_cost = [s for s in strategies_for(scenario)
-                  if s.unit_cost_usd_per_million_tokens <= scenario.firm.price_usd_per_million_tokens]
+    above_cost = [
+        s
+        for s in strategies_for(scenario)
+        if s.unit_cost_usd_per_million_tokens <= scenario.firm.price_usd_per_million_tokens
+    ]
     assert np.all(curves(faster, above_cost) <= curves(scenario, above_cost))
 
 
@@ -159,8 +186,9 @@ def test_same_seed_same_result(seed: int, policy: str, rival_rules: tuple[str, .
 
 @FAST
 @given(seed=st.integers(0, 10_000), policy=policies, rival_rules=rules, order=st.permutations(range(3)))
-def test_permuting_strategies_permutes_results_only(seed: int, policy: str, rival_rules: tuple[str, ...],
-                                                    order: list[int]) -> None:
+def test_permuting_strategies_permutes_results_only(
+    seed: int, policy: str, rival_rules: tuple[str, ...], order: list[int]
+) -> None:
     scenario = scenario_from(seed, policy=policy, rival_rules=rival_rules, subsidies=True)
     strategies = strategies_for(scenario)
     a = run_simulation(scenario, strategies, np.random.default_rng(5)).to_dict()
@@ -215,8 +243,10 @@ def test_lever_contributions_average_the_matched_pairs() -> None:
     contributions = {x.lever: x for x in lever_contributions(result.strategies)}
     q = contributions["quantization"]
     assert q.pairs_count == 2
-    expected = ((by["q"].cash_at_horizon_p50_usd - by["baseline"].cash_at_horizon_p50_usd)
-                + (by["q+t"].cash_at_horizon_p50_usd - by["t"].cash_at_horizon_p50_usd)) / 2
+    expected = (
+        (by["q"].cash_at_horizon_p50_usd - by["baseline"].cash_at_horizon_p50_usd)
+        + (by["q+t"].cash_at_horizon_p50_usd - by["t"].cash_at_horizon_p50_usd)
+    ) / 2
     assert q.cash_at_horizon_p50_usd_delta == pytest.approx(expected)
     assert q.cash_at_horizon_p50_usd_delta > 0  # a cheaper unit cost at a held price only adds margin
     assert [x["lever"] for x in result.to_dict()["lever_contributions"]] == ["quantization", "transfer"]

@@ -41,7 +41,9 @@ MINIMAL: dict[str, Any] = {
             "unit_cost_usd_per_million_tokens": {"dist": "uniform", "low": 0.1, "high": 0.4},
             "start_share_fraction": 0.3,
             "rule": "script",
-            "cuts": [{"month": 3, "cut_fraction": {"dist": "triangular", "low": 0.9, "mode": 0.95, "high": 0.97}}],
+            "cuts": [
+                {"month": 3, "cut_fraction": {"dist": "triangular", "low": 0.9, "mode": 0.95, "high": 0.97}}
+            ],
         }
     ],
     "horizon_months": 24,
@@ -79,8 +81,11 @@ def test_strategy_round_trip() -> None:
         (["paths_count"], 100_001, "paths_count"),
         (["horizon_months"], 121, "horizon_months"),
         (["horizon_months"], 0, "horizon_months"),
-        (["rivals"], [dict(MINIMAL["rivals"][0], name=f"r{i}", start_share_fraction=0.01) for i in range(21)],
-         "rivals"),
+        (
+            ["rivals"],
+            [dict(MINIMAL["rivals"][0], name=f"r{i}", start_share_fraction=0.01) for i in range(21)],
+            "rivals",
+        ),
         (["firm", "start_share_fraction"], 0.8, "rivals"),  # 0.8 + 0.3 > 1
         (["firm", "price_usd_per_million_tokens"], -1, "firm.price_usd_per_million_tokens"),
         (["firm", "pricing", "rule"], "pray", "firm.pricing.rule"),
@@ -88,11 +93,17 @@ def test_strategy_round_trip() -> None:
         (["firm", "colour"], "red", "firm.colour"),
         (["rivals", 0, "rule"], "nuke", "rivals[0].rule"),
         (["rivals", 0, "cuts", 0, "month"], 40, "rivals[0].cuts[0].month.low"),
-        (["rivals", 0, "unit_cost_usd_per_million_tokens"], {"dist": "lognormal", "low": -1, "high": 2},
-         "rivals[0].unit_cost_usd_per_million_tokens.low"),
+        (
+            ["rivals", 0, "unit_cost_usd_per_million_tokens"],
+            {"dist": "lognormal", "low": -1, "high": 2},
+            "rivals[0].unit_cost_usd_per_million_tokens.low",
+        ),
         (["market", "switching_elasticity"], 0.5, "market.switching_elasticity.low"),
-        (["market", "price_decline_per_year"], {"dist": "weird", "low": 1, "high": 2},
-         "market.price_decline_per_year.dist"),
+        (
+            ["market", "price_decline_per_year"],
+            {"dist": "weird", "low": 1, "high": 2},
+            "market.price_decline_per_year.dist",
+        ),
         (["market", "volume_million_tokens_per_month"], "lots", "market.volume_million_tokens_per_month"),
         (["firm", "starting_cash_usd"], True, "firm.starting_cash_usd"),
     ],
@@ -131,8 +142,9 @@ def test_gpu_capacity_needs_throughput() -> None:
     with pytest.raises(ScenarioError) as err:
         run_simulation(scenario, [Strategy("a", 0.3)], np.random.default_rng(0))
     assert err.value.field == "strategies[0].serving_tokens_per_s_per_gpu"
-    result = run_simulation(scenario, [Strategy("a", 0.3, serving_tokens_per_s_per_gpu=1000.0)],
-                            np.random.default_rng(0))
+    result = run_simulation(
+        scenario, [Strategy("a", 0.3, serving_tokens_per_s_per_gpu=1000.0)], np.random.default_rng(0)
+    )
     # 8 GPUs x 1,000 tokens/s x 3,600 s x 730 h x 0.6 utilisation / 1e6 = 12,614.4 M tokens a month
     assert result.strategies[0].capacity_million_tokens_per_month == pytest.approx(12_614.4)
     assert result.strategies[0].volume_million_tokens_per_month.p95.max() <= 12_614.4 + 1e-6

@@ -35,8 +35,13 @@ def test_bars_cover_the_uncertain_inputs_and_are_sorted() -> None:
 
 
 def test_survival_outcome_and_errors() -> None:
-    t = tornado(scenario(), Strategy("baseline", 0.3), np.random.default_rng(1), outcome="survival_probability",
-                paths_count=200)
+    t = tornado(
+        scenario(),
+        Strategy("baseline", 0.3),
+        np.random.default_rng(1),
+        outcome="survival_probability",
+        paths_count=200,
+    )
     assert all(0 <= b.outcome_at_low <= 1 and 0 <= b.outcome_at_high <= 1 for b in t.bars)
     with pytest.raises(ScenarioError) as err:
         tornado(scenario(), Strategy("baseline", 0.3), np.random.default_rng(1), outcome="profit")  # type: ignore[arg-type]
@@ -46,4 +51,7 @@ def test_survival_outcome_and_errors() -> None:
 def test_with_input_replaces_nested_values() -> None:
     s = with_input(scenario(), "rivals[0].cuts[0].month", Range.fixed(5))
     assert s.rivals[0].cuts[0].month == Range.fixed(5)
-    assert with_input(s, "market.price_decline_per_year", Range.fixed(2.0)).market.price_decline_per_year.central == 2
+    assert (
+        with_input(s, "market.price_decline_per_year", Range.fixed(2.0)).market.price_decline_per_year.central
+        == 2
+    )
