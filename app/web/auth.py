@@ -105,8 +105,8 @@ def client_address(request: Request) -> str:
 def get_principal(request: Request, session: SessionDep) -> Principal | None:
     """Resolve the caller once per request: a Bearer token, else the session cookie, else anonymous."""
     cached = getattr(request.state, "principal", _UNRESOLVED)
-    if cached is not _UNRESOLVED:
-        return cached  # type: ignore[no-any-return]
+    if cached is None or isinstance(cached, Principal):
+        return cached
     if request.url.path in ("/healthz", "/readyz"):
         return None  # probes never touch the database through a token: liveness must hold while it is down
     settings = get_settings()

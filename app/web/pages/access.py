@@ -74,11 +74,11 @@ async def login(request: Request, session: SessionDep) -> Response:
     try:
         user = accounts.authenticate(session, settings, username, password, client_address(request))
     except RateLimited as exc:
-        response = _login_page(
+        page = _login_page(
             request, status_code=429, error=exc.message, username=username, next_url=next_url
         )
-        response.headers["Retry-After"] = str(exc.retry_after_seconds)
-        return response
+        page.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return page
     if user is None:
         # Returned, not raised: the failure count and its audit entry must commit.
         return _login_page(
