@@ -138,3 +138,12 @@ def test_model_without_training_tokens_says_needs_input(client) -> None:
 def test_methodology_reproduces_published_runs(client) -> None:
     html = client.get("/methodology").text
     assert "5 of 5 published figures are reproduced" in html
+
+
+def test_hardware_tokens_per_dollar_is_sortable(client) -> None:
+    html = client.get("/hardware", params={"sort": "tokens_per_usd"}).text
+    table = html.split('id="sheet-table"')[1]
+    assert "tok/s per $/h" in table
+    cells = re.findall(r'<td class="num">([\d,]+)</td>\s*<td>\d{4}-', table)
+    values = [float(v.replace(",", "")) for v in cells]
+    assert values and values == sorted(values, reverse=True)  # best value for money first

@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.db.models import PRICING_MODELS, Accelerator, PriceQuote
+from app.db.models import PRICING_MODELS, Accelerator, ModelConfig, PriceQuote
+from app.engine.sweep import sweep_serving
 from app.services import crud, price_sheet, quote_import
 from app.services.errors import ConflictError, ServiceError
 from app.web.charts.hardware import (
@@ -25,6 +27,7 @@ from app.web.charts.hardware import (
     price_history_chart,
 )
 from app.web.deps import SessionDep
+from app.web.pages.engine_inputs import accelerator_spec, model_spec
 from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
 from app.web.pages.render import render
 
@@ -67,6 +70,30 @@ def _sheet(
     if accelerator:
         query = query.join(Accelerator).where(Accelerator.name == accelerator)
     return [offer_metrics(q, q.accelerator) for q in session.scalars(query)]
+
+
+REFERENCE_MODEL = "Llama 3.1 8B"
+REFERENCE_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def reference_throughput(session: Session) -> dict[str, float]:
+    """Output tokens/s per GPU for the reference model in 16-bit on each accelerator (one GPU per replica,
+    largest batch meeting 50 ms per token and 2 s to first token), from the engine's serving sweep."""
+    row = session.scalars(select(ModelConfig).where(ModelConfig.name == REFERENCE_MODEL)).first()
+    accelerators = list(session.scalars(select(Accelerator)))
+    if row is None or not accelerators:
+        return {}
+    specs = [accelerator_spec(a) for a in accelerators]
+    table = sweep_serving(
+        model_spec(row), specs, [("bf16", "bf16", "bf16"), ("fp16", "fp16", "fp16")], (1,), REFERENCE_BATCHES,
+        np.ones(len(specs)), time_to_first_token_target_s=2.0, time_per_output_token_target_s=0.05,
+        utilization_fraction=1.0,
+    )
+    best: dict[str, float] = {}
+    names, tps = table.columns["accelerator"], table.columns["output_tokens_per_second_per_gpu"]
+    for name, value in zip(names, tps, strict=True):
+        best[str(name)] = max(best.get(str(name), 0.0), float(value))
+    return best
 
 
 def _offer_history(session: Session, quote: PriceQuote) -> list[OfferMetrics]:
@@ -117,11 +144,22 @@ def _page(
     if precision not in METRIC_PRECISIONS:
         precision = "bf16"
     sort = params.get("sort", "pflop_bf16")
-    if sort not in SORT_KEYS:
+    if sort not in SORT_KEYS and sort != "tokens_per_usd":
         sort = "pflop_bf16"
     descending = params.get("dir") == "desc"
     offers = _sheet(session, as_of, provider, accelerator, pricing)
-    offers.sort(key=SORT_KEYS[sort], reverse=descending)
+    throughput = reference_throughput(session)
+    tokens_per_usd = {
+        o.quote_id: throughput[o.accelerator] / o.usd_per_accelerator_hour
+        for o in offers
+        if o.accelerator in throughput
+    }
+    if sort == "tokens_per_usd":
+        offers.sort(key=lambda o: (o.quote_id not in tokens_per_usd, -tokens_per_usd.get(o.quote_id, 0.0)))
+        if descending:
+            offers.reverse()
+    else:
+        offers.sort(key=SORT_KEYS[sort], reverse=descending)
 
     selected: PriceQuote | None = None
     history_chart = None
@@ -181,6 +219,8 @@ def _page(
             "precision_labels": PRECISION_LABELS,
             "pricing_labels": PRICING_LABELS,
             "pflop_chart": pflop_hour_chart(offers, precision),
+            "tokens_per_usd": tokens_per_usd,
+            "reference_model": REFERENCE_MODEL,
             "cheapest": cheapest,
             "selected": selected,
             "history_chart": history_chart,
