@@ -17,7 +17,9 @@ Order of events in month t (1-based), following MARKET-MODEL.md items 7-13:
 
 from __future__ import annotations
 
+import functools
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -37,6 +39,7 @@ from app.engine.market.summary import (
 
 HOURS_PER_MONTH = 730.0  # 8,760 h / 12
 _GROUP_ELEMENTS = 40_000  # strategies x paths simulated together
+_THREAD_ELEMENTS = 20_000  # below this, a sorting thread costs more than it saves
 _MARGIN_CLIP = -10.0  # gross margin fraction is clipped below at -1,000 % (a price near zero)
 
 
@@ -202,7 +205,11 @@ def _simulate_group(
 
     n_q = len(QUANTILES)
     keys = ("price", "volume", "share", "revenue", "gross_profit", "gross_margin")
-    display = np.empty((len(keys) + n_r, n_s, n_p), dtype=np.float32)  # reused every month
+    # Display buffers, reused every month; two (and a sorting thread) when the arrays are big enough to pay.
+    threaded = n_s * n_p >= _THREAD_ELEMENTS
+    buffers = [np.empty((len(keys) + n_r, n_s, n_p), dtype=np.float32) for _ in range(2 if threaded else 1)]
+    pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+    pending: list[Future[None]] = []
     display_bands = np.empty((len(keys) + n_r, n_s, n_q, n_t))
     band_arrays = {key: display_bands[k] for k, key in enumerate(keys)}
     band_arrays["cash"] = np.empty((n_s, n_q, n_t))
@@ -367,28 +374,42 @@ def _simulate_group(
 
         if cash_paths is not None:
             cash_paths[:, t, :] = cash
-        # percentile bands: every display series in one float32 sort; cash in float64 (exact to the cent)
+        # percentile bands: every display series in one float32 sort; cash in float64 (exact to the cent).
+        # The sorting runs on a helper thread (numpy releases the GIL) while the next month is computed;
+        # two display buffers alternate, so a buffer is refilled only once its sort has finished.
+        if len(pending) >= len(buffers):
+            pending.pop(0).result()
+        display = buffers[t % len(buffers)]
         display[0] = price
         display[1] = sales
         np.divide(sales, np.maximum(inside_volume, 1e-300), out=display[2], casting="unsafe")
         display[3] = revenue
         display[4] = gross
         display[5] = np.maximum(1.0 - unit_cost / np.maximum(price, 1e-12), _MARGIN_CLIP)
-        n_display = 6
-        for j in range(n_r):
-            if r_price[j].ndim == 2:  # depends on our strategy: summarised per strategy
-                display[n_display] = r_price[j]
-                n_display += 1
-        bands_now = quantile_bands(display[:n_display], fast=True)
-        display_bands[:6, :, :, t] = bands_now[:6]
-        k = 6
-        for j in range(n_r):
-            if r_price[j].ndim == 2:
-                r_price_bands[j, :, :, t] = bands_now[k]
-                k += 1
-            else:  # the same on every strategy's paths: summarised once
-                r_price_bands[j, :, :, t] = quantile_bands(r_price[j], fast=True)
-        band_arrays["cash"][:, :, t] = quantile_bands(cash, fast=False)
+        per_strategy = [j for j in range(n_r) if r_price[j].ndim == 2]
+        for k, j in enumerate(per_strategy):
+            display[6 + k] = r_price[j]
+        shared = [(j, r_price[j]) for j in range(n_r) if r_price[j].ndim == 1]
+        job = functools.partial(
+            _summarise,
+            display,
+            per_strategy,
+            shared,
+            cash,
+            t,
+            display_bands,
+            r_price_bands,
+            band_arrays["cash"],
+        )
+        if pool is None:
+            job()
+        else:
+            pending.append(pool.submit(job))
+
+    for future in pending:
+        future.result()
+    if pool is not None:
+        pool.shutdown()
 
     return SimulationResult(
         horizon_months=n_t,
@@ -403,6 +424,27 @@ def _simulate_group(
         rival_stamina=rival_stamina(scenario),
         cash_paths_usd=cash_paths,
     )
+
+
+def _summarise(
+    display: np.ndarray,
+    per_strategy: list[int],
+    shared: list[tuple[int, np.ndarray]],
+    cash: np.ndarray,
+    t: int,
+    display_bands: np.ndarray,
+    r_price_bands: np.ndarray,
+    cash_bands: np.ndarray,
+) -> None:
+    """Month t's percentile bands, written into the result arrays (each month owns its own slice)."""
+    with np.errstate(all="ignore"):  # a thread does not inherit the caller's error state
+        bands_now = quantile_bands(display[: 6 + len(per_strategy)], fast=True)
+        display_bands[:6, :, :, t] = bands_now[:6]
+        for k, j in enumerate(per_strategy):
+            r_price_bands[j, :, :, t] = bands_now[6 + k]
+        for j, prices in shared:  # the same on every strategy's paths: summarised once
+            r_price_bands[j, :, :, t] = quantile_bands(prices, fast=True)
+        cash_bands[:, :, t] = quantile_bands(cash, fast=False)
 
 
 def _strategy_result(
