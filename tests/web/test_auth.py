@@ -38,7 +38,7 @@ def _accelerator_id(client) -> int:  # type: ignore[no-untyped-def]
 
 # ---- role matrix -------------------------------------------------------------------------------------------
 
-READS = [("GET", "/api/v1/accelerators"), ("GET", "/api/v1/price-quotes"), ("GET", "/")]
+READS = [("GET", "/api/v1/accelerators"), ("GET", "/api/v1/price-quotes"), ("GET", "/hardware")]
 WRITES = [
     ("POST", "/api/v1/accelerators"),
     ("PATCH", "/api/v1/accelerators/{id}"),
@@ -404,7 +404,7 @@ def test_bearer_requests_are_exempt_from_csrf(client) -> None:
 
 
 def test_security_headers(anon_client) -> None:
-    for path in ("/", "/api/v1/accelerators", "/login", "/healthz", "/api/v1/nope"):
+    for path in ("/hardware", "/api/v1/accelerators", "/login", "/healthz", "/api/v1/nope"):
         headers = anon_client.get(path).headers
         csp = headers["content-security-policy"]
         assert "default-src 'self'" in csp and "script-src 'self';" in csp and "frame-ancestors 'none'" in csp

@@ -94,6 +94,7 @@ def _editor_browser(app_on_session, db_session):  # type: ignore[no-untyped-def]
             "password": "quiet-meadow-river-42",
             "csrf_token": browser.cookies.get("pricewar_csrf"),
         },
+        follow_redirects=False,  # the home page is not what these tests are about
     )
     return browser
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.web.pages import (
     access,
+    admin,
     audit,
     compare,
     explorer,
@@ -15,7 +16,7 @@ from app.web.pages import (
     strategy,
 )
 
-PAGE_MODULES = (home, hardware, models, strategy, explorer, compare, runs, methodology, access, audit)
+PAGE_MODULES = (home, hardware, models, strategy, explorer, compare, runs, methodology, access, audit, admin)
 
 
 def page_router() -> APIRouter:
