@@ -56,6 +56,11 @@ def fmt_delta(value: float, base: float, money: bool = True) -> str:
     return f"{shown} ({d * 100:+.0f} %)".replace("-", "−")
 
 
+def days_text(days: float) -> str:
+    """'3.4 days', '284 days', '64,419 days': a decimal only where it carries information."""
+    return f"{days:,.1f} days" if days < 100 else f"{days:,.0f} days"
+
+
 def serving_text(value: float) -> str:
     return usd(value) if math.isfinite(value) else "does not fit"
 
@@ -138,7 +143,7 @@ def strategy_scatter_chart(points: Sequence[StrategyPoint]) -> Chart:
                 "color": [color(2) if p.quality_delta_points >= 0 else color(3) for p in shown],
             },
             "customdata": [
-                f"{p.training_days:,.1f} days · quality {p.quality_delta_points:+.1f} points" for p in shown
+                f"{days_text(p.training_days)} · quality {p.quality_delta_points:+.1f} points" for p in shown
             ],
             "hovertemplate": "%{hovertext}<br>training %{x:$,.3s} · serving $%{y:.3f} per 1M"
             "<br>%{customdata}<extra></extra>",

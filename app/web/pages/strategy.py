@@ -21,6 +21,7 @@ from app.engine.strategies import LEVERS, LeverParameters, lever_strategies
 from app.web.charts.strategy import (
     LEVER_LABELS,
     StrategyPoint,
+    days_text,
     fmt_delta,
     lever_delta_chart,
     mixed_precision_chart,
@@ -193,7 +194,7 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
                 "label": LEVER_LABELS[lever],
                 "training": usd(p.training_usd),
                 "training_delta": fmt_delta(p.training_usd, baseline.training_usd),
-                "days": f"{p.training_days:,.1f} days",
+                "days": days_text(p.training_days),
                 "days_delta": fmt_delta(p.training_days, baseline.training_days, money=False),
                 "serving": serving_text(p.serving_usd_per_million),
                 "serving_delta": fmt_delta(p.serving_usd_per_million, baseline.serving_usd_per_million),
@@ -224,7 +225,7 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
         )
     fragments = {
         "baseline-training": usd(baseline.training_usd),
-        "baseline-days": f"{baseline.training_days:,.1f} days",
+        "baseline-days": days_text(baseline.training_days),
         "baseline-serving": serving_text(baseline.serving_usd_per_million),
         "price-used": usd(price),
     }
