@@ -336,6 +336,13 @@ def clear_session_cookie(response: Response) -> None:
 # ---- headers middleware ----------------------------------------------------------------------------------
 
 
+def _carries_credentials(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE.encode() in value):
+            return True
+    return False
+
+
 class SecurityHeadersMiddleware:
     """Adds CSP, nosniff, Referrer-Policy, X-Frame-Options (and HSTS over TLS) to every answer, and the
     anonymous CSRF cookie when a form was rendered for a visitor without one."""
@@ -363,6 +370,8 @@ class SecurityHeadersMiddleware:
                 }
                 if settings.cookie_secure:
                     extra[b"strict-transport-security"] = b"max-age=31536000"
+                if _carries_credentials(scope):  # a signed-in answer must not land in a shared cache
+                    extra[b"cache-control"] = b"no-store"
                 headers.extend((k, v) for k, v in extra.items() if k not in present)
                 state = scope.get("state", {})
                 cookie = state.get("new_csrf_cookie")

@@ -398,6 +398,11 @@ def test_csrf_on_forms(anon_client, db_session) -> None:
     assert same.status_code == 303
 
 
+def test_signed_in_answers_are_not_cached(client, anon_client) -> None:
+    assert client.get("/api/v1/accelerators").headers["cache-control"] == "no-store"
+    assert "cache-control" not in anon_client.get("/api/v1/accelerators").headers
+
+
 def test_bearer_requests_are_exempt_from_csrf(client) -> None:
     response = client.post("/api/v1/accelerators", json=ACCELERATOR, headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 201

@@ -195,3 +195,25 @@ def test_hardware_price_form_stale_save_is_409_with_both_values(client) -> None:
     html = response.text
     assert "Someone else changed this quote" in html and "1.23" in html and "theirs" in html
     assert "Overwrite with mine" in html and "Save mine as a new quote" in html and "Reload" in html
+
+
+def test_restore_from_the_edit_page(app_on_session, db_session, client) -> None:
+    quote = client.get("/api/v1/price-quotes", params={"provider": "aws", "limit": 1}).json()["items"][0]
+    start = date.fromisoformat(quote["effective_from"])
+    cut = client.patch(
+        f"/api/v1/price-quotes/{quote['id']}",
+        json={"usd_per_hour": 0.5, "effective_from": str(start + timedelta(days=1)), "version": quote["version"]},
+    ).json()
+    browser = _editor_browser(app_on_session, db_session)
+    page = browser.get(f"/price-quotes/{quote['id']}/edit")
+    assert "Restore this price" in page.text
+    restored = browser.post(
+        f"/price-quotes/{quote['id']}/restore",
+        data={"effective_from": str(start + timedelta(days=2)), "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert restored.status_code == 303
+    new_id = int(re.search(r"/price-quotes/(\d+)/edit", restored.headers["location"]).group(1))
+    assert new_id not in (quote["id"], cut["id"])
+    row = client.get(f"/api/v1/price-quotes/{new_id}").json()
+    assert row["usd_per_hour"] == quote["usd_per_hour"] and row["effective_from"] == str(start + timedelta(days=2))

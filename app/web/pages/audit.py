@@ -142,6 +142,23 @@ def _conflict_rows(quote: PriceQuote, form: dict[str, str]) -> list[dict[str, An
     ]
 
 
+@router.post("/price-quotes/{quote_id}/restore", response_class=HTMLResponse)
+async def restore_quote(quote_id: int, request: Request, session: SessionDep) -> Response:
+    """Restore this (historical) price: a new dated row with it, starting on the chosen day (default today)."""
+    form = await form_values(request)
+    quote = crud.get_row(session, PriceQuote, quote_id)
+    errors = FormErrors()
+    start = parse_date(form, "effective_from", errors, required=False)
+    if not errors:
+        try:
+            row = price_sheet.restore_quote(session, quote, start)
+        except ServiceError as exc:
+            errors["restore"] = exc.message
+        else:
+            return see_other(f"/price-quotes/{row.id}/edit", saved="1")
+    return _edit_page(request, quote, _form_from_row(quote), errors, 409 if "restore" in errors else 422)
+
+
 def quote_conflict_page(request: Request, session: Session, quote_id: int, mine: dict[str, str]) -> HTMLResponse:
     """409 for any form that saved a stale price quote: the user's values (`mine`, over the current row's)
     next to the current ones, with "overwrite", "reload" and "save as new" (posting to the edit form)."""
