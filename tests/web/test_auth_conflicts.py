@@ -202,7 +202,11 @@ def test_restore_from_the_edit_page(app_on_session, db_session, client) -> None:
     start = date.fromisoformat(quote["effective_from"])
     cut = client.patch(
         f"/api/v1/price-quotes/{quote['id']}",
-        json={"usd_per_hour": 0.5, "effective_from": str(start + timedelta(days=1)), "version": quote["version"]},
+        json={
+            "usd_per_hour": 0.5,
+            "effective_from": str(start + timedelta(days=1)),
+            "version": quote["version"],
+        },
     ).json()
     browser = _editor_browser(app_on_session, db_session)
     page = browser.get(f"/price-quotes/{quote['id']}/edit")
@@ -216,4 +220,6 @@ def test_restore_from_the_edit_page(app_on_session, db_session, client) -> None:
     new_id = int(re.search(r"/price-quotes/(\d+)/edit", restored.headers["location"]).group(1))
     assert new_id not in (quote["id"], cut["id"])
     row = client.get(f"/api/v1/price-quotes/{new_id}").json()
-    assert row["usd_per_hour"] == quote["usd_per_hour"] and row["effective_from"] == str(start + timedelta(days=2))
+    assert row["usd_per_hour"] == quote["usd_per_hour"] and row["effective_from"] == str(
+        start + timedelta(days=2)
+    )

@@ -144,7 +144,7 @@ def _conflict_rows(quote: PriceQuote, form: dict[str, str]) -> list[dict[str, An
 
 @router.post("/price-quotes/{quote_id}/restore", response_class=HTMLResponse)
 async def restore_quote(quote_id: int, request: Request, session: SessionDep) -> Response:
-    """Restore this (historical) price: a new dated row with it, starting on the chosen day (default today)."""
+    """Restore this (historical) price: a new dated row with it, from the chosen day (default today)."""
     form = await form_values(request)
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
@@ -159,7 +159,9 @@ async def restore_quote(quote_id: int, request: Request, session: SessionDep) ->
     return _edit_page(request, quote, _form_from_row(quote), errors, 409 if "restore" in errors else 422)
 
 
-def quote_conflict_page(request: Request, session: Session, quote_id: int, mine: dict[str, str]) -> HTMLResponse:
+def quote_conflict_page(
+    request: Request, session: Session, quote_id: int, mine: dict[str, str]
+) -> HTMLResponse:
     """409 for any form that saved a stale price quote: the user's values (`mine`, over the current row's)
     next to the current ones, with "overwrite", "reload" and "save as new" (posting to the edit form)."""
     quote = crud.get_row(session, PriceQuote, quote_id)
