@@ -124,6 +124,20 @@ def _simulate_group(
     *,
     keep_cash_paths: bool,
 ) -> SimulationResult:
+    """One group of strategies; big groups sort their percentile bands on a helper thread."""
+    if len(strategies) * inputs.paths_count < _THREAD_ELEMENTS:
+        return _run_group(scenario, strategies, inputs, keep_cash_paths, None)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the last sorts, even on an error
+        return _run_group(scenario, strategies, inputs, keep_cash_paths, pool)
+
+
+def _run_group(
+    scenario: Scenario,
+    strategies: tuple[Strategy, ...],
+    inputs: PathInputs,
+    keep_cash_paths: bool,
+    pool: ThreadPoolExecutor | None,
+) -> SimulationResult:
     firm, market, rivals, policy = scenario.firm, scenario.market, scenario.rivals, scenario.firm.pricing
     n_s, n_p, n_r, n_t = len(strategies), inputs.paths_count, len(rivals), scenario.horizon_months
     shape = (n_s, n_p)
@@ -205,10 +219,10 @@ def _simulate_group(
 
     n_q = len(QUANTILES)
     keys = ("price", "volume", "share", "revenue", "gross_profit", "gross_margin")
-    # Display buffers, reused every month; two (and a sorting thread) when the arrays are big enough to pay.
-    threaded = n_s * n_p >= _THREAD_ELEMENTS
-    buffers = [np.empty((len(keys) + n_r, n_s, n_p), dtype=np.float32) for _ in range(2 if threaded else 1)]
-    pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+    # Display buffers, reused every month; two when a thread sorts one while the next month fills the other.
+    buffers = [
+        np.empty((len(keys) + n_r, n_s, n_p), dtype=np.float32) for _ in range(1 if pool is None else 2)
+    ]
     pending: list[Future[None]] = []
     display_bands = np.empty((len(keys) + n_r, n_s, n_q, n_t))
     band_arrays = {key: display_bands[k] for k, key in enumerate(keys)}
@@ -408,8 +422,6 @@ def _simulate_group(
 
     for future in pending:
         future.result()
-    if pool is not None:
-        pool.shutdown()
 
     return SimulationResult(
         horizon_months=n_t,

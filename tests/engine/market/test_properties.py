@@ -250,3 +250,16 @@ def test_lever_contributions_average_the_matched_pairs() -> None:
     assert q.cash_at_horizon_p50_usd_delta == pytest.approx(expected)
     assert q.cash_at_horizon_p50_usd_delta > 0  # a cheaper unit cost at a held price only adds margin
     assert [x["lever"] for x in result.to_dict()["lever_contributions"]] == ["quantization", "transfer"]
+
+
+def test_sorting_thread_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.engine.market.simulation as simulation
+
+    scenario = scenario_from(
+        5, policy="match", rival_rules=("script", "match", "best_response"), subsidies=True
+    )
+    monkeypatch.setattr(simulation, "_THREAD_ELEMENTS", 10**12)
+    alone = run_simulation(scenario, strategies_for(scenario), np.random.default_rng(4)).to_dict()
+    monkeypatch.setattr(simulation, "_THREAD_ELEMENTS", 1)
+    threaded = run_simulation(scenario, strategies_for(scenario), np.random.default_rng(4)).to_dict()
+    assert threaded == alone
