@@ -106,6 +106,7 @@ class StrategyResultRead(BaseModel):
     name: str
     levers: list[str]
     closed_forms: dict[str, ClosedFormRead] = Field(
+        default_factory=dict,
         description="margin_fraction, match_cut_fraction, required_volume_uplift_fraction x/(m-x), "
         "breakeven_volume_million_tokens_per_month F/(p-c), lerner_price_usd_per_million_tokens c e/(1+e), "
         "payback_months, at today's price and volume"
