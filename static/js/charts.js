@@ -88,9 +88,49 @@
     });
   }
 
+  function nearViewport(el) {
+    var r = el.getBoundingClientRect();
+    return r.bottom >= -200 && r.top <= (window.innerHeight || 800) + 200;
+  }
+
+  /* First load: charts in view first, the rest one per frame, so the first chart appears as early as possible. */
   function drawAll() {
-    var els = document.querySelectorAll("figure.chart");
-    Array.prototype.forEach.call(els, function (el) { draw(el, figureOf(el)); });
+    var els = Array.prototype.slice.call(document.querySelectorAll("figure.chart"));
+    var visible = els.filter(nearViewport);
+    var later = els.filter(function (el) { return !nearViewport(el); });
+    visible.forEach(function (el) { draw(el, figureOf(el)); });
+    (function next() {
+      var el = later.shift();
+      if (!el) { return; }
+      (window.requestAnimationFrame || setTimeout)(function () { draw(el, figureOf(el)).then(next); });
+    })();
+  }
+
+  /* Redraws: a chart out of view keeps its new figure until it scrolls into view (its caption, summary and
+     table are updated at once), so a slider only pays for what is on screen. */
+  var observer = ("IntersectionObserver" in window) ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      var el = entry.target;
+      if (entry.isIntersecting && el._pending) {
+        var fig = el._pending;
+        el._pending = null;
+        el.removeAttribute("data-stale");
+        observer.unobserve(el);
+        draw(el, fig);
+      }
+    });
+  }, { rootMargin: "200px" }) : null;
+
+  function drawWhenVisible(el, fig) {
+    if (!observer || nearViewport(el)) {
+      el._pending = null;
+      el.removeAttribute("data-stale");
+      return draw(el, fig);
+    }
+    el._pending = fig;
+    el.setAttribute("data-stale", "");
+    observer.observe(el);
+    return Promise.resolve();
   }
 
   function redrawThemes() {
@@ -138,7 +178,7 @@
     });
   }
 
-  function updateChart(chart) {
+  function updateChart(chart, immediate) {
     var el = document.getElementById("chart-" + chart.key);
     if (!el) { return Promise.resolve(); }
     var summary = el.querySelector(".chart-summary");
@@ -148,7 +188,7 @@
     var plot = plotTarget(el);
     if (plot) { plot.setAttribute("aria-label", chart.summary); }
     fillTable(el, chart.table);
-    return draw(el, chart.figure);
+    return immediate ? draw(el, chart.figure) : drawWhenVisible(el, chart.figure);
   }
 
   /* ---- live forms ---- */
@@ -191,8 +231,9 @@
           if (!body || mine !== extraSeq) { return; }
           return Promise.all((body.charts || []).map(function (c) {
             var el = document.getElementById("chart-" + c.key);
+            var first = el && el.hasAttribute("data-lazy");  // a first draw is never deferred
             if (el) { el.removeAttribute("data-lazy"); }
-            return updateChart(c);
+            return updateChart(c, first);
           }));
         })
         .catch(function () { /* the no-JS link stays as the fallback */ })
@@ -230,7 +271,7 @@
             return;
           }
           var body = res.body;
-          var draws = (body.charts || []).map(updateChart);
+          var draws = (body.charts || []).map(function (c) { return updateChart(c, false); });
           Object.keys(body.fragments || {}).forEach(function (id) {
             var target = document.getElementById(id);
             if (target) { target.textContent = body.fragments[id]; }

@@ -106,6 +106,8 @@ def test_strategy_slider_redraws_with_new_numbers_and_the_url_follows(
         in_page = int(page.get_attribute("#strategy-form", "data-redraw-ms") or "0")
         print(f"slider → redraw: {in_page} ms in page, {timings[-1]:.0f} ms end to end")
     assert page.inner_text("#lever-distributed-days") != before_days
+    page.locator("#chart-lever-deltas").scroll_into_view_if_needed()  # off-screen charts redraw in view
+    page.wait_for_selector("#chart-lever-deltas:not([data-stale])", state="attached")
     after_y = page.eval_on_selector(
         "#chart-lever-deltas .js-plotly-plot", "el => JSON.stringify(el.data[1].y)"
     )

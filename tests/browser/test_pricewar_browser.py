@@ -38,6 +38,8 @@ def test_explorer_slider_redraws_charts_and_the_link_reproduces_them(
         page.wait_for_selector("#explorer-form:not([data-extra-pending])", state="attached", timeout=15_000)
     print(f"explorer slider → redraw (ms, in page): {timings}")
     assert page.inner_text("#kpi-cash") != before
+    page.locator("#chart-cash-fan").scroll_into_view_if_needed()  # off-screen charts redraw when in view
+    page.wait_for_selector("#chart-cash-fan:not([data-stale])", state="attached")
     assert (
         page.eval_on_selector("#chart-cash-fan .js-plotly-plot", "el => JSON.stringify(el.data[2].y)")
         != before_y
