@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.config import Settings
 from app.db.access import ROLES, ApiToken, SetupToken, User, UserSession
@@ -260,7 +260,9 @@ def resolve_session(
     if not raw_id or len(raw_id) > 200:
         return None
     now = now or utc_now()
-    row = session.scalars(select(UserSession).where(UserSession.id_hash == digest(raw_id))).first()
+    row = session.scalars(
+        select(UserSession).options(joinedload(UserSession.user)).where(UserSession.id_hash == digest(raw_id))
+    ).first()
     if row is None:
         return None
     idle_limit = timedelta(minutes=settings.session_idle_timeout_minutes)
@@ -274,7 +276,9 @@ def resolve_session(
 
 
 def end_session(session: Session, raw_id: str) -> None:
-    row = session.scalars(select(UserSession).where(UserSession.id_hash == digest(raw_id))).first()
+    row = session.scalars(
+        select(UserSession).options(joinedload(UserSession.user)).where(UserSession.id_hash == digest(raw_id))
+    ).first()
     if row is not None:
         audit.record(
             session,
@@ -363,7 +367,9 @@ def resolve_token(session: Session, raw: str, now: datetime | None = None) -> Ap
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     now = now or utc_now()
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(raw))).first()
+    row = session.scalars(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest(raw))
+    ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.is_active:
         return None
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
