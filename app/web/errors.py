@@ -117,9 +117,12 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         response = await http_exception_handler(request, exc)
         response.headers["Allow"] = ", ".join(_allowed_methods(request))
         return response
-    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-        # A body that is not UTF-8 JSON is refused like any other malformed JSON: 422, documented.
-        detail = [{"type": "json_invalid", "loc": ["body"], "msg": "The body is not valid (UTF-8) JSON"}]
+    if exc.status_code == 400 and request.url.path.startswith("/api/"):
+        # The framework's 400s are bodies it cannot parse (JSON that is not UTF-8, broken multipart): refused
+        # like any other malformed body, 422 naming the body, as documented on every route that takes one.
+        message = "The body could not be parsed" if exc.detail == "There was an error parsing the body" \
+            else f"The body could not be parsed: {exc.detail}"
+        detail = [{"type": "body_invalid", "loc": ["body"], "msg": message}]
         return JSONResponse({"detail": detail}, status_code=422)
     return await http_exception_handler(request, exc)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import typing
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -29,6 +30,17 @@ def _iso_date_only(value: Any) -> Any:
         return value
     raise ValueError("must be a date written YYYY-MM-DD")
 
+
+def _iso_datetime_only(value: Any) -> Any:
+    """Moments are ISO 8601 text (YYYY-MM-DD[THH:MM[:SS]][offset]) or datetime objects: no Unix timestamps."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        return value
+    raise ValueError("must be an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS, UTC if no offset)")
+
+
+IsoDateTime = Annotated[datetime, Strict(False), BeforeValidator(_iso_datetime_only)]
 
 # Dates travel as ISO strings in JSON; strict mode would refuse them, so these fields parse leniently,
 # after a check that they are ISO text.
@@ -176,7 +188,21 @@ def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:
         optional.default, optional.default_factory = None, None
         fields[field_name] = (info.annotation | None, optional)
     fields["version"] = (Annotated[int, Field(ge=1, description="The version you read; stale → 409")], ...)
-    return create_model(name, __base__=StrictModel, **fields)
+    # Leaving a field out keeps it; an explicit null is only allowed where the resource allows no value.
+    not_nullable = frozenset(n for n, info in create.model_fields.items() if not _allows_none(info.annotation))
+
+    def _no_null_for_required(cls: type, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in sorted(not_nullable & {k for k, v in data.items() if v is None}):
+                raise ValueError(f"{key}: cannot be null (leave it out to keep the current value)")
+        return data
+
+    validators = {"_no_null_for_required": model_validator(mode="before")(_no_null_for_required)}
+    return create_model(name, __base__=StrictModel, __validators__=validators, **fields)
+
+
+def _allows_none(annotation: Any) -> bool:
+    return annotation is None or type(None) in typing.get_args(annotation)
 
 
 AcceleratorUpdate = _partial(AcceleratorCreate, "AcceleratorUpdate")

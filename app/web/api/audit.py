@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -12,7 +12,7 @@ from app.db.models import PriceQuote
 from app.services import audit, crud, price_sheet
 from app.web.auth import require_role
 from app.web.deps import SessionDep
-from app.web.schemas import ErrorDetail, PriceQuoteRead
+from app.web.schemas import MAX_ID, ErrorDetail, IsoDate, IsoDateTime, PriceQuoteRead
 
 
 class AuditEntryRead(BaseModel):
@@ -42,13 +42,13 @@ class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entity: Annotated[str | None, Field(max_length=60)] = None
-    entity_id: Annotated[int | None, Field(ge=1)] = None
+    entity_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
     actor: Annotated[str | None, Field(max_length=120)] = None
     action: Annotated[str | None, Field(max_length=40)] = None
-    since: datetime | None = Field(
+    since: IsoDateTime | None = Field(
         default=None, description="Entries at or after (ISO 8601, UTC if no offset)"
     )
-    until: datetime | None = Field(default=None, description="Entries before")
+    until: IsoDateTime | None = Field(default=None, description="Entries before")
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
 
@@ -56,7 +56,7 @@ class AuditQuery(BaseModel):
 class RestoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    effective_from: date | None = Field(
+    effective_from: IsoDate | None = Field(
         default=None, description="When the restored price starts (default today)"
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from app.web.api.listing import ListQuery, csv_response
 from app.web.auth import require_role
 from app.web.deps import SessionDep
 from app.web.etags import check_if_match, set_etag
-from app.web.schemas import ErrorDetail, Page
+from app.web.schemas import MAX_ID, ErrorDetail, Page
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorDetail, "description": "Not signed in (no anonymous reading, or a bad token)"},
@@ -34,6 +34,10 @@ PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
 READ = [require_role("viewer")]
 WRITE = [require_role("editor")]
 IfMatch = Annotated[str | None, Header(description='The ETag you read (W/"<version>"); 412 when stale')]
+
+# Digits only in the path (so /price-quotes/import is another route, not a bad id) and no id beyond INTEGER.
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 Conditions = Callable[[Any], Sequence[ColumnElement[bool]]]
 
@@ -57,7 +61,8 @@ def build_router(resource: Resource) -> APIRouter:
     model, read = resource.model, resource.read_schema
     page_schema = type(f"{read.__name__}Page", (Page,), {"__annotations__": {"items": list[read]}})  # type: ignore[valid-type]
 
-    @router.get("", response_model=page_schema, summary=f"List {resource.path} (JSON or ?format=csv)", dependencies=READ)
+    @router.get("", response_model=page_schema, summary=f"List {resource.path} (JSON or ?format=csv)", dependencies=READ,
+                responses=CSV_RESPONSE)
     def list_resource(session: SessionDep, query: Annotated[resource.query_schema, Query()]) -> Any:  # type: ignore[name-defined]
         rows, total = crud.list_rows(
             session, model, resource.conditions(query), query.sort, query.limit, query.offset
@@ -67,9 +72,9 @@ def build_router(resource: Resource) -> APIRouter:
             return csv_response(read, items, resource.path)
         return page_schema(items=items, total=total, limit=query.limit, offset=query.offset)
 
-    @router.get("/{row_id}", response_model=read, summary=f"Get one of {resource.path} (with its ETag)",
+    @router.get("/{row_id:int}", response_model=read, summary=f"Get one of {resource.path} (with its ETag)",
                 dependencies=READ)
-    def get_resource(row_id: int, session: SessionDep, response: Response) -> Any:
+    def get_resource(row_id: RowIdPath, session: SessionDep, response: Response) -> Any:
         row = crud.get_row(session, model, row_id)
         set_etag(response, row.version)  # type: ignore[attr-defined]
         return read.model_validate(row)
@@ -81,10 +86,10 @@ def build_router(resource: Resource) -> APIRouter:
         response.headers["Location"] = f"/api/v1/{resource.path}/{row.id}"  # type: ignore[attr-defined]
         return read.model_validate(row)
 
-    @router.patch("/{row_id}", response_model=read, summary=f"Update {resource.tag} (send the version you read)",
+    @router.patch("/{row_id:int}", response_model=read, summary=f"Update {resource.tag} (send the version you read)",
                   dependencies=WRITE, responses=PRECONDITION_RESPONSES)
     def update_resource(
-        row_id: int, body: resource.update_schema, session: SessionDep, response: Response,  # type: ignore[name-defined]
+        row_id: RowIdPath, body: resource.update_schema, session: SessionDep, response: Response,  # type: ignore[name-defined]
         if_match: IfMatch = None,
     ) -> Any:
         row = crud.get_row(session, model, row_id)
@@ -98,9 +103,9 @@ def build_router(resource: Resource) -> APIRouter:
         set_etag(response, updated.version)
         return read.model_validate(updated)
 
-    @router.delete("/{row_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete {resource.tag}",
+    @router.delete("/{row_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete {resource.tag}",
                    dependencies=WRITE, responses=PRECONDITION_RESPONSES)
-    def delete_resource(row_id: int, session: SessionDep, if_match: IfMatch = None) -> Response:
+    def delete_resource(row_id: RowIdPath, session: SessionDep, if_match: IfMatch = None) -> Response:
         row = crud.get_row(session, model, row_id)
         check_if_match(if_match, row.version)  # type: ignore[attr-defined]
         crud.delete_row(session, row)
