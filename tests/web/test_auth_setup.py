@@ -85,3 +85,27 @@ def test_create_admin_cli() -> None:
     assert ok.returncode == 0 and "created admin 'boss'" in ok.stdout
     assert run("create-admin", "boss", "--password-stdin", stdin="amber-falcon-terrace\n").returncode == 2
     assert "usage: pricewar create-admin" in run("create-admin", "--help").stdout
+
+
+def test_first_start_logs_a_setup_token(db_session, monkeypatch, caplog) -> None:
+    from contextlib import contextmanager
+
+    import app.db.session
+    from app.web.auth import announce_setup_token
+
+    @contextmanager
+    def on_test_session():  # type: ignore[no-untyped-def]
+        yield db_session
+
+    monkeypatch.setattr(app.db.session, "session_scope", on_test_session)
+    monkeypatch.setattr(get_settings(), "environment", "development")
+    with caplog.at_level("WARNING", logger="uvicorn.error"):
+        announce_setup_token()
+    [message] = [r.getMessage() for r in caplog.records if "setup?token=" in r.getMessage()]
+    raw = message.split("setup?token=")[1].split()[0]
+    assert accounts.setup_token_valid(db_session, raw) and "create-admin" in message
+    accounts.create_user(db_session, "someone", "walnut-harbor-signal", "viewer")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="uvicorn.error"):
+        announce_setup_token()
+    assert not [r for r in caplog.records if "setup?token=" in r.getMessage()]
