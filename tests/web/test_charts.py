@@ -154,3 +154,116 @@ def test_usd_keeps_three_significant_digits_below_a_dollar() -> None:
         "$2.5M",
         "−$0.420",
     ]
+
+
+# --- price-war and strategy charts, from a small real simulation ---------------------------------------
+
+
+def _small_result() -> dict:
+    import json as _json
+    from pathlib import Path
+
+    import numpy as np
+
+    from app.engine.market.codec import preset_from_dict
+    from app.engine.market.simulation import run_simulation
+
+    doc = _json.loads((Path("app/data/presets") / "article-strategies.json").read_text(encoding="utf-8"))
+    preset = preset_from_dict(doc)
+    result = run_simulation(preset.scenario, preset.strategies[:5], np.random.default_rng(1), paths_count=60)
+    return result.to_dict()
+
+
+def test_price_war_charts_honour_the_contract() -> None:
+    from app.web.charts.pricewar import (
+        breakeven_chart,
+        cash_fan_chart,
+        insolvency_by,
+        price_timeline_chart,
+        share_chart,
+        survival_chart,
+    )
+
+    result = _small_result()
+    first = result["strategies"][0]["name"]
+    charts = [
+        price_timeline_chart(result),
+        share_chart(result),
+        cash_fan_chart(result, first, 12),
+        survival_chart(result),
+        breakeven_chart(result, first, 250_000.0, 1000.0),
+    ]
+    for chart in charts:
+        assert_chart_contract(chart)
+    fan = charts[2]
+    risk = insolvency_by(result, first, 12)
+    assert f"P(cash < 0 by month 12) = {risk * 100:.0f} %" in fan.summary
+    assert fan.figure["layout"]["annotations"][0]["text"].startswith("P(cash < 0 by month 12)")
+    assert len(fan.table.rows) == len(result["months"])
+    survival = charts[3]
+    assert survival.wide and len(survival.figure["data"]) == 5  # five strategies: legend on the right
+    assert all(trace["y"][0] == 1.0 for trace in survival.figure["data"])
+
+
+def test_tornado_chart_orders_the_widest_bar_on_top() -> None:
+    from app.web.charts.pricewar import tornado_chart
+
+    tornado = {
+        "outcome": "cash_at_month",
+        "outcome_month": 12,
+        "strategy": "baseline",
+        "base_value": 1e6,
+        "bars": [
+            {
+                "input": "firm.starting_cash_usd",
+                "low_value": 4e6,
+                "high_value": 6e6,
+                "outcome_at_low": 0.0,
+                "outcome_at_high": 2e6,
+                "swing": 2e6,
+            },
+            {
+                "input": "rivals[0].cuts[0].cut_fraction",
+                "low_value": 0.4,
+                "high_value": 0.8,
+                "outcome_at_low": 1.2e6,
+                "outcome_at_high": 0.9e6,
+                "swing": 3e5,
+            },
+        ],
+    }
+    chart = tornado_chart(tornado, ["Price cutter"])
+    assert_chart_contract(chart)
+    assert chart.figure["data"][0]["y"][-1] == "starting cash"  # Plotly draws the last category on top
+    assert "Price cutter: cut cut fraction" in chart.figure["data"][0]["y"]
+    assert "$4.0M" in chart.table.rows[0][1]
+
+
+def test_strategy_charts_show_deltas_and_leave_out_plans_that_do_not_fit() -> None:
+    import math
+
+    from app.web.charts.strategy import StrategyPoint, fmt_delta, lever_delta_chart, strategy_scatter_chart
+
+    base = StrategyPoint("baseline", frozenset(), 100.0, 10.0, 2.0, 0.0)
+    singles = [
+        StrategyPoint("distributed", frozenset({"distributed"}), 120.0, 2.0, 2.0, 0.0),
+        StrategyPoint("quantization", frozenset({"quantization"}), 100.0, 10.0, 1.0, -0.5),
+        StrategyPoint("transfer", frozenset({"transfer"}), 10.0, 1.0, math.inf, 2.0),
+    ]
+    deltas = lever_delta_chart(base, singles)
+    assert_chart_contract(deltas)
+    assert deltas.figure["data"][2]["y"][2] is None  # serving cost of a plan that does not fit: no number
+    assert fmt_delta(50.0, 100.0) == "−$50.00 (−50 %)" and fmt_delta(1.0, 1.0) == "no change"
+    scatter = strategy_scatter_chart([base, *singles])
+    assert_chart_contract(scatter)
+    assert "1 cannot serve" in scatter.summary
+
+
+def test_compare_charts_overlay_each_item() -> None:
+    from app.web.charts.compare import compare_cash_chart, compare_survival_chart
+
+    result = _small_result()
+    items = [(s["name"], s) for s in result["strategies"][:3]]
+    for chart in (compare_cash_chart(items), compare_survival_chart(items)):
+        assert_chart_contract(chart)
+        assert [t["name"] for t in chart.figure["data"]] == [name for name, _ in items]

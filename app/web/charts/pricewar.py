@@ -267,16 +267,32 @@ def survival_chart(result: Result) -> Chart:
                 "name": s["name"],
                 "x": [0, *months],
                 "y": [1.0, *s["survival_curve"]],
-                "line": {"shape": "hv", "color": color(i), "width": 2.5 if i == 0 else 1.8},
+                # Past eight strategies the colours repeat: a dash pattern tells the second round apart.
+                "line": {
+                    "shape": "hv",
+                    "color": color(i),
+                    "width": 2.5 if i == 0 else 1.8,
+                    "dash": ("solid", "dash", "dot")[(i // 8) % 3],
+                },
                 "hovertemplate": "month %{x}: %{y:.0%} solvent<extra>" + s["name"] + "</extra>",
             }
         )
+    many = len(data) > 4  # a long legend goes to the right of a full-width chart
+    extra: dict[str, Any] = (
+        {
+            "legend": {"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"},
+            "margin": {"l": 64, "r": 16, "t": 16, "b": 56},
+        }
+        if many
+        else {}
+    )
     fig = figure(
         data,
         layout(
             axis("Month", dtick=6 if len(months) > 24 else 3),
             axis("Paths still solvent (%)", percent=True, range=[0, 1.05]),
-            height=380,
+            height=420 if many else 380,
+            **extra,
         ),
     )
     ranked = sorted(result["strategies"], key=lambda s: -s["survival_probability"])
@@ -304,7 +320,8 @@ def survival_chart(result: Result) -> Chart:
         summary,
         fig,
         tbl,
-        height_px=380,
+        height_px=420 if many else 380,
+        wide=many,
     )
 
 
