@@ -35,7 +35,8 @@ from app.engine.market import (
     scenario_from_dict,
     strategies_from_list,
 )
-from app.engine.market.sensitivity import tornado
+from app.engine.market.sampling import slot_ranges
+from app.engine.market.sensitivity import NUMERIC_INPUTS, tornado
 from app.services import crud
 from app.services.errors import NotFoundError, ValidationFailed
 
@@ -241,9 +242,27 @@ def _all_finite(value: Any) -> bool:
     return True
 
 
+# One request may not occupy a worker for long: paths x months x strategies x (1 + rivals) is bounded
+# (10,000 x 36 x 16 x 7 = 40M runs in about a second; this allows ~10x that).
+MAX_WORK_UNITS = 400_000_000
+
+
+def _check_work(resolved: Resolved, paths_count: int) -> None:
+    scenario = resolved.preset.scenario
+    per_path = scenario.horizon_months * len(resolved.strategies) * (1 + len(scenario.rivals))
+    if paths_count * per_path > MAX_WORK_UNITS:
+        raise ValidationFailed(
+            f"{paths_count} paths x {scenario.horizon_months} months x {len(resolved.strategies)} strategies "
+            f"x {1 + len(scenario.rivals)} firms is too much for one request; use at most "
+            f"{max(1, MAX_WORK_UNITS // per_path)} paths, fewer strategies or a shorter horizon",
+            field="paths_count",
+        )
+
+
 def _simulate(
     resolved: Resolved, paths_count: int, tornado_request: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
+    _check_work(resolved, paths_count)
     scenario = resolved.preset.scenario
     try:
         with np.errstate(all="ignore"):
@@ -271,6 +290,13 @@ def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
     if strategy is None:
         raise ValidationFailed(f"no strategy named {wanted!r} in this run", field="tornado.strategy")
     scenario = resolved.preset.scenario
+    paths = request.get("paths_count", 500)
+    variants = 1 + 2 * (sum(not r.is_fixed for r in slot_ranges(scenario).values()) + len(NUMERIC_INPUTS))
+    if variants * paths * scenario.horizon_months * (1 + len(scenario.rivals)) > MAX_WORK_UNITS:
+        raise ValidationFailed(
+            f"a tornado of {variants} runs x {paths} paths is too much for one request; use fewer paths",
+            field="tornado.paths_count",
+        )
     try:
         with np.errstate(all="ignore"):
             result = tornado(
@@ -279,7 +305,7 @@ def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
                 np.random.default_rng(scenario.seed),
                 outcome=request.get("outcome", "cash_at_month"),
                 outcome_month=request.get("outcome_month", 24),
-                paths_count=request.get("paths_count", 500),
+                paths_count=paths,
             )
     except ScenarioError as error:
         raise _engine_error(error, "tornado") from error

@@ -220,3 +220,14 @@ def test_closed_forms_lever_contributions_and_tornado(client) -> None:
     assert t["strategy"] == "baseline" and t["outcome"] == "survival_probability" and t["bars"]
     bad = client.post("/api/v1/simulations/preview", json={**body, "tornado": {"strategy": "nope"}})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "tornado.strategy"]
+
+
+def test_too_much_work_is_a_422_naming_paths(client) -> None:
+    presets = {p["name"]: p for p in client.get("/api/v1/simulations/presets").json()}
+    inputs = presets["The article's strategies"]["inputs"]
+    r = client.post(
+        "/api/v1/simulations/preview", json={"inputs": inputs, "paths_count": 100_000, "horizon_months": 120}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "paths_count"]
+    assert "at most" in r.json()["detail"][0]["msg"]

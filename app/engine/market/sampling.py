@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.engine.market.errors import ScenarioError
 from app.engine.market.scenario import Range, Scenario
 
 # Fixed slots first, then per rival: unit cost, then (month, cut fraction) per dated cut.
@@ -119,9 +120,23 @@ def slot_ranges(scenario: Scenario) -> dict[str, Range]:
     return out
 
 
+MAX_UNIFORMS = 25_000_000  # paths x uncertain inputs: 100 MB of float32, a bound on one run's memory
+
+
 def draw_uniforms(scenario: Scenario, paths_count: int, rng: np.random.Generator) -> np.ndarray:
-    """The (paths x slots) uniforms behind every uncertain input; draw once, reuse for every variant."""
-    return rng.random((paths_count, len(slot_names(scenario))))
+    """The (paths x slots) uniforms behind every uncertain input; draw once, reuse for every variant.
+
+    float32 (24-bit resolution) halves the memory of the largest runs; the quantile functions work in
+    float64 on each column.
+    """
+    slots = len(slot_names(scenario))
+    if paths_count * slots > MAX_UNIFORMS:
+        raise ScenarioError(
+            "paths_count",
+            f"{paths_count} paths x {slots} uncertain inputs is more than {MAX_UNIFORMS:,} draws; "
+            f"use at most {MAX_UNIFORMS // slots} paths or fewer dated cuts",
+        )
+    return rng.random((paths_count, slots), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -157,12 +172,12 @@ def sample_inputs(scenario: Scenario, uniforms: np.ndarray) -> PathInputs:
     n_rivals = len(scenario.rivals)
     n_cuts = max((len(r.cuts) for r in scenario.rivals), default=0)
     rival_cost = np.empty((n_paths, n_rivals))
-    cut_month = np.full((n_paths, n_rivals, n_cuts), scenario.horizon_months + 1, dtype=np.int64)
+    cut_month = np.full((n_paths, n_rivals, n_cuts), scenario.horizon_months + 1, dtype=np.int16)
     cut_fraction = np.zeros((n_paths, n_rivals, n_cuts))
     for i, rival in enumerate(scenario.rivals):
         rival_cost[:, i] = draw(f"rivals[{i}].unit_cost_usd_per_million_tokens")
         for j in range(len(rival.cuts)):
-            cut_month[:, i, j] = np.rint(draw(f"rivals[{i}].cuts[{j}].month")).astype(np.int64)
+            cut_month[:, i, j] = np.rint(draw(f"rivals[{i}].cuts[{j}].month")).astype(np.int16)
             cut_fraction[:, i, j] = draw(f"rivals[{i}].cuts[{j}].cut_fraction")
     return PathInputs(
         cost_decline_per_year=draw("firm.cost_decline_per_year"),
