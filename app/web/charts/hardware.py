@@ -18,7 +18,7 @@ METRIC_PRECISIONS: tuple[str, ...] = ("tf32", "bf16", "fp8", "fp4")
 PRECISION_LABELS = {
     "fp32": "FP32",
     "tf32": "TF32",
-    "bf16": "BF16",
+    "bf16": "BF16/FP16",  # V100 and T4 have FP16 only: the sheet keeps their FP16 peak here
     "fp8": "FP8",
     "int8": "INT8",
     "fp4": "FP4",
