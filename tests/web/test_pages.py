@@ -149,3 +149,11 @@ def test_hardware_tokens_per_dollar_is_sortable(client) -> None:
     cells = re.findall(r'<td class="num">([\d,]+)</td>\s*<td>\d{4}-', table)
     values = [float(v.replace(",", "")) for v in cells]
     assert values and values == sorted(values, reverse=True)  # best value for money first
+
+
+def test_edit_forms_are_offered_to_editors_only(client, anon_client) -> None:
+    assert "Save new price" in client.get("/hardware", params={"offer": "1"}).text
+    anonymous = anon_client.get("/hardware", params={"offer": "1"}).text
+    assert "Save new price" not in anonymous and "Sign in as an editor" in anonymous
+    assert "Save as scenario" in client.get("/explorer").text
+    assert "Save as scenario" not in anon_client.get("/explorer").text
