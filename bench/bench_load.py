@@ -82,6 +82,7 @@ class Result:
     socket_errors: int = 0
     non_2xx: int = 0
     timeouts: int = 0
+    app_cpu_ms: float = 0.0  # CPU time of the app processes per request (robust on a busy machine)
     target: str = ""
     ok: bool = True
     notes: list[str] = field(default_factory=list)
@@ -95,7 +96,8 @@ class Result:
         return (
             f"{self.name:<44} {self.rps:8.0f} req/s  p50 {self.p50_ms:6.1f}  p95 {self.p95_ms:6.1f}  "
             f"p99 {self.p99_ms:6.1f}  max {self.max_ms:7.1f} ms  non-2xx {self.non_2xx}  "
-            f"socket errors {self.socket_errors + self.timeouts}{verdict}  {self.target}"
+            f"socket errors {self.socket_errors + self.timeouts}  app CPU {self.app_cpu_ms:5.1f} ms/req"
+            f"{verdict}  {self.target}"
         )
 
 
@@ -231,20 +233,38 @@ def rss_mb(pids: list[int]) -> dict[int, float]:
     return out
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+APP_PIDS: list[int] = []
+
+
 # ---- wrk --------------------------------------------------------------------------------------------------
 
 def wrk(name: str, url: str, seconds: int, connections: int = CONNECTIONS, lua: str = "") -> Result:
     script = Path(tempfile.mkstemp(suffix=".lua", prefix="pricewar-bench-")[1])
     script.write_text(lua + REPORT_LUA, encoding="utf-8")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url]
+    cpu_before = cpu_seconds(APP_PIDS)
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu_used = cpu_seconds(APP_PIDS) - cpu_before
     script.unlink()
     match = re.search(r"^BENCH (.+)$", output, re.MULTILINE)
     if not match:
         raise SystemExit(f"wrk gave no report for {name}:\n{output}")
     n, duration_us, p50, p95, p99, peak, connect, rw, status, timeouts = (int(x) for x in match.group(1).split())
     return Result(name, n, duration_us / 1e6, p50 / 1000, p95 / 1000, p99 / 1000, peak / 1000,
-                  connect + rw, status, timeouts)
+                  connect + rw, status, timeouts, cpu_used * 1000 / max(n, 1))
 
 
 def judge(result: Result, min_rps: float, max_p95_ms: float) -> Result:
@@ -268,8 +288,10 @@ def preview_body(base: str, headers: dict[str, str]) -> tuple[str, dict] | None:
     status, raw = get(base + "/api/v1/scenarios?is_preset=true&limit=1", headers)
     if status == 200 and json.loads(raw)["items"]:
         scenario = json.loads(raw)["items"][0]
-        candidates = [{"scenario_id": scenario["id"], "paths": 200}, {"scenario_id": scenario["id"]},
-                      {"inputs": scenario["inputs"]}, scenario["inputs"], {}]
+        small = json.loads(json.dumps(scenario["inputs"]))
+        if isinstance(small.get("scenario"), dict):
+            small["scenario"]["paths_count"] = 200  # a small preview, as the dashboard's live sliders send
+        candidates = [{"inputs": small}, {"scenario_id": scenario["id"]}, {}]
     for body in candidates:
         status, _ = post(base + "/api/v1/simulations/preview", body, headers)
         if status == 200:
@@ -284,7 +306,9 @@ def estimate_body(base: str, headers: dict[str, str]) -> tuple[str, dict] | None
         return None
     status, raw = get(base + "/api/v1/models?limit=1", headers)
     models = json.loads(raw)["items"] if status == 200 else []
-    for body in ({"model_id": models[0]["id"], "accelerator_id": 1} if models else {}, {"model_id": 1}):
+    model_id = models[0]["id"] if models else 1
+    for body in ({"model_id": model_id, "accelerator_id": 1, "gpus_per_replica": 8},
+                 {"model_id": model_id, "accelerator_id": 1}):
         status, _ = post(base + "/api/v1/estimates/inference", body, headers)
         if status == 200:
             return "/api/v1/estimates/inference", body
@@ -313,8 +337,11 @@ def main() -> int:
         process = start_app(env, port)
         wait_ready(base, process)
         pids = app_pids(process.pid)
+        APP_PIDS[:] = pids
         print(f"app: {WORKERS} worker processes on {base} (pids {pids}), database {url.rsplit('/', 1)[1]}")
-        print(f"wrk: 1 thread, {CONNECTIONS} connections, {SECONDS} s per run, loopback only\n")
+        print(f"wrk: 1 thread, {CONNECTIONS} connections, {SECONDS} s per run, loopback only")
+        print(f"machine: {os.cpu_count()} CPUs, load average before the runs {os.getloadavg()[0]:.1f} "
+              "(other work on the machine lowers req/s; 'app CPU ms/req' is the cost that does not move)\n")
 
         for path in ("/api/v1/price-quotes?limit=50", "/api/v1/accelerators/1", "/", "/hardware"):
             status, _ = get(base + path)
