@@ -100,8 +100,17 @@ def simulate(
     validate_strategies(strategies)
     capacity_million_tokens_per_month(scenario, strategies)  # fail early, naming the strategy
     group = max(1, _GROUP_ELEMENTS // inputs.paths_count)
+    top_q = max(
+        st.quality_delta_points for st in strategies
+    )  # the logit's overflow guard sees every strategy
     parts = [
-        _simulate_group(scenario, strategies[i : i + group], inputs, keep_cash_paths=keep_cash_paths)
+        _simulate_group(
+            scenario,
+            strategies[i : i + group],
+            inputs,
+            keep_cash_paths=keep_cash_paths,
+            max_quality_delta=top_q,
+        )
         for i in range(0, len(strategies), group)
     ]
     cash_paths = None
@@ -123,12 +132,13 @@ def _simulate_group(
     inputs: PathInputs,
     *,
     keep_cash_paths: bool,
+    max_quality_delta: float,
 ) -> SimulationResult:
     """One group of strategies; big groups sort their percentile bands on a helper thread."""
     if len(strategies) * inputs.paths_count < _THREAD_ELEMENTS:
-        return _run_group(scenario, strategies, inputs, keep_cash_paths, None)
+        return _run_group(scenario, strategies, inputs, keep_cash_paths, max_quality_delta, None)
     with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the last sorts, even on an error
-        return _run_group(scenario, strategies, inputs, keep_cash_paths, pool)
+        return _run_group(scenario, strategies, inputs, keep_cash_paths, max_quality_delta, pool)
 
 
 def _run_group(
@@ -136,6 +146,7 @@ def _run_group(
     strategies: tuple[Strategy, ...],
     inputs: PathInputs,
     keep_cash_paths: bool,
+    max_quality_delta: float,
     pool: ThreadPoolExecutor | None,
 ) -> SimulationResult:
     firm, market, rivals, policy = scenario.firm, scenario.market, scenario.rivals, scenario.firm.pricing
@@ -168,7 +179,7 @@ def _run_group(
 
     # Logit weights w_j = s_j0 exp(-beta (p_j - p_j0) + gamma dq_j), scaled by exp(-shift) so that no weight
     # can overflow even at a zero price; shift is 0 in any realistic scenario.
-    bound = np.log(s0) + beta * p0 + gamma * max(float(quality_delta.max()), 0.0)
+    bound = np.log(s0) + beta * p0 + gamma * max(max_quality_delta, 0.0)
     for r in rivals:
         bound = np.maximum(bound, np.log(r.start_share_fraction) + beta * r.price_usd_per_million_tokens)
     shift = np.maximum(bound - 600.0, 0.0)
@@ -187,6 +198,11 @@ def _run_group(
     cut_keep = [1.0 - inputs.rival_cut_fraction[:, j, : len(r.cuts)] for j, r in enumerate(rivals)]
     subsidised = [r.subsidy_budget_usd > 0 and r.subsidy_fraction > 0 for r in rivals]
     reactive = any(r.rule in ("match", "undercut") for r in rivals)
+    # Rivals whose price can never depend on our strategy first (their sums stay per-path arrays).
+    sum_order = sorted(
+        range(n_r),
+        key=lambda j: (subsidised[j] or rivals[j].rule not in ("hold", "script"), j),
+    )
     # Today's lowest price each firm sees among the others: "match" keeps its ratio to it.
     start_prices = [p0] + [r.price_usd_per_million_tokens for r in rivals]
     others0 = [min(start_prices[: j + 1] + start_prices[j + 2 :]) for j in range(n_r)]
@@ -319,11 +335,12 @@ def _run_group(
                 )
             else:
                 w_r.append(np.exp(a_r[j] - beta * r_price[j]))
-        order = sorted(range(n_r), key=lambda j: w_r[j].ndim)
+        # The order of the sums is fixed by the scenario (never by which arrays happen to be per-path in this
+        # group), so a strategy's numbers do not depend on the strategies it is grouped with.
         rivals_w: np.ndarray | float = w_out
         rivals_index: np.ndarray | float = 0.0
         passive_w: np.ndarray | float = 0.0
-        for j in order:
+        for j in sum_order:
             rivals_w = rivals_w + w_r[j]
             rivals_index = rivals_index + index_w_r[j] * r_price[j]
             if not tracked[j]:

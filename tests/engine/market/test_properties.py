@@ -199,6 +199,36 @@ def test_permuting_strategies_permutes_results_only(
     assert a["ranking_by_survival"] == b["ranking_by_survival"]
 
 
+@FAST
+@given(seed=st.integers(0, 10_000), policy=policies, rival_rules=rules, order=st.permutations(range(6)))
+def test_results_do_not_depend_on_the_group_a_strategy_runs_in(
+    seed: int, policy: str, rival_rules: tuple[str, ...], order: list[int]
+) -> None:
+    # Groups of 2 strategies (instead of ~40,000 strategy-paths): permuting 6 strategies regroups them,
+    # and rivals whose subsidy runs out on some paths switch representation in some groups only.
+    from unittest import mock
+
+    import app.engine.market.simulation as simulation
+
+    scenario = scenario_from(seed, policy=policy, rival_rules=rival_rules, subsidies=True)
+    base = strategies_for(scenario)
+    strategies = base + [
+        dataclasses.replace(
+            s,
+            name=f"{s.name}-b",
+            unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * 0.8,
+            quality_delta_points=s.quality_delta_points + 1.0,
+        )
+        for s in base
+    ]
+    with mock.patch.object(simulation, "_GROUP_ELEMENTS", 2 * scenario.paths_count):
+        a = run_simulation(scenario, strategies, np.random.default_rng(5)).to_dict()
+        b = run_simulation(scenario, [strategies[i] for i in order], np.random.default_rng(5)).to_dict()
+    by_name = {s["name"]: s for s in b["strategies"]}
+    for s in a["strategies"]:
+        assert by_name[s["name"]] == s
+
+
 def test_groups_of_strategies_share_paths() -> None:
     # 9 strategies run in groups; identical strategies in different groups must give identical results.
     scenario = scenario_from(1, policy="match", rival_rules=("script", "match"), subsidies=True)
