@@ -1,23 +1,35 @@
 """Request dependencies: one database session and transaction per request."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from app.db.session import get_sessionmaker
 
 
-def get_session() -> Iterator[Session]:
-    """Commit when the request handler succeeds, roll back when it raises: nothing is half-written."""
+async def get_session() -> AsyncIterator[Session]:
+    """Commit when the request handler succeeds, roll back when it raises: nothing is half-written.
+
+    Async, so the request pays one thread-pool hop (commit/rollback and close, which do I/O) instead of two:
+    making the session does no I/O (a connection is taken on first use, in the handler's thread)."""
     session = get_sessionmaker()()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(_end, session, False)
         raise
+    await run_in_threadpool(_end, session, True)
+
+
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
         session.close()
 
