@@ -149,6 +149,34 @@ def test_lower_unit_cost_never_lowers_survival(seed: int, rival_rules: tuple[str
 
 
 @FAST
+@given(
+    seed=st.integers(0, 10_000),
+    policy=st.sampled_from(["match", "undercut", "premium"]),
+    rival_rules=rules,
+    cut=st.floats(0.01, 0.99),
+)
+def test_lower_unit_cost_never_lowers_survival_when_the_floor_does_not_bind(
+    seed: int, policy: str, rival_rules: tuple[str, ...], cut: float
+) -> None:
+    # With a zero floor (margin -100 %) our price follows the rivals only, so again the whole market is
+    # the same on every path and a cheaper token only adds margin.
+    scenario = scenario_from(seed, policy=policy, rival_rules=rival_rules, subsidies=True)
+    firm = scenario.firm
+    scenario = dataclasses.replace(
+        scenario,
+        firm=dataclasses.replace(firm, pricing=dataclasses.replace(firm.pricing, floor_margin_fraction=-1.0)),
+    )
+    strategies = strategies_for(scenario)
+    cheaper = [
+        dataclasses.replace(
+            s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * (1 - cut)
+        )
+        for s in strategies
+    ]
+    assert np.all(curves(scenario, cheaper) >= curves(scenario, strategies))
+
+
+@FAST
 @given(seed=st.integers(0, 10_000), rival_rules=exogenous_rules, steeper=st.floats(1.01, 20.0))
 def test_steeper_market_price_decline_never_raises_survival(
     seed: int, rival_rules: tuple[str, ...], steeper: float
