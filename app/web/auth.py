@@ -24,11 +24,13 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, Signer
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings, get_settings
@@ -102,13 +104,22 @@ def client_address(request: Request) -> str:
 # ---- who is asking ---------------------------------------------------------------------------------------
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal | None:
-    """Resolve the caller once per request: a Bearer token, else the session cookie, else anonymous."""
+async def get_principal(request: Request, session: SessionDep) -> Principal | None:
+    """Resolve the caller once per request: a Bearer token, else the session cookie, else anonymous.
+
+    Async: an anonymous caller is resolved on the event loop (no I/O); only a token or a session cookie,
+    which are looked up in the database, pays a thread-pool hop."""
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is None or isinstance(cached, Principal):
         return cached
     if request.url.path in ("/healthz", "/readyz"):
         return None  # probes never touch the database through a token: liveness must hold while it is down
+    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
+        return await run_in_threadpool(_resolve_principal, request, session)
+    return _resolve_principal(request, session)
+
+
+def _resolve_principal(request: Request, session: Session) -> Principal | None:
     settings = get_settings()
     principal: Principal | None = None
     authorization = request.headers.get("authorization", "")
@@ -146,7 +157,8 @@ class RoleCheck:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
 
-    def __call__(self, principal: CurrentUser) -> Principal | None:
+    async def __call__(self, principal: CurrentUser) -> Principal | None:
+        # async: a pure check, so it runs on the event loop (a sync dependency costs a thread-pool hop)
         check_role(principal, self.role)
         return principal
 
@@ -209,8 +221,9 @@ def _explicit_role(request: Request) -> bool:
     return False
 
 
-def enforce_access(request: Request, principal: CurrentUser) -> None:
-    """App-wide fail-safe: routes without an explicit role need viewer to read and editor to write."""
+async def enforce_access(request: Request, principal: CurrentUser) -> None:
+    """App-wide fail-safe: routes without an explicit role need viewer to read and editor to write.
+    (async: no I/O, so no thread-pool hop)"""
     path = request.url.path
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or _explicit_role(request):
         return
