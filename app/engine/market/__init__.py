@@ -10,10 +10,12 @@ price_usd_per_million_tokens      list price per 1M output tokens (p)
 unit_cost_usd_per_million_tokens  variable cost per 1M output tokens (c); c(t) = c0 k^(-(t-1)/12)
 cost_decline_per_year             k: unit cost falls k-fold a year (1 = flat, 2 = halves yearly)
 price_decline_per_year            d: list prices at constant capability fall d-fold a year (LLMflation)
+rival_cost_decline                rivals' unit costs fall at our rate k ("ours") or at d ("market")
 volume_million_tokens_per_month   Q: tokens sold a month, in millions
 share_fraction                    s: share of the API market's volume; the logit's outside option is the rest
 market_elasticity                 e_market: % change of total volume per % change of the price index
-switching_elasticity              our own-price elasticity within the market at today's prices
+switching_elasticity              our own-price elasticity within the market at today's prices; the logit
+                                  compares prices deflated by the market's price level d^(-t/12)
 inertia_per_month_fraction        lambda: share of the gap to the new logit shares closed each month
 fixed_costs_usd_per_month         F: staff, rent, base infrastructure
 one_off_training_usd              training / fine-tuning spend: paid over training_spend_months,

@@ -25,6 +25,7 @@ MAX_MILLION_TOKENS_PER_MONTH = 1e15
 RangeKind = Literal["fixed", "uniform", "triangular", "lognormal"]
 OurRule = Literal["hold", "match", "undercut", "floor", "premium"]
 RivalRule = Literal["hold", "match", "undercut", "best_response", "script"]
+RivalCostDecline = Literal["ours", "market"]
 
 OUR_RULES: tuple[str, ...] = ("hold", "match", "undercut", "floor", "premium")
 RIVAL_RULES: tuple[str, ...] = ("hold", "match", "undercut", "best_response", "script")
@@ -158,6 +159,8 @@ class Market:
     The two elasticities are kept apart (MARKET-MODEL.md item 8): `market_elasticity` moves the whole
     market when the price index moves; `switching_elasticity` is our own-price elasticity within the market
     at today's prices and calibrates the logit's price coefficient beta = -e / (p0 (1 - s0)).
+    Prices enter the logit deflated by the market's price level d^(-t/12): when every list price follows
+    the market's decline, shares stay put, and a price held still loses share as the market deflates.
     The outside option holds the share nobody in the scenario serves (1 - ours - rivals').
     """
 
@@ -167,9 +170,10 @@ class Market:
     demand_growth_per_year_fraction: Range = field(default_factory=lambda: Range.fixed(0.0))
     # "LLMflation": list prices at constant capability fall d-fold a year; moves rivals' anchor prices.
     price_decline_per_year: Range = field(default_factory=lambda: Range.fixed(1.0))
-    inertia_per_month_fraction: float = (
-        0.5  # lambda: share of the gap to the new equilibrium closed per month
-    )
+    # Rivals' unit costs fall like ours ("ours": shared hardware progress, c0 k^(-t/12)) or like the market's
+    # list prices ("market": the LLMflation reading, costs at constant capability fall d-fold a year).
+    rival_cost_decline: RivalCostDecline = "ours"
+    inertia_per_month_fraction: float = 0.5  # lambda: share of the gap to the new shares closed per month
     quality_utility_per_point: float = 0.05
 
 
@@ -331,6 +335,10 @@ def validate_scenario(s: Scenario) -> None:
     validate_range(
         "market.price_decline_per_year", m.price_decline_per_year, low=0.01, high=1000, positive=True
     )
+    if m.rival_cost_decline not in ("ours", "market"):
+        raise ScenarioError(
+            "market.rival_cost_decline", f"must be ours or market, got {m.rival_cost_decline!r}"
+        )
     _between("market.inertia_per_month_fraction", m.inertia_per_month_fraction, 0, 1)
     if m.inertia_per_month_fraction == 0:
         raise ScenarioError("market.inertia_per_month_fraction", "must be > 0 (0 would freeze every share)")

@@ -8,7 +8,10 @@ Order of events in month t (1-based), following MARKET-MODEL.md items 7-13:
    at its floor: unit cost, or unit cost x (1 - subsidy) while its subsidy budget lasts.
 2. Demand. Total volume Q(t) = Q0 (Pbar(t)/Pbar0)^e_market (1 + g)^((t-1)/12), Pbar a price index with
    today's inside shares as fixed weights. Target shares from a logit with an outside option,
-   u_j = alpha_j - beta p_j + gamma q_j; realised shares move a fraction lambda toward them each month.
+   u_j = alpha_j - beta p_j / D(t) + gamma q_j, with prices deflated by the market's price level
+   D(t) = d^(-(t-1)/12) (customers judge a price gap against the going rate: a constant-dollar beta would
+   stop discriminating once prices have fallen 100-fold; with d = 1 this is MARKET-MODEL item 7 exactly);
+   realised shares move a fraction lambda toward them each month.
 3. Sales. We sell min(demand, capacity); unmet demand spills to the rivals in proportion to their shares.
 4. Money. cash(t) = cash(t-1) + (p - c) sales - F - training outlay(t) + funding(t). Death is the first month
    with cash < 0 and is absorbing; cash keeps being accounted after death so its bands show how deep.
@@ -177,7 +180,7 @@ def _run_group(
     gamma = market.quality_utility_per_point
     cost_base = unit_cost0 * inputs.unit_cost_multiplier[None, :]  # (S, P): unit cost in month 1
 
-    # Logit weights w_j = s_j0 exp(-beta (p_j - p_j0) + gamma dq_j), scaled by exp(-shift) so that no weight
+    # Logit weights w_j = s_j0 exp(beta p_j0 - beta_t p_j + gamma dq_j), scaled by exp(-shift) so no weight
     # can overflow even at a zero price; shift is 0 in any realistic scenario.
     bound = np.log(s0) + beta * p0 + gamma * max(max_quality_delta, 0.0)
     for r in rivals:
@@ -252,6 +255,8 @@ def _run_group(
         cost_factor = np.exp(-years * log_k)  # (P,)
         unit_cost = cost_base * cost_factor  # (S, P)
         trend = np.exp(-years * log_d)  # (P,)
+        rival_cost_factor = trend if market.rival_cost_decline == "market" else cost_factor
+        beta_t = beta / trend  # price sensitivity per $ in today's money (prices deflated by the trend)
 
         # 1. prices: everyone reacts to last month's prices
         prev_price, prev_r_price = price, r_price
@@ -264,7 +269,7 @@ def _run_group(
         r_cost = []
         split: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for j, r in enumerate(rivals):
-            cost_j = rival_cost0[j] * cost_factor  # (P,)
+            cost_j = rival_cost0[j] * rival_cost_factor  # (P,)
             r_cost.append(cost_j)
             anchor = r.price_usd_per_million_tokens * trend
             if r.cuts:
@@ -279,7 +284,7 @@ def _run_group(
                     )
                 target = np.minimum(anchor, others)
             elif r.rule == "best_response":  # p = c + 1/(beta (1 - s)), approached with damping
-                markup = 1.0 / (beta * np.maximum(1.0 - r_share[j], 1e-9))
+                markup = 1.0 / (beta_t * np.maximum(1.0 - r_share[j], 1e-9))
                 target = prev_r_price[j] + r.best_response_damping_fraction * (
                     cost_j + markup - prev_r_price[j]
                 )
@@ -318,23 +323,23 @@ def _run_group(
             q_us = firm.quality_points + quality_delta
             adjusted = None
             for j, r in enumerate(rivals):
-                a = prev_r_price[j] + gamma * (q_us - r.quality_points) / beta
+                a = prev_r_price[j] + gamma * (q_us - r.quality_points) / beta_t
                 adjusted = a if adjusted is None else np.minimum(adjusted, a)
             assert adjusted is not None
             price = np.maximum(adjusted * (1.0 + policy.premium_fraction), floor)
 
         # 2. demand: logit target shares with an outside option, inertia, constant-elasticity total
         # Sums start from the (P,) terms so they stay (P,) as long as possible (fewer (S, P) operations).
-        w_us = np.exp(a_us - beta * price)
+        w_us = np.exp(a_us - beta_t * price)
         w_r = []
         for j in range(n_r):
             if j in split and split[j][1].ndim == 1:
                 funded, p_funded, p_unfunded = split[j]
                 w_r.append(
-                    np.where(funded, np.exp(a_r[j] - beta * p_funded), np.exp(a_r[j] - beta * p_unfunded))
+                    np.where(funded, np.exp(a_r[j] - beta_t * p_funded), np.exp(a_r[j] - beta_t * p_unfunded))
                 )
             else:
-                w_r.append(np.exp(a_r[j] - beta * r_price[j]))
+                w_r.append(np.exp(a_r[j] - beta_t * r_price[j]))
         # The order of the sums is fixed by the scenario (never by which arrays happen to be per-path in this
         # group), so a strategy's numbers do not depend on the strategies it is grouped with.
         rivals_w: np.ndarray | float = w_out

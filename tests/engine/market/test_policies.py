@@ -101,3 +101,41 @@ def test_subsidy_lets_a_rival_price_below_cost_until_the_budget_is_gone() -> Non
     _, (r,) = prices(scenario)
     assert_allclose(r[0], 0.2)
     assert r[-1] == 1.0  # back at cost once the money ran out
+
+
+def test_rival_costs_can_fall_with_the_market() -> None:
+    # A rival holding its list price rides the market's 10x/year decline down to its unit cost; with
+    # rival_cost_decline="market" that cost falls 10x/year as well, with "ours" (flat here) it does not.
+    rival = Rival("Host", 1.0, Range.fixed(0.5), 0.5)
+    base = with_policy(PricingPolicy("hold"), rivals=(rival,))
+    market = dataclasses.replace(base.market, price_decline_per_year=Range.fixed(10.0))
+    months = np.arange(4)
+    _, (ours_rule,) = prices(dataclasses.replace(base, market=market))
+    assert_allclose(ours_rule, np.maximum(10.0 ** (-months / 12), 0.5))
+    falling = dataclasses.replace(market, rival_cost_decline="market")
+    _, (market_rule,) = prices(dataclasses.replace(base, market=falling))
+    assert_allclose(market_rule, 10.0 ** (-months / 12), rtol=1e-6)  # the floor 0.5 x 10^(-t/12) is below
+
+
+def test_the_logit_compares_prices_against_the_going_rate() -> None:
+    # The market deflates 10x a year. A rival that rides the trend keeps its share when we ride it too
+    # ("match": our price follows the rival's moves), and takes share from us when we hold our price.
+    rival = Rival("Rider", 1.5, Range.fixed(0.0), 0.5)
+    base = with_policy(PricingPolicy("match"), rivals=(rival,))
+    market = dataclasses.replace(
+        base.market, price_decline_per_year=Range.fixed(10.0), inertia_per_month_fraction=1.0
+    )
+    riding = dataclasses.replace(
+        base, market=market, firm=dataclasses.replace(base.firm, unit_cost_usd_per_million_tokens=0.0)
+    )
+    s = run_simulation(riding, [Strategy("baseline", 0.0)], np.random.default_rng(0)).strategies[0]
+    # our share of the inside market stays 0.25 / 0.75 (month 2 on: we follow one month late)
+    assert_allclose(s.share_fraction.p50[0], 1 / 3, rtol=1e-6)
+    # from month 2 our price is 2.00 x the trend one month back: a constant deflated gap, a constant share
+    assert_allclose(s.share_fraction.p50[1:], s.share_fraction.p50[1], rtol=1e-6)
+    assert s.share_fraction.p50[1] < 1 / 3
+    holding = dataclasses.replace(
+        riding, firm=dataclasses.replace(riding.firm, pricing=PricingPolicy("hold"))
+    )
+    h = run_simulation(holding, [Strategy("baseline", 0.0)], np.random.default_rng(0)).strategies[0]
+    assert np.all(np.diff(h.share_fraction.p50) < 0)

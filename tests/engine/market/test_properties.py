@@ -38,17 +38,22 @@ def scenario_from(
     rival_rules: tuple[str, ...],
     subsidies: bool,
     market_elasticity: float | None = None,
+    rivals_cheaper: bool = False,
 ) -> Scenario:
     """A random but valid scenario: uncertain inputs everywhere, 0-4 rivals."""
     r = random.Random(seed)
     n = len(rival_rules)
     shares = [r.uniform(0.05, 0.8 / (n + 1)) for _ in range(n + 1)]
     price = r.uniform(0.5, 3.0)
+    rival_prices = [price * r.uniform(0.3, 1.0 if rivals_cheaper else 2.0) for _ in rival_rules]
     rivals = tuple(
         Rival(
             name=f"rival{i}",
-            price_usd_per_million_tokens=price * r.uniform(0.3, 2.0),
-            unit_cost_usd_per_million_tokens=Range.triangular(0.05, 0.2, 0.5),
+            price_usd_per_million_tokens=rival_prices[i],
+            # today's prices cover unit costs (a subsidised cut may still go below them)
+            unit_cost_usd_per_million_tokens=Range.triangular(
+                0.1 * rival_prices[i], 0.3 * rival_prices[i], 0.6 * rival_prices[i]
+            ),
             start_share_fraction=shares[i + 1],
             rule=rule,  # type: ignore[arg-type]
             undercut_fraction=r.uniform(0, 0.3),
@@ -177,22 +182,41 @@ def test_lower_unit_cost_never_lowers_survival_when_the_floor_does_not_bind(
 
 
 @FAST
-@given(seed=st.integers(0, 10_000), rival_rules=exogenous_rules, steeper=st.floats(1.01, 20.0))
+@given(
+    seed=st.integers(0, 10_000),
+    rival_rules=exogenous_rules,
+    steeper=st.floats(1.01, 20.0),
+    rival_costs=st.sampled_from(["ours", "market"]),
+)
 def test_steeper_market_price_decline_never_raises_survival(
-    seed: int, rival_rules: tuple[str, ...], steeper: float
+    seed: int, rival_rules: tuple[str, ...], steeper: float, rival_costs: str
 ) -> None:
     # Theorem when we hold a price above our cost, the market volume does not respond to the price index
-    # (market elasticity 0), rivals follow prices only (no best response) and have no subsidy budget
-    # (a budget that runs out sooner would push their prices back up). Then lower rival prices only take
-    # share from us, path by path.
+    # (market elasticity 0), rivals follow prices only (no best response), have no subsidy budget (a
+    # budget that runs out sooner would push their prices back up), start at or below our price and
+    # above their cost, and prices only fall (d >= 1). Then, in the deflated logit, each rival's price
+    # gap to us only widens with a steeper decline, and our held price loses to the outside option too:
+    # our share falls path by path.
     scenario = scenario_from(
-        seed, policy="hold", rival_rules=rival_rules, subsidies=False, market_elasticity=0.0
+        seed,
+        policy="hold",
+        rival_rules=rival_rules,
+        subsidies=False,
+        market_elasticity=0.0,
+        rivals_cheaper=True,
     )
-    d = scenario.market.price_decline_per_year
+    scenario = dataclasses.replace(
+        scenario,
+        market=dataclasses.replace(
+            scenario.market,
+            rival_cost_decline=rival_costs,  # type: ignore[arg-type]
+            price_decline_per_year=Range.triangular(1.0, 3.0, 12.0),
+        ),
+    )
     faster = dataclasses.replace(
         scenario,
         market=dataclasses.replace(
-            scenario.market, price_decline_per_year=Range.lognormal(d.low * steeper, d.high * steeper)
+            scenario.market, price_decline_per_year=Range.triangular(steeper, 3.0 * steeper, 12.0 * steeper)
         ),
     )
     above_cost = [
