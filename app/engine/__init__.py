@@ -40,5 +40,13 @@ Glossary (units live in names):
 - LoRA: low-rank adapters; training ≈ 4·N·D_ft FLOPs, optimizer state for adapters only.
 - Pareto frontier: plans no other plan beats on cost, time and quality loss at once.
 
-market (the price-war simulator, app/engine/market/):
+market (the price-war simulator, app/engine/market/; its package docstring has the full list):
+- Scenario / Strategy: frozen inputs (our firm, rivals, market, uncertainty) and one way to build and serve.
+- price_usd_per_million_tokens, unit_cost_usd_per_million_tokens: p and c per 1M output tokens.
+- cost_decline_per_year k, price_decline_per_year d: costs fall k-fold, market list prices d-fold a year.
+- market_elasticity vs switching_elasticity: whole-market volume vs moving between providers (logit).
+- subsidy_budget_usd: what a rival may lose below cost before its floor returns to its unit cost.
+- survival_curve_fraction: share of Monte Carlo paths with cash >= 0 so far; death is absorbing.
+- breakeven_month, payback_month, runway_months: medians over paths; None means "never" / "not burning".
+- p5 … p95: percentiles over paths; common random numbers: every strategy sees the same draws.
 """
