@@ -34,6 +34,7 @@ from app.engine.market import (
     run_simulation,
     scenario_from_dict,
     strategies_from_list,
+    summary,
 )
 from app.engine.market.sampling import slot_ranges
 from app.engine.market.sensitivity import NUMERIC_INPUTS, tornado
@@ -395,37 +396,7 @@ def get_run(session: Session, run_id: int) -> dict[str, Any]:
 
 # --- the month-by-month table ---------------------------------------------------------------------------
 
-SERIES = (
-    "price_usd_per_million_tokens",
-    "volume_million_tokens_per_month",
-    "share_fraction",
-    "revenue_usd_per_month",
-    "gross_profit_usd_per_month",
-    "gross_margin_fraction",
-    "cash_usd",
-)
-BANDS = ("p5", "p25", "p50", "p75", "p95")
-
-
-def monthly_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per strategy and month: survival and every series' percentiles; rivals' median prices."""
-    rows = []
-    months = results.get("months") or list(range(1, int(results["horizon_months"]) + 1))
-    rivals = results.get("rival_names", [])
-    for s in results["strategies"]:
-        for t, month in enumerate(months):
-            row: dict[str, Any] = {
-                "strategy": s["name"],
-                "month": month,
-                "survival_fraction": s["survival_curve"][t],
-            }
-            for series in SERIES:
-                for band in BANDS:
-                    row[f"{series}_{band}"] = s[series][band][t]
-            for name, bands in zip(rivals, s.get("rival_price_usd_per_million_tokens", []), strict=False):
-                row[f"rival_price_usd_per_million_tokens_{name}_p50"] = bands["p50"][t]
-            rows.append(row)
-    return rows
+monthly_rows = summary.monthly_rows  # one implementation, on the stored (dict) form of the results
 
 
 def _cell(value: Any) -> Any:

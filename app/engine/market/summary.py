@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,15 +195,37 @@ class StrategyResult:
         }
 
 
-MONTHLY_SERIES: tuple[tuple[str, str], ...] = (
-    ("price_usd_per_million_tokens", "price_usd_per_million_tokens"),
-    ("volume_million_tokens_per_month", "volume_million_tokens_per_month"),
-    ("share_fraction", "share_fraction"),
-    ("revenue_usd_per_month", "revenue_usd_per_month"),
-    ("gross_profit_usd_per_month", "gross_profit_usd_per_month"),
-    ("gross_margin_fraction", "gross_margin_fraction"),
-    ("cash_usd", "cash_usd"),
+MONTHLY_SERIES: tuple[str, ...] = (
+    "price_usd_per_million_tokens",
+    "volume_million_tokens_per_month",
+    "share_fraction",
+    "revenue_usd_per_month",
+    "gross_profit_usd_per_month",
+    "gross_margin_fraction",
+    "cash_usd",
 )
+
+
+def monthly_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The month-by-month table of a result in its dict form (`SimulationResult.to_dict()`, as stored):
+    one row per strategy and month with survival, every series' percentiles and the rivals' median prices."""
+    rows = []
+    months = results.get("months") or list(range(1, int(results["horizon_months"]) + 1))
+    rivals = results.get("rival_names", [])
+    for s in results["strategies"]:
+        for t, month in enumerate(months):
+            row: dict[str, Any] = {
+                "strategy": s["name"],
+                "month": month,
+                "survival_fraction": s["survival_curve"][t],
+            }
+            for series in MONTHLY_SERIES:
+                for band in BAND_NAMES:
+                    row[f"{series}_{band}"] = s[series][band][t]
+            for name, bands in zip(rivals, s.get("rival_price_usd_per_million_tokens", []), strict=False):
+                row[f"rival_price_usd_per_million_tokens_{name}_p50"] = bands["p50"][t]
+            rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -291,19 +314,4 @@ class SimulationResult:
 
     def monthly_rows(self) -> list[dict[str, Any]]:
         """The month-by-month table (one row per strategy and month), e.g. for a CSV export."""
-        rows = []
-        for s in self.strategies:
-            for t, month in enumerate(self.months):
-                row: dict[str, Any] = {
-                    "strategy": s.name,
-                    "month": month,
-                    "survival_fraction": float(s.survival_curve_fraction[t]),
-                }
-                for label, attr in MONTHLY_SERIES:
-                    bands: Bands = getattr(s, attr)
-                    for band in BAND_NAMES:
-                        row[f"{label}_{band}"] = float(getattr(bands, band)[t])
-                for name, bands in zip(self.rival_names, s.rival_price_usd_per_million_tokens, strict=True):
-                    row[f"rival_price_{name}_p50"] = float(bands.p50[t])
-                rows.append(row)
-        return rows
+        return monthly_rows(self.to_dict())
