@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 
 from app.engine.market import (
@@ -183,3 +184,12 @@ def test_death_is_absorbing_and_funding_does_not_revive() -> None:
     assert s.survival_probability == 0.0
     assert s.runway_months == 2.5  # 250,000 of cash (no one-off spend) / 100,000 operating burn
     assert s.breakeven_month is None
+
+
+def test_month_by_month_table() -> None:
+    result = run_simulation(base_scenario(), [Strategy("baseline", 0.50, 60_000.0)], np.random.default_rng(1))
+    rows = result.monthly_rows()
+    assert [r["month"] for r in rows] == [1, 2, 3, 4]
+    assert [r["cash_usd_p50"] for r in rows] == pytest.approx([270_000, 290_000, 390_000, 440_000], abs=0.005)
+    assert rows[0]["rival_price_usd_per_million_tokens_Rival_p50"] == 1.5
+    assert rows[0]["survival_fraction"] == 1.0
