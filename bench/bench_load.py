@@ -103,6 +103,7 @@ class Result:
 
 # ---- database ---------------------------------------------------------------------------------------------
 
+
 def create_database() -> tuple[str, object]:
     from sqlalchemy import create_engine, text
 
@@ -121,7 +122,9 @@ def create_database() -> tuple[str, object]:
 
 def pricewar(env: dict[str, str], *args: str) -> None:
     code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
-    subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def bearer_token(url: str, role: str = "editor") -> str | None:
@@ -143,14 +146,23 @@ def bearer_token(url: str, role: str = "editor") -> str | None:
         user = User(username=f"bench-{role}", role=role, is_active=True, password_hash="!no-password")
         session.add(user)
         session.flush()
-        session.add(ApiToken(name="bench", token_hash=digest(raw), prefix=raw[:12], role=role, user_id=user.id,
-                             expires_at=datetime.now(UTC) + timedelta(hours=2)))
+        session.add(
+            ApiToken(
+                name="bench",
+                token_hash=digest(raw),
+                prefix=raw[:12],
+                role=role,
+                user_id=user.id,
+                expires_at=datetime.now(UTC) + timedelta(hours=2),
+            )
+        )
         session.commit()
     engine.dispose()
     return raw
 
 
 # ---- the app ----------------------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -161,14 +173,39 @@ def free_port() -> int:
 def start_app(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     if os.environ.get("BENCH_ACCESS_LOG") == "1":
         code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
-        command = [sys.executable, "-c", code, "serve", "--no-setup", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(WORKERS)]
+        command = [
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            "--no-setup",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+        ]
     else:
-        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
     log = open(Path(tempfile.gettempdir()) / f"pricewar-bench-{port}.log", "wb")  # noqa: SIM115
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -182,8 +219,9 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
 
 def post(url: str, body: object, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     data = json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
             return response.status, response.read()
@@ -251,6 +289,7 @@ APP_PIDS: list[int] = []
 
 # ---- wrk --------------------------------------------------------------------------------------------------
 
+
 def wrk(name: str, url: str, seconds: int, connections: int = CONNECTIONS, lua: str = "") -> Result:
     script = Path(tempfile.mkstemp(suffix=".lua", prefix="pricewar-bench-")[1])
     script.write_text(lua + REPORT_LUA, encoding="utf-8")
@@ -262,15 +301,32 @@ def wrk(name: str, url: str, seconds: int, connections: int = CONNECTIONS, lua: 
     match = re.search(r"^BENCH (.+)$", output, re.MULTILINE)
     if not match:
         raise SystemExit(f"wrk gave no report for {name}:\n{output}")
-    n, duration_us, p50, p95, p99, peak, connect, rw, status, timeouts = (int(x) for x in match.group(1).split())
-    return Result(name, n, duration_us / 1e6, p50 / 1000, p95 / 1000, p99 / 1000, peak / 1000,
-                  connect + rw, status, timeouts, cpu_used * 1000 / max(n, 1))
+    n, duration_us, p50, p95, p99, peak, connect, rw, status, timeouts = (
+        int(x) for x in match.group(1).split()
+    )
+    return Result(
+        name,
+        n,
+        duration_us / 1e6,
+        p50 / 1000,
+        p95 / 1000,
+        p99 / 1000,
+        peak / 1000,
+        connect + rw,
+        status,
+        timeouts,
+        cpu_used * 1000 / max(n, 1),
+    )
 
 
 def judge(result: Result, min_rps: float, max_p95_ms: float) -> Result:
     result.target = f"(target >= {min_rps:.0f} req/s, p95 < {max_p95_ms:.0f} ms, no errors)"
-    result.ok = (result.rps >= min_rps and result.p95_ms < max_p95_ms and result.non_2xx == 0
-                 and result.socket_errors + result.timeouts == 0)
+    result.ok = (
+        result.rps >= min_rps
+        and result.p95_ms < max_p95_ms
+        and result.non_2xx == 0
+        and result.socket_errors + result.timeouts == 0
+    )
     return result
 
 
@@ -307,8 +363,10 @@ def estimate_body(base: str, headers: dict[str, str]) -> tuple[str, dict] | None
     status, raw = get(base + "/api/v1/models?limit=1", headers)
     models = json.loads(raw)["items"] if status == 200 else []
     model_id = models[0]["id"] if models else 1
-    for body in ({"model_id": model_id, "accelerator_id": 1, "gpus_per_replica": 8},
-                 {"model_id": model_id, "accelerator_id": 1}):
+    for body in (
+        {"model_id": model_id, "accelerator_id": 1, "gpus_per_replica": 8},
+        {"model_id": model_id, "accelerator_id": 1},
+    ):
         status, _ = post(base + "/api/v1/estimates/inference", body, headers)
         if status == 200:
             return "/api/v1/estimates/inference", body
@@ -317,13 +375,19 @@ def estimate_body(base: str, headers: dict[str, str]) -> tuple[str, dict] | None
 
 # ---- the run ----------------------------------------------------------------------------------------------
 
+
 def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk): skipping the load benchmark")
         return 0
     url, drop = create_database()
-    env = {**os.environ, "DATABASE_URL": url, "PRICEWAR_ENVIRONMENT": "production",
-           "PRICEWAR_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex, "PRICEWAR_ANONYMOUS_READ": "true"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PRICEWAR_ENVIRONMENT": "production",
+        "PRICEWAR_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "PRICEWAR_ANONYMOUS_READ": "true",
+    }
     process = None
     results: list[Result] = []
     failures: list[str] = []
@@ -340,8 +404,10 @@ def main() -> int:
         APP_PIDS[:] = pids
         print(f"app: {WORKERS} worker processes on {base} (pids {pids}), database {url.rsplit('/', 1)[1]}")
         print(f"wrk: 1 thread, {CONNECTIONS} connections, {SECONDS} s per run, loopback only")
-        print(f"machine: {os.cpu_count()} CPUs, load average before the runs {os.getloadavg()[0]:.1f} "
-              "(other work on the machine lowers req/s; 'app CPU ms/req' is the cost that does not move)\n")
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average before the runs {os.getloadavg()[0]:.1f} "
+            "(other work on the machine lowers req/s; 'app CPU ms/req' is the cost that does not move)\n"
+        )
 
         for path in ("/api/v1/price-quotes?limit=50", "/api/v1/accelerators/1", "/", "/hardware"):
             status, _ = get(base + path)
@@ -352,16 +418,26 @@ def main() -> int:
         wrk("warm-up", base + "/", 3, 8)
         wrk("warm-up", base + "/api/v1/price-quotes?limit=50", 3, 8)
 
-        results.append(judge(wrk("API  GET /api/v1/price-quotes?limit=50", base + "/api/v1/price-quotes?limit=50",
-                                 SECONDS), 300, 100))
-        results.append(judge(wrk("API  GET /api/v1/accelerators/1", base + "/api/v1/accelerators/1", SECONDS),
-                             300, 100))
+        results.append(
+            judge(
+                wrk(
+                    "API  GET /api/v1/price-quotes?limit=50", base + "/api/v1/price-quotes?limit=50", SECONDS
+                ),
+                300,
+                100,
+            )
+        )
+        results.append(
+            judge(wrk("API  GET /api/v1/accelerators/1", base + "/api/v1/accelerators/1", SECONDS), 300, 100)
+        )
         results.append(judge(wrk("page GET /", base + "/", SECONDS), 100, 250))
         if get(base + "/hardware")[0] == 200:
             results.append(judge(wrk("page GET /hardware", base + "/hardware", SECONDS), 100, 250))
 
-        for label, found in (("POST simulation preview", preview_body(base, auth)),
-                             ("POST inference estimate", estimate_body(base, auth))):
+        for label, found in (
+            ("POST simulation preview", preview_body(base, auth)),
+            ("POST inference estimate", estimate_body(base, auth)),
+        ):
             if found is None:
                 print(f"({label}: endpoint missing or no working example body; skipped)")
                 continue
@@ -385,8 +461,13 @@ def main() -> int:
 
         # Soak: moderate, mixed load; RSS sampled every few seconds.
         if SOAK_SECONDS > 0:
-            soak_paths = ["/api/v1/price-quotes?limit=50", "/api/v1/accelerators/1", "/",
-                          "/api/v1/market-prices?limit=20", "/hardware"]
+            soak_paths = [
+                "/api/v1/price-quotes?limit=50",
+                "/api/v1/accelerators/1",
+                "/",
+                "/api/v1/market-prices?limit=20",
+                "/hardware",
+            ]
             lua = ROTATE_LUA.format(paths="{" + ", ".join(lua_string(p) for p in soak_paths) + "}")
             samples: list[tuple[float, float]] = []
             stop = threading.Event()
@@ -403,13 +484,16 @@ def main() -> int:
             sampler.join()
             print(f"\n{soak.line()}")
             if samples:
-                # Compare the second fifth with the last fifth of the soak (the first includes warm-up growth).
+                # Second fifth vs last fifth of the soak (the first fifth includes warm-up growth).
                 fifth = max(1, len(samples) // 5)
-                early = sum(v for _, v in samples[fifth:2 * fifth]) / len(samples[fifth:2 * fifth] or [1])
+                second = samples[fifth : 2 * fifth] or samples[:1]
+                early = sum(v for _, v in second) / len(second)
                 late = sum(v for _, v in samples[-fifth:]) / fifth
                 growth = (late - early) / early * 100 if early else 0.0
-                print(f"soak RSS total (MB): first {samples[0][1]:.1f}, early {early:.1f}, late {late:.1f}, "
-                      f"max {max(v for _, v in samples):.1f} ({len(samples)} samples): growth {growth:+.1f} %")
+                print(
+                    f"soak RSS total (MB): first {samples[0][1]:.1f}, early {early:.1f}, late {late:.1f}, "
+                    f"max {max(v for _, v in samples):.1f} ({len(samples)} samples): growth {growth:+.1f} %"
+                )
                 if growth > 10 or soak.non_2xx or soak.socket_errors + soak.timeouts:
                     failures.append("soak")
     finally:

@@ -95,7 +95,8 @@ async def data_error_handler(request: Request, exc: Exception) -> Response:
         from app.web.pages.render import render_error
 
         return render_error(request, 422, message)
-    return JSONResponse({"detail": [{"loc": ["body"], "msg": message, "type": "value_error"}]}, status_code=422)
+    detail = [{"loc": ["body"], "msg": message, "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

@@ -189,7 +189,9 @@ def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:
         fields[field_name] = (info.annotation | None, optional)
     fields["version"] = (Annotated[int, Field(ge=1, description="The version you read; stale → 409")], ...)
     # Leaving a field out keeps it; an explicit null is only allowed where the resource allows no value.
-    not_nullable = frozenset(n for n, info in create.model_fields.items() if not _allows_none(info.annotation))
+    not_nullable = frozenset(
+        name for name, info in create.model_fields.items() if not _allows_none(info.annotation)
+    )
 
     def _no_null_for_required(cls: type, data: Any) -> Any:
         if isinstance(data, dict):

@@ -100,7 +100,9 @@ def test_two_writers_on_one_row_exactly_one_wins(postgres_url: str, overlap: boo
 
 
 @pytest.mark.postgres
-def test_two_price_changes_on_one_quote_add_one_successor(postgres_url: str, overlapping_flushes: None) -> None:
+def test_two_price_changes_on_one_quote_add_one_successor(
+    postgres_url: str, overlapping_flushes: None
+) -> None:
     """A price change closes the row and adds a dated successor: two at once must not leave two successors."""
     engine = create_engine(postgres_url)
     try:
@@ -112,8 +114,14 @@ def test_two_price_changes_on_one_quote_add_one_successor(postgres_url: str, ove
             responses = _race(
                 client,
                 [
-                    (f"/api/v1/price-quotes/{quote['id']}", {**body, "usd_per_hour": quote["usd_per_hour"] * 0.9}),
-                    (f"/api/v1/price-quotes/{quote['id']}", {**body, "usd_per_hour": quote["usd_per_hour"] * 0.8}),
+                    (
+                        f"/api/v1/price-quotes/{quote['id']}",
+                        {**body, "usd_per_hour": quote["usd_per_hour"] * 0.9},
+                    ),
+                    (
+                        f"/api/v1/price-quotes/{quote['id']}",
+                        {**body, "usd_per_hour": quote["usd_per_hour"] * 0.8},
+                    ),
                 ],
             )
             assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
@@ -142,9 +150,22 @@ def _free_port() -> int:
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "PRICEWAR_ENVIRONMENT": "test"}
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -183,8 +204,12 @@ def test_sqlite_two_processes_writing_at_once_lose_nothing() -> None:
                 for i in range(per_writer):
                     created = http.post(
                         "/api/v1/accelerators",
-                        json={"name": f"writer-{writer}-{i}", "vendor": "Test", "memory_gb": 80,
-                              "memory_bandwidth_tb_s": 3.35},
+                        json={
+                            "name": f"writer-{writer}-{i}",
+                            "vendor": "Test",
+                            "memory_gb": 80,
+                            "memory_bandwidth_tb_s": 3.35,
+                        },
                     )
                     outcomes.append((created.status_code, created.text))
                     if created.status_code == 201:

@@ -127,7 +127,11 @@ def test_import_process_killed_halfway_leaves_the_database_as_it_was(empty_url: 
     env = {**os.environ, "DATABASE_URL": empty_url}
     process = subprocess.Popen(
         [sys.executable, "-c", KILLED_IMPORT, str(path)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
