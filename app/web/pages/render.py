@@ -8,11 +8,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, get_settings
 from app.web.formatting import register_filters
 from app.web.plotly_asset import PLOTLY_URL
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+# Outside development, templates do not change while the app runs: skip the stat() of every template file
+# (and of each one it includes) on every render.
+templates.env.auto_reload = get_settings().environment == "development"
 templates.env.globals["plotly_url"] = PLOTLY_URL
 register_filters(templates.env)
 
