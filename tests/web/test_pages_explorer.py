@@ -136,3 +136,70 @@ def test_compare_shows_deltas_against_the_baseline(client) -> None:
         "/compare.csv", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"}
     ).text
     assert csv_text.splitlines()[0].startswith('metric,"Run #') and "survival_probability" in csv_text
+
+
+def _figure(chart: dict, name_part: str) -> dict:
+    return next(t for t in chart["figure"]["data"] if name_part in t.get("name", ""))
+
+
+def test_explorer_floor_is_a_step_line_that_falls_with_our_unit_cost(client) -> None:
+    data = client.get("/explorer/data").json()
+    timeline = next(c for c in data["charts"] if c["key"] == "price-timeline")
+    floor = _figure(timeline, "our price floor")
+    assert floor["line"]["shape"] == "hv"
+    ys = floor["y"]
+    assert len(set(ys)) > 1 and ys[-1] < ys[0]  # the China preset's unit cost declines (k > 1)
+    assert all(b <= a + 1e-12 for a, b in zip(ys, ys[1:], strict=False))
+    assert timeline["table"]["rows"][0][-1] != timeline["table"]["rows"][-1][-1]  # the "Our floor" column
+    assert "→" in data["fragments"]["kpi-floor"]
+
+
+def test_explorer_share_chart_shows_every_firm_and_the_outside_option(client) -> None:
+    data = client.get("/explorer/data").json()
+    share = next(c for c in data["charts"] if c["key"] == "share")
+    names = [t["name"] for t in share["figure"]["data"]]
+    assert any(n.startswith("us:") for n in names) and "outside option (no API)" in names
+    assert len(names) >= 2 + 6  # six rivals in the China preset
+    ours = _figure(share, "us:")
+    assert ours["line"]["width"] > max(t["line"]["width"] for t in share["figure"]["data"] if t is not ours)
+    assert share["table"]["columns"][-1] == "Outside option"
+
+
+def test_explorer_and_overview_label_both_runways(client) -> None:
+    data = client.get("/explorer/data").json()
+    fragments = data["fragments"]
+    assert fragments["kpi-cash-out"].startswith(("month ", "not within"))
+    html = client.get("/").text
+    assert "Cash runs out (median over paths)" in html and "Runway at today&#39;s burn" in html
+    assert "Runway (median)" not in html
+    survival = next(c for c in data["charts"] if c["key"] == "survival")
+    row = survival["table"]["rows"][0]
+    assert survival["table"]["columns"][2] == "Cash runs out (median over paths)"
+    assert row[2] == fragments["kpi-cash-out"]  # the KPI card and the strategies table agree
+    assert row[3] == fragments["kpi-runway"]
+
+
+def test_runs_stored_before_the_monthly_floor_and_shares_still_read(client, db_session) -> None:
+    from app.db.models import SimulationRun
+
+    location = _store_run(client)
+    run_id = int(location.rsplit("/", 1)[1])
+    row = db_session.get(SimulationRun, run_id)
+    old = json.loads(json.dumps(row.results))
+    for s in old["strategies"]:
+        for key in (
+            "unit_cost_usd_per_million_tokens_by_month",
+            "price_floor_usd_per_million_tokens_by_month",
+            "shares_of_all_demand_fraction_p50",
+        ):
+            assert key in s
+            del s[key]
+    row.results = old
+    db_session.flush()
+    page = client.get(location)
+    assert page.status_code == 200 and len(chart_figures(page.text)) == 4
+    api = client.get(f"/api/v1/simulations/{run_id}")
+    assert api.status_code == 200
+    assert api.json()["results"]["strategies"][0]["price_floor_usd_per_million_tokens_by_month"] is None
+    csv_text = client.get(f"/api/v1/simulations/{run_id}", params={"format": "csv"}).text
+    assert "price_floor_usd_per_million_tokens_p50" not in csv_text.splitlines()[0]

@@ -33,17 +33,23 @@ from app.engine.market.scenario import Scenario, Strategy, validate_strategies
 from app.engine.market.summary import (
     QUANTILES,
     Bands,
+    MarketShares,
     SimulationResult,
     StrategyResult,
     median_month,
     quantile_bands,
     rival_stamina,
+    round_significant,
 )
 
 HOURS_PER_MONTH = 730.0  # 8,760 h / 12
 _GROUP_ELEMENTS = 40_000  # strategies x paths simulated together
 _THREAD_ELEMENTS = 20_000  # below this, a sorting thread costs more than it saves
 _MARGIN_CLIP = -10.0  # gross margin fraction is clipped below at -1,000 % (a price near zero)
+# Every firm's share of all demand (ours, each rival's, the outside option's) is summarised by its median
+# over the first paths only: paths are independent draws, and sorting 2 + R more series over all paths
+# every month would cost a third more time on the 10,000-path runs for a display series.
+SHARE_SAMPLE_PATHS = 2_000
 
 
 def capacity_million_tokens_per_month(scenario: Scenario, strategies: tuple[Strategy, ...]) -> np.ndarray:
@@ -103,6 +109,7 @@ def simulate(
     validate_strategies(strategies)
     capacity_million_tokens_per_month(scenario, strategies)  # fail early, naming the strategy
     group = max(1, _GROUP_ELEMENTS // inputs.paths_count)
+    cost_bands = unit_cost_factor_bands(inputs, scenario.horizon_months)
     top_q = max(
         st.quality_delta_points for st in strategies
     )  # the logit's overflow guard sees every strategy
@@ -113,6 +120,7 @@ def simulate(
             inputs,
             keep_cash_paths=keep_cash_paths,
             max_quality_delta=top_q,
+            cost_bands=cost_bands,
         )
         for i in range(0, len(strategies), group)
     ]
@@ -129,6 +137,31 @@ def simulate(
     )
 
 
+def unit_cost_factor_bands(inputs: PathInputs, horizon_months: int) -> np.ndarray:
+    """Percentiles over paths of our unit cost relative to the strategy's stated figure, by month: shape
+    (5, T). A path's unit cost in month t (1-based) is c0 x multiplier x k^(-(t-1)/12); c0 >= 0 is per
+    strategy and scales every percentile, so one sort serves all strategies. Without uncertainty in the
+    multiplier or the decline rate every band is the single path's value (no sort)."""
+    years = np.arange(horizon_months) / 12.0
+    mult, log_k = inputs.unit_cost_multiplier, np.log(inputs.cost_decline_per_year)
+    if np.ptp(log_k) == 0.0:  # the decline is certain: the multiplier's percentiles, scaled each month
+        factor = np.exp(-years * log_k[0])
+        if np.ptp(mult) == 0.0:
+            return np.broadcast_to(mult[0] * factor, (len(QUANTILES), horizon_months)).copy()
+        return quantile_bands(mult, fast=False)[:, None] * factor[None, :]
+    paths = mult[None, :] * np.exp(-years[:, None] * log_k[None, :])  # (T, P)
+    return quantile_bands(paths, fast=False).T
+
+
+def _median_last(values: np.ndarray) -> np.ndarray:
+    """Median over the last axis (float32 sort, as the display bands; linear interpolation)."""
+    ordered = values.astype(np.float32)
+    ordered.sort(axis=-1)
+    n = ordered.shape[-1]
+    lo, hi = (n - 1) // 2, n // 2
+    return round_significant((ordered[..., lo].astype(float) + ordered[..., hi].astype(float)) / 2.0, 7)
+
+
 def _simulate_group(
     scenario: Scenario,
     strategies: tuple[Strategy, ...],
@@ -136,12 +169,14 @@ def _simulate_group(
     *,
     keep_cash_paths: bool,
     max_quality_delta: float,
+    cost_bands: np.ndarray,
 ) -> SimulationResult:
     """One group of strategies; big groups sort their percentile bands on a helper thread."""
+    args = (scenario, strategies, inputs, keep_cash_paths, max_quality_delta, cost_bands)
     if len(strategies) * inputs.paths_count < _THREAD_ELEMENTS:
-        return _run_group(scenario, strategies, inputs, keep_cash_paths, max_quality_delta, None)
+        return _run_group(*args, None)
     with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the last sorts, even on an error
-        return _run_group(scenario, strategies, inputs, keep_cash_paths, max_quality_delta, pool)
+        return _run_group(*args, pool)
 
 
 def _run_group(
@@ -150,6 +185,7 @@ def _run_group(
     inputs: PathInputs,
     keep_cash_paths: bool,
     max_quality_delta: float,
+    cost_bands: np.ndarray,
     pool: ThreadPoolExecutor | None,
 ) -> SimulationResult:
     firm, market, rivals, policy = scenario.firm, scenario.market, scenario.rivals, scenario.firm.pricing
@@ -224,6 +260,13 @@ def _run_group(
     passive_share = np.full(
         shape, sum(r.start_share_fraction for j, r in enumerate(rivals) if not tracked[j])
     )
+    # Display only: each untracked rival's own share, on the first n_x paths (SHARE_SAMPLE_PATHS).
+    n_x = min(n_p, SHARE_SAMPLE_PATHS)
+    sample = slice(0, n_x)
+    passive_each = {
+        j: np.full((n_s, n_x), r.start_share_fraction) for j, r in enumerate(rivals) if not tracked[j]
+    }
+    share_p50 = np.empty((n_r + 2, n_s, n_t))  # ours, the rivals, the outside option: of all demand
     budget_hit = [False] * n_r  # until some path runs out, a funded rival's floor is the same on every path
     budget: list[np.ndarray] = [np.full(shape, r.subsidy_budget_usd) for r in rivals]
     cash = np.full(shape, float(firm.starting_cash_usd))
@@ -359,6 +402,10 @@ def _run_group(
             r_share[j] += w_r[j] * lam_inv_den
         if n_r > len(r_share):
             passive_share = (1.0 - lam) * passive_share + passive_w * lam_inv_den
+        lam_inv_den_x = lam_inv_den[:, sample]
+        for j, each in passive_each.items():
+            each *= 1.0 - lam
+            each += w_r[j][..., sample] * lam_inv_den_x  # untracked rivals are never split (no subsidy)
         if elastic:
             total = volume0 * np.exp(e_market * np.log(np.maximum(index / index0, 1e-9)) + years * log_growth)
         else:
@@ -371,6 +418,17 @@ def _run_group(
         for rs in r_share.values():
             rivals_share = rivals_share + rs
         inside_volume = total * (share + rivals_share)
+        # Shares of all demand (the outside option included), by volume sold: our sales, each rival's
+        # logit share plus its part of our unmet demand, and what buys no API; they add up to 1 on each path.
+        total_x = np.broadcast_to(total, shape)[:, sample]
+        spill_x = (demand - sales)[:, sample] / np.maximum(total_x * rivals_share[:, sample], 1e-300)
+        rows_x = np.empty((n_r + 2, n_s, n_x))
+        rows_x[0] = sales[:, sample] / np.maximum(total_x, 1e-300)
+        for j in range(n_r):
+            own = r_share[j][:, sample] if j in r_share else passive_each[j]
+            rows_x[1 + j] = own * (1.0 + spill_x)
+        rows_x[-1] = 1.0 - share[:, sample] - rivals_share[:, sample]
+        share_p50[:, :, t] = _median_last(rows_x)
         per_share = None
         for j in range(n_r):
             if subsidised[j]:
@@ -451,7 +509,20 @@ def _run_group(
         rival_names=tuple(r.name for r in rivals),
         strategies=tuple(
             _strategy_result(
-                scenario, st, i, cost_base, capacity, band_arrays, r_price_bands, counts, runway, budget, n_p
+                scenario,
+                st,
+                i,
+                cost_base,
+                capacity,
+                band_arrays,
+                r_price_bands,
+                counts,
+                runway,
+                budget,
+                n_p,
+                cost_bands,
+                share_p50,
+                n_x,
             )
             for i, st in enumerate(strategies)
         ),
@@ -493,11 +564,16 @@ def _strategy_result(
     runway: np.ndarray,
     budget: list[np.ndarray],
     n_p: int,
+    cost_bands: np.ndarray,
+    share_p50: np.ndarray,
+    n_x: int,
 ) -> StrategyResult:
     firm, rivals = scenario.firm, scenario.rivals
     survival = counts["alive"][i] / n_p
     bands = {key: Bands.from_rows(arr[i]) for key, arr in band_arrays.items()}
     unit_cost = float(np.median(cost_base[i]))
+    margin = 1.0 + firm.pricing.floor_margin_fraction
+    cost_by_month = st.unit_cost_usd_per_million_tokens * cost_bands  # (5, T)
     volume0 = scenario.market.volume_million_tokens_per_month * firm.start_share_fraction
     full_cost = (
         unit_cost
@@ -508,7 +584,9 @@ def _strategy_result(
         levers=tuple(sorted(st.levers)),
         closed_forms=strategy_closed_forms(scenario, unit_cost, st.one_off_training_usd),
         unit_cost_usd_per_million_tokens=unit_cost,
-        price_floor_usd_per_million_tokens=unit_cost * (1.0 + firm.pricing.floor_margin_fraction),
+        price_floor_usd_per_million_tokens=unit_cost * margin,
+        unit_cost_usd_per_million_tokens_by_month=Bands.from_rows(cost_by_month),
+        price_floor_usd_per_million_tokens_by_month=Bands.from_rows(cost_by_month * margin),
         full_cost_price_usd_per_million_tokens=full_cost,
         one_off_training_usd=st.one_off_training_usd,
         quality_delta_points=st.quality_delta_points,
@@ -522,6 +600,12 @@ def _strategy_result(
         cash_usd=bands["cash"],
         rival_price_usd_per_million_tokens=tuple(
             Bands.from_rows(r_price_bands[j, i]) for j in range(len(rivals))
+        ),
+        market_shares=MarketShares(
+            ours=share_p50[0, i].copy(),
+            rivals=tuple(share_p50[1 + j, i].copy() for j in range(len(rivals))),
+            outside_option=share_p50[-1, i].copy(),
+            paths_used=n_x,
         ),
         rival_subsidy_exhausted_fraction=tuple(
             float(np.mean(budget[j][i] <= 0.0)) if r.subsidy_budget_usd > 0 else 0.0

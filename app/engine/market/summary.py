@@ -127,6 +127,28 @@ def rival_stamina(scenario: Scenario) -> tuple[RivalStamina, ...]:
 
 
 @dataclass(frozen=True, eq=False)
+class MarketShares:
+    """Medians over paths, by month, of each firm's share of all demand (the API market plus the outside
+    option), by volume sold: ours, each rival's (with its part of any demand we could not serve) and the
+    outside option's. On each path they add up to 1; medians, taken over the first `paths_used` paths
+    (simulation.SHARE_SAMPLE_PATHS), add up to about 1."""
+
+    ours: np.ndarray
+    rivals: tuple[np.ndarray, ...]
+    outside_option: np.ndarray
+    paths_used: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "statistic": "p50",
+            "paths_used": self.paths_used,
+            "ours": [_json_number(v) for v in self.ours],
+            "rivals": [[_json_number(v) for v in r] for r in self.rivals],
+            "outside_option": [_json_number(v) for v in self.outside_option],
+        }
+
+
+@dataclass(frozen=True, eq=False)
 class StrategyResult:
     name: str
     levers: tuple[str, ...]
@@ -157,6 +179,10 @@ class StrategyResult:
     runway_months: (
         float | None
     )  # median (starting cash - one-off spend) / month-1 operating burn; None: no burn
+    # c0 x multiplier x k^(-(t-1)/12) by month, percentiles over paths (all equal when nothing is uncertain)
+    unit_cost_usd_per_million_tokens_by_month: Bands | None = None
+    price_floor_usd_per_million_tokens_by_month: Bands | None = None  # the above x (1 + floor margin)
+    market_shares: MarketShares | None = None  # every firm's share of all demand, medians by month
 
     @property
     def cash_at_horizon_p50_usd(self) -> float:
@@ -192,7 +218,21 @@ class StrategyResult:
             ],
             "rival_subsidy_exhausted_fraction": list(self.rival_subsidy_exhausted_fraction),
             "closed_forms": {key: form.to_dict() for key, form in self.closed_forms.items()},
-        }
+        } | self._monthly_extras()
+
+    def _monthly_extras(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.unit_cost_usd_per_million_tokens_by_month is not None:
+            out["unit_cost_usd_per_million_tokens_by_month"] = (
+                self.unit_cost_usd_per_million_tokens_by_month.to_dict()
+            )
+        if self.price_floor_usd_per_million_tokens_by_month is not None:
+            out["price_floor_usd_per_million_tokens_by_month"] = (
+                self.price_floor_usd_per_million_tokens_by_month.to_dict()
+            )
+        if self.market_shares is not None:
+            out["shares_of_all_demand_fraction_p50"] = self.market_shares.to_dict()
+        return out
 
 
 MONTHLY_SERIES: tuple[str, ...] = (
@@ -224,6 +264,12 @@ def monthly_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                     row[f"{series}_{band}"] = s[series][band][t]
             for name, bands in zip(rivals, s.get("rival_price_usd_per_million_tokens", []), strict=False):
                 row[f"rival_price_usd_per_million_tokens_{name}_p50"] = bands["p50"][t]
+            for series in (
+                "unit_cost_usd_per_million_tokens_by_month",
+                "price_floor_usd_per_million_tokens_by_month",
+            ):
+                if s.get(series):  # absent on runs stored before it was added
+                    row[f"{series.removesuffix('_by_month')}_p50"] = s[series]["p50"][t]
             rows.append(row)
     return rows
 

@@ -97,6 +97,16 @@ class BandsRead(BaseModel):
     p95: list[float | None]
 
 
+class MarketSharesRead(BaseModel):
+    """Medians by month of each firm's share of all demand (the API market plus the outside option)."""
+
+    statistic: str = Field(description="p50: the median over paths")
+    paths_used: int = Field(description="The medians are taken over the first paths_used paths")
+    ours: list[float | None]
+    rivals: list[list[float | None]] = Field(description="One list per rival, in rival_names order")
+    outside_option: list[float | None] = Field(description="Demand that buys from no API provider")
+
+
 class ClosedFormRead(BaseModel):
     value: float | None = Field(description="null when the answer is 'never' (see reason)")
     reason: str | None
@@ -109,7 +119,7 @@ class StrategyResultRead(BaseModel):
         default_factory=dict,
         description="margin_fraction, match_cut_fraction, required_volume_uplift_fraction x/(m-x), "
         "breakeven_volume_million_tokens_per_month F/(p-c), lerner_price_usd_per_million_tokens c e/(1+e), "
-        "payback_months, at today's price and volume"
+        "payback_months, at today's price and volume",
     )
     unit_cost_usd_per_million_tokens: float
     price_floor_usd_per_million_tokens: float
@@ -136,6 +146,17 @@ class StrategyResultRead(BaseModel):
     cash_usd: BandsRead
     rival_price_usd_per_million_tokens: list[BandsRead]
     rival_subsidy_exhausted_fraction: list[float]
+    unit_cost_usd_per_million_tokens_by_month: BandsRead | None = Field(
+        default=None,
+        description="Our unit cost c0 x multiplier x k^(-(t-1)/12) by month, percentiles over paths "
+        "(null on runs stored before it was added)",
+    )
+    price_floor_usd_per_million_tokens_by_month: BandsRead | None = Field(
+        default=None, description="Our price floor (unit cost x (1 + floor margin)) by month"
+    )
+    shares_of_all_demand_fraction_p50: MarketSharesRead | None = Field(
+        default=None, description="Every firm's and the outside option's share of all demand, by month"
+    )
 
 
 class RivalStaminaRead(BaseModel):

@@ -4,6 +4,7 @@ survival curves, tornado and break-even."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,10 +23,52 @@ def _p(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.0f} %"
 
 
+def rival_color(i: int) -> str:
+    """Rival i's colour, the same in every price-war chart (vermillion, our floor's colour, is skipped)."""
+    return color(i + 1 if i + 1 != 3 else 7)
+
+
+def floor_by_month(result: Result, s: Mapping[str, Any]) -> tuple[dict[str, list[float | None]], bool]:
+    """Our price floor by month (p5 … p95) and whether it varies over the paths. Runs stored before the
+    engine reported it by month carry only the month-1 figure: a flat line, as they were drawn then."""
+    bands = s.get("price_floor_usd_per_million_tokens_by_month")
+    if not bands:
+        flat = [s["price_floor_usd_per_million_tokens"]] * len(result["months"])
+        return {"p5": flat, "p50": flat, "p95": flat}, False
+    uncertain = any(
+        lo is not None and hi is not None and hi > lo * (1 + 1e-9)
+        for lo, hi in zip(bands["p5"], bands["p95"], strict=False)
+    )
+    return bands, uncertain
+
+
+def cash_runs_out(s: Mapping[str, Any], horizon_months: int) -> str:
+    """The Monte Carlo answer: the median over paths of the first month with cash < 0 (death month)."""
+    month = s.get("death_month")
+    return f"month {month}" if month else f"not within {horizon_months} months"
+
+
+def static_runway(s: Mapping[str, Any]) -> str:
+    """(Starting cash − one-off spend) / month-1 burn: how long cash lasts if nothing changes."""
+    runway = s.get("runway_months")
+    return "no burn" if runway is None else f"{runway:.1f} months"
+
+
+def floor_text(s: Mapping[str, Any]) -> str:
+    """Our price floor in month 1 and, when it moves, at the horizon."""
+    first = s["price_floor_usd_per_million_tokens"]
+    bands = s.get("price_floor_usd_per_million_tokens_by_month")
+    last = bands["p50"][-1] if bands else None
+    if last is None or abs(last - first) <= 1e-9 * max(abs(first), 1e-12):
+        return usd(first)
+    return f"{usd(first)} → {usd(last)}"
+
+
 def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
     s = strategy_of(result, strategy)
     months = result["months"]
-    floor = s["price_floor_usd_per_million_tokens"]
+    floor, floor_uncertain = floor_by_month(result, s)
+    by_month = bool(s.get("price_floor_usd_per_million_tokens_by_month"))
     data: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -46,19 +89,35 @@ def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
                 "name": name,
                 "x": months,
                 "y": bands["p50"],
-                "line": {"shape": "hv", "color": color(i + 1 if i + 1 != 3 else 7), "width": 1.8},
+                "line": {"shape": "hv", "color": rival_color(i), "width": 1.8},
                 "hovertemplate": "month %{x}: $%{y:.3f}<extra>" + name + "</extra>",
+            }
+        )
+    if floor_uncertain:  # the unit cost's own uncertainty (GPU price, cost decline): a p5–p95 band
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "our floor p5–p95",
+                "x": months + months[::-1],
+                "y": floor["p95"] + floor["p5"][::-1],
+                "fill": "toself",
+                "fillcolor": rgba(FLOOR, 0.12),
+                "line": {"width": 0},
+                "hoverinfo": "skip",
             }
         )
     data.append(
         {
             "type": "scatter",
             "mode": "lines",
-            "name": "our price floor (month-1 unit cost × margin)",
+            "name": "our price floor (unit cost × margin" + (", median)" if floor_uncertain else ")")
+            if by_month
+            else "our price floor (month-1 unit cost × margin)",
             "x": months,
-            "y": [floor] * len(months),
+            "y": floor["p50"],
             "line": {"shape": "hv", "color": FLOOR, "dash": "dash", "width": 2},
-            "hovertemplate": "floor $%{y:.3f}<extra></extra>",
+            "hovertemplate": "month %{x}: floor $%{y:.3f}<extra></extra>",
         }
     )
     fig = figure(
@@ -73,18 +132,24 @@ def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
     )
     ours = s["price_usd_per_million_tokens"]["p50"]
     rivals_end = [b["p50"][-1] for b in s["rival_price_usd_per_million_tokens"] if b["p50"][-1] is not None]
+    floor_text = (
+        f"; our floor falls from {usd(floor['p50'][0])} to {usd(floor['p50'][-1])} as our unit cost declines"
+        if by_month and floor["p50"][-1] != floor["p50"][0]
+        else f"; our floor is {usd(floor['p50'][0])}"
+    )
     summary = (
         f"Under “{s['name']}” our median price goes from {usd(ours[0])} to {usd(ours[-1])} per 1M tokens by "
         f"month {months[-1]}"
         + (f", while the cheapest rival ends at {usd(min(rivals_end))}" if rivals_end else "")
-        + f"; our floor is {usd(floor)}."
+        + floor_text
+        + "."
     )
     rows = [
         (
             str(m),
             usd(ours[t]),
             *[usd(b["p50"][t]) for b in s["rival_price_usd_per_million_tokens"]],
-            usd(floor),
+            usd(floor["p50"][t]),
         )
         for t, m in enumerate(months)
     ]
@@ -102,6 +167,110 @@ def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
 
 def share_chart(result: Result, strategy: str | None = None) -> Chart:
     s = strategy_of(result, strategy)
+    shares = s.get("shares_of_all_demand_fraction_p50")
+    if not shares:  # runs stored before every firm's share was reported: ours alone
+        return _our_share_chart(result, s)
+    months = result["months"]
+    names = list(result["rival_names"])
+    # Lines on a log axis rather than a stacked area: our share is often a few per cent of all demand, which
+    # a 0–100 % stack would flatten into the axis; the log axis keeps ours and the leaders both readable.
+    data: list[dict[str, Any]] = []
+    for i, (name, series) in enumerate(zip(names, shares["rivals"], strict=False)):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": months,
+                "y": series,
+                "line": {"color": rival_color(i), "width": 1.6},
+                "hovertemplate": "month %{x}: %{y:.1%}<extra>" + name + "</extra>",
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "outside option (no API)",
+            "x": months,
+            "y": shares["outside_option"],
+            "line": {"color": "#999999", "width": 1.6, "dash": "dot"},
+            "hovertemplate": "month %{x}: %{y:.1%}<extra>outside option</extra>",
+        }
+    )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"us: “{s['name']}” (median)",
+            "x": months,
+            "y": shares["ours"],
+            "line": {"color": OURS, "width": 4},
+            "hovertemplate": "month %{x}: %{y:.2%}<extra>our share</extra>",
+        }
+    )
+    values = [v for series in (shares["ours"], shares["outside_option"], *shares["rivals"]) for v in series]
+    positive = [v for v in values if v is not None and v > 0]
+    low = max(min(positive, default=1e-3), 1e-5)
+    fig = figure(
+        data,
+        layout(
+            axis("Month", dtick=6 if len(months) > 24 else 3),
+            axis(
+                "Share of all demand (%, median path, log)",
+                type="log",
+                tickformat=".1~%",
+                tickvals=[v for v in _SHARE_TICKS if low / 2 <= v <= 2 * max(positive, default=1.0)],
+                range=[math.log10(low) - 0.1, math.log10(max(positive, default=1.0)) + 0.1],
+            ),
+            height=400,
+            legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"},
+            margin={"l": 70, "r": 16, "t": 16, "b": 50},
+        ),
+    )
+    ours = shares["ours"]
+    leader = max(range(len(names)), key=lambda j: shares["rivals"][j][-1] or 0.0, default=None)
+    summary = (
+        f"Under “{s['name']}” our median share of all demand moves from {_p1(ours[0])} in month 1 to "
+        f"{_p1(ours[-1])} in month {months[-1]}"
+        + (
+            f"; the largest rival then is {names[leader]} with {_p1(shares['rivals'][leader][-1])}"
+            if leader is not None
+            else ""
+        )
+        + f", and {_p1(shares['outside_option'][-1])} of demand buys no API."
+    )
+    tbl = table(
+        ("Month", "Us", *names, "Outside option"),
+        [
+            (
+                str(m),
+                _p1(ours[t]),
+                *[_p1(series[t]) for series in shares["rivals"]],
+                _p1(shares["outside_option"][t]),
+            )
+            for t, m in enumerate(months)
+        ],
+    )
+    return Chart(
+        "share",
+        "Market share of every firm and the outside option (% of all demand, medians over paths)",
+        summary,
+        fig,
+        tbl,
+        height_px=400,
+        wide=True,
+    )
+
+
+_SHARE_TICKS = tuple(m * 10.0**e for e in range(-5, 1) for m in (1, 2, 5) if m * 10.0**e <= 1.0)
+
+
+def _p1(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f} %"
+
+
+def _our_share_chart(result: Result, s: Mapping[str, Any]) -> Chart:
     months = result["months"]
     share = s["share_fraction"]
     ours = [v or 0.0 for v in share["p50"]]
@@ -302,13 +471,19 @@ def survival_chart(result: Result) -> Chart:
         + (f"; “{worst['name']}” on {_p(worst['survival_probability'])}." if len(ranked) > 1 else ".")
     )
     tbl = table(
-        ("Strategy", "P(survive to horizon)", "Median death month", "Runway (months)", "Break-even month"),
+        (
+            "Strategy",
+            "P(survive to horizon)",
+            "Cash runs out (median over paths)",
+            "Runway at today's burn",
+            "Break-even month",
+        ),
         [
             (
                 s["name"],
                 _p(s["survival_probability"]),
-                str(s["death_month"] or "—"),
-                f"{s['runway_months']:.1f}" if s["runway_months"] is not None else "no burn",
+                cash_runs_out(s, months[-1]),
+                static_runway(s),
                 str(s["breakeven_month"] or "—"),
             )
             for s in ranked

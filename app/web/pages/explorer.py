@@ -18,9 +18,12 @@ from app.services.errors import ServiceError
 from app.web.charts.pricewar import (
     breakeven_chart,
     cash_fan_chart,
+    cash_runs_out,
+    floor_text,
     insolvency_by,
     price_timeline_chart,
     share_chart,
+    static_runway,
     strategy_of,
     survival_chart,
     tornado_chart,
@@ -115,12 +118,11 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         "kpi-survival": f"{focus['survival_probability'] * 100:.0f} %",
         "kpi-risk": f"{risk * 100:.0f} %",
         "kpi-risk-label": f"P(cash < 0 by month {month_n})",
-        "kpi-runway": f"{focus['runway_months']:.1f} months"
-        if focus["runway_months"] is not None
-        else "no burn",
+        "kpi-cash-out": cash_runs_out(focus, values["horizon"]),
+        "kpi-runway": static_runway(focus),
         "kpi-breakeven": f"month {focus['breakeven_month']}" if focus["breakeven_month"] else "not reached",
         "kpi-cash": usd(focus["cash_at_horizon_p50_usd"]),
-        "kpi-floor": usd(focus["price_floor_usd_per_million_tokens"]),
+        "kpi-floor": floor_text(focus),
     }
     shown = {"scenario": str(base.id), "strategy": chosen, **values}
     url_defaults = {

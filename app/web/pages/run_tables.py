@@ -67,8 +67,8 @@ def summary_table(result: Mapping[str, Any]) -> ShownTable:
     columns = (
         Column("strategy", "Strategy", ""),
         Column("survival_probability_fraction", "P(survive to horizon)", "fraction"),
-        Column("death_month", "Median death month", "month"),
-        Column("runway_months", "Runway (months)", "months"),
+        Column("death_month", "Cash runs out (median month over paths)", "month"),
+        Column("runway_months", "Runway at today's burn (months)", "months"),
         Column("breakeven_month", "Break-even month", "month"),
         Column("cash_at_horizon_p50_usd", "Median cash at horizon", "USD"),
         Column("unit_cost_usd_per_million_tokens", "Unit cost ($ / 1M)", "USD per 1M tokens"),
