@@ -157,3 +157,19 @@ def test_edit_forms_are_offered_to_editors_only(client, anon_client) -> None:
     assert "Save new price" not in anonymous and "Sign in as an editor" in anonymous
     assert "Save as scenario" in client.get("/explorer").text
     assert "Save as scenario" not in anon_client.get("/explorer").text
+
+
+def test_models_page_names_the_training_unit_of_each_workload(client) -> None:
+    page = client.get("/models").text
+    assert "Training amount" in page
+    row = page.split(">ResNet-50<", 1)[1].split("</tr>", 1)[0]
+    assert re.search(r"[\d.]+[kMBT]? images<", row), row
+    dlrm = page.split(">DLRM", 1)[1].split("</tr>", 1)[0]
+    assert " requests<" in dlrm and " tokens<" not in dlrm
+    whisper = page.split(">Whisper", 1)[1].split("</tr>", 1)[0]
+    assert " audio seconds<" in whisper
+    assert re.search(r"[\d.]+[kMBT]? tokens<", page.split(">Llama 2 7B<", 1)[1].split("</tr>", 1)[0])
+    resnet_id = re.search(r'href="/models\?model=(\d+)#costs">ResNet-50', page)
+    assert resnet_id
+    detail = client.get("/models", params={"model": resnet_id.group(1)}).text
+    assert "Training images" in detail and "Training tokens" not in detail

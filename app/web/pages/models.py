@@ -132,6 +132,12 @@ def _serving(
     return costs, details, scale
 
 
+def unit_plural(unit_name: str | None) -> str:
+    """What a model is trained and served on, in words: tokens, images, requests, audio seconds."""
+    words = (unit_name or "token").replace("_", " ").strip() or "token"
+    return words if words.endswith("s") else words + "s"
+
+
 @router.get("/models", response_class=HTMLResponse)
 def models(request: Request, session: SessionDep) -> HTMLResponse:
     params = dict(request.query_params)
@@ -158,6 +164,7 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
     context: dict[str, Any] = {
         "active_nav": "models",
         "configs": configs,
+        "units": {m.id: unit_plural(m.unit_name) for m in configs},
         "selected": selected,
         "errors": errors,
         "form": params,
