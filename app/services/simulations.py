@@ -353,6 +353,15 @@ def preview(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     return _view(resolved, _simulate(resolved, paths, request.get("tornado")), paths, None)
 
 
+def tornado_preview(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /simulations/tornado: the sensitivity alone, without storing (the explorer's tornado too).
+
+    The scenario and strategies resolve exactly as for `preview`; `request["tornado"]` chooses the strategy
+    (default: the first), the outcome, its month and the paths per variant (default 500)."""
+    resolved = resolve(session, request)
+    return _tornado(resolved, request.get("tornado") or {})
+
+
 def create_run(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /simulations: run with the scenario's own path count and seed (or the request's), then store."""
     resolved = resolve(session, request)
@@ -425,4 +434,13 @@ def run_csv(session: Session, run_id: int) -> tuple[str, str]:
     return f"simulation-{run.id}.csv", monthly_csv(run.results)
 
 
-__all__ = ["create_run", "get_run", "list_presets", "monthly_csv", "preview", "resolve", "run_csv"]
+__all__ = [
+    "create_run",
+    "get_run",
+    "list_presets",
+    "monthly_csv",
+    "preview",
+    "resolve",
+    "run_csv",
+    "tornado_preview",
+]

@@ -231,3 +231,37 @@ def test_too_much_work_is_a_422_naming_paths(client) -> None:
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "paths_count"]
     assert "at most" in r.json()["detail"][0]["msg"]
+
+
+def test_tornado_route_is_the_preview_tornado_and_viewers_may_call_it(client, anon_client) -> None:
+    presets = {p["name"]: p for p in client.get("/api/v1/simulations/presets").json()}
+    options = {"outcome": "cash_at_month", "outcome_month": 24, "paths_count": 80}
+    body = {"inputs": presets["The article's strategies"]["inputs"], "tornado": options}
+    alone = client.post("/api/v1/simulations/tornado", json=body)
+    assert alone.status_code == 200, alone.text
+    with_run = client.post("/api/v1/simulations/preview", json={**body, "paths_count": 50}).json()
+    assert alone.json() == with_run["results"]["tornado"]  # same service, same seed, same numbers
+    assert alone.json()["strategy"] == "baseline" and alone.json()["bars"]
+    anon = anon_client.post("/api/v1/simulations/tornado", json=body)
+    preview_anon = anon_client.post("/api/v1/simulations/preview", json=body)
+    assert anon.status_code == preview_anon.status_code  # the viewer role, as the preview
+    bad = client.post("/api/v1/simulations/tornado", json={**body, "tornado": {"strategy": "nope"}})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "tornado.strategy"]
+
+
+def test_explorer_tornado_comes_from_the_service(client, monkeypatch) -> None:
+    from app.services import simulations
+    from app.web.pages import pricewar_inputs
+
+    calls = []
+    original = simulations.tornado_preview
+
+    def spy(session, request):  # type: ignore[no-untyped-def]
+        calls.append(request)
+        return original(session, request)
+
+    monkeypatch.setattr(simulations, "tornado_preview", spy)
+    monkeypatch.setattr(pricewar_inputs, "_CACHE", type(pricewar_inputs._CACHE)())
+    data = client.get("/explorer/tornado", params={"month_n": "12"}).json()
+    assert calls and calls[0]["tornado"]["outcome_month"] == 12 and "inputs" in calls[0]
+    assert data["charts"][0]["key"] == "tornado"

@@ -247,6 +247,19 @@ def preview(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post(
+    "/tornado",
+    response_model=TornadoRead,
+    dependencies=READ,
+    summary="Sensitivity (tornado) of one strategy, without storing",
+    description="Each uncertain input at its low and high, one at a time, on common random numbers seeded "
+    "like the run; `tornado` chooses the strategy, the outcome and its month (default: median cash at "
+    "month 24 of the first strategy, 500 paths per variant).",
+)
+def tornado(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
+    return simulations.tornado_preview(session, body.model_dump(exclude_none=True))
+
+
+@router.post(
     "",
     response_model=SimulationRead,
     status_code=status.HTTP_201_CREATED,

@@ -127,7 +127,7 @@ def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
             axis("$ per 1M tokens (median path, log)", type="log", tickprefix="$", dtick=1),
             height=400,
             legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"},
-            margin={"l": 70, "r": 16, "t": 16, "b": 50},
+            margin={"l": 70, "r": 16, "t": 36, "b": 50},
         ),
     )
     ours = s["price_usd_per_million_tokens"]["p50"]
@@ -225,7 +225,7 @@ def share_chart(result: Result, strategy: str | None = None) -> Chart:
             ),
             height=400,
             legend={"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"},
-            margin={"l": 70, "r": 16, "t": 16, "b": 50},
+            margin={"l": 70, "r": 16, "t": 36, "b": 50},
         ),
     )
     ours = shares["ours"]
@@ -425,7 +425,8 @@ def cash_fan_chart(result: Result, strategy: str | None, month_n: int) -> Chart:
     )
 
 
-def survival_chart(result: Result) -> Chart:
+def survival_chart(result: Result, *, wide: bool = False) -> Chart:
+    """`wide` spans both grid columns even with few strategies (the explorer's grid has no partner for it)."""
     months = result["months"]
     data = []
     for i, s in enumerate(result["strategies"]):
@@ -496,7 +497,7 @@ def survival_chart(result: Result) -> Chart:
         fig,
         tbl,
         height_px=420 if many else 380,
-        wide=many,
+        wide=many or wide,
     )
 
 

@@ -108,10 +108,10 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         price_timeline_chart(result, chosen),
         share_chart(result, chosen),
         cash_fan_chart(result, chosen, month_n),
-        survival_chart(result),
         breakeven_chart(
             result, chosen, scenario.firm.fixed_costs_usd_per_month, pw.breakeven_volume(scenario)
         ),
+        survival_chart(result, wide=True),
     ]
     risk = insolvency_by(result, chosen, month_n)
     fragments = {
@@ -144,9 +144,12 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         paths=preview_paths(len(strategies)),
     )
     if with_tornado:
-        ctx["tornado_chart"] = tornado_chart(
-            pw.tornado_view(scenario, strategies[names.index(chosen)], month_n), result["rival_names"]
-        )
+        try:
+            view = pw.tornado_view(session, preset, scenario, chosen, month_n, **ids)
+        except ServiceError as exc:
+            errors[pw.field_for(exc.field or "")] = exc.message
+            return ctx
+        ctx["tornado_chart"] = tornado_chart(view, result["rival_names"])
     return ctx
 
 

@@ -6,8 +6,8 @@ a URL carries only what the user changed.
 
 Simulations run through the simulator's use-case layer (app/services/simulations.py: the same `preview` and
 `create_run` as POST /api/v1/simulations/preview and /simulations), given the overridden preset document and
-the base row's model and accelerator, so the page and the API resolve strategies the same way. The tornado
-has no service yet: `tornado_view` calls the engine's sensitivity function directly (adapter).
+the base row's model and accelerator, so the page and the API resolve strategies the same way; the tornado
+comes from the same service (`tornado_preview`, as POST /api/v1/simulations/tornado).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from app.engine.market.closed_forms import breakeven_volume_million_tokens_per_month
@@ -31,7 +30,6 @@ from app.engine.market.scenario import (
     Strategy,
     baseline_strategy,
 )
-from app.engine.market.sensitivity import tornado
 from app.services import simulations
 from app.web.pages.forms import FormErrors, parse_float, parse_int
 
@@ -296,20 +294,30 @@ def create_run(
 
 
 def tornado_view(
-    scenario: Scenario, strategy: Strategy, month: int, paths: int = TORNADO_PATHS
+    session: Session,
+    preset: Preset,
+    scenario: Scenario,
+    strategy: str,
+    month: int,
+    paths: int = TORNADO_PATHS,
+    *,
+    model_id: int | None = None,
+    accelerator_id: int | None = None,
 ) -> dict[str, Any]:
-    key = ("tornado", repr(scenario), repr(strategy), month, paths)
-    return _cached(
-        key,
-        lambda: tornado(
-            scenario,
-            strategy,
-            np.random.default_rng(scenario.seed),
-            outcome="cash_at_month",
-            outcome_month=month,
-            paths_count=paths,
-        ).to_dict(),
-    )
+    """The tornado of one strategy on the median cash at `month`, from the simulator service."""
+    request = {
+        **_request(preset, scenario, model_id, accelerator_id),
+        "tornado": {
+            "strategy": strategy,
+            "outcome": "cash_at_month",
+            "outcome_month": month,
+            "paths_count": paths,
+        },
+    }
+    if "model_id" in request:
+        return simulations.tornado_preview(session, request)
+    key = ("tornado", repr(scenario), repr(preset.strategies), strategy, month, paths)
+    return _cached(key, lambda: simulations.tornado_preview(session, request))
 
 
 def breakeven_volume(scenario: Scenario) -> float | None:
