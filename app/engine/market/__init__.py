@@ -27,6 +27,12 @@ survival_curve_fraction           share of paths with cash >= 0 at every month-e
 breakeven_month                   median first month with contribution >= training amortisation
 payback_month                     median first month cumulative contribution >= the one-off spend
 runway_months                     (starting cash - one-off spend) / month-1 operating burn (None: no burn)
+death_month                       median over paths of the first month with cash < 0 (None: most survive);
+                                  the pages call it "cash runs out", runway_months "runway at today's burn"
+unit_cost_usd_per_million_tokens_by_month   our c(t) by month, p5 ... p95 over paths (GPU price, decline k)
+price_floor_usd_per_million_tokens_by_month the above x (1 + floor margin): the floor our rules respect
+shares_of_all_demand_fraction_p50 medians by month of ours, each rival's and the outside option's share of
+                                  all demand (by volume sold); they add up to 1 on every path
 p5 ... p95                        percentiles over Monte Carlo paths
 months                            numbered from 1; month 1 is the first simulated month
 """

@@ -51,6 +51,11 @@ def _pct(v: float | None) -> tuple[Any, str]:
     return (None, "—") if v is None else (round(v, 6), f"{v * 100:.0f} %")
 
 
+def _share(v: float | None) -> tuple[Any, str]:
+    """Shares are often below 1 %: one decimal, so 0.4 % does not read "0 %"."""
+    return (None, "—") if v is None else (round(v, 6), f"{v * 100:.1f} %")
+
+
 def _usd(v: float | None) -> tuple[Any, str]:
     return (None, "—") if v is None else (round(v, 2), usd(v))
 
@@ -112,7 +117,7 @@ def monthly_table(result: Mapping[str, Any], strategy: str | None) -> ShownTable
             (
                 (month, str(month)),
                 _price(s["price_usd_per_million_tokens"]["p50"][t]),
-                _pct(s["share_fraction"]["p50"][t]),
+                _share(s["share_fraction"]["p50"][t]),
                 _usd(s["revenue_usd_per_month"]["p50"][t]),
                 _usd(s["cash_usd"]["p5"][t]),
                 _usd(s["cash_usd"]["p50"][t]),
