@@ -265,3 +265,24 @@ def test_explorer_tornado_comes_from_the_service(client, monkeypatch) -> None:
     data = client.get("/explorer/tornado", params={"month_n": "12"}).json()
     assert calls and calls[0]["tornado"]["outcome_month"] == 12 and "inputs" in calls[0]
     assert data["charts"][0]["key"] == "tornado"
+
+
+def test_results_carry_the_floor_by_month_and_every_firms_share(client) -> None:
+    scenario = copy.deepcopy(SCENARIO)
+    scenario["firm"]["cost_decline_per_year"] = 2.0
+    scenario["firm"]["pricing"] = {"rule": "hold", "floor_margin_fraction": 0.25}
+    scenario["horizon_months"] = 13
+    created = client.post("/api/v1/simulations", json={"inputs": scenario, "strategies": [STRATEGY]}).json()
+    s = created["results"]["strategies"][0]
+    floor = s["price_floor_usd_per_million_tokens_by_month"]["p50"]
+    assert floor[0] == pytest.approx(0.5 * 1.25) and floor[12] == pytest.approx(0.5 * 1.25 / 2)
+    assert s["unit_cost_usd_per_million_tokens_by_month"]["p95"][12] == pytest.approx(0.25)
+    shares = s["shares_of_all_demand_fraction_p50"]
+    for t in range(13):
+        total = shares["ours"][t] + sum(r[t] for r in shares["rivals"]) + shares["outside_option"][t]
+        assert total == pytest.approx(1.0, abs=1e-6)
+    csv_text = client.get(f"/api/v1/simulations/{created['id']}", params={"format": "csv"}).text
+    header = csv_text.splitlines()[0].split(",")
+    last = dict(zip(header, csv_text.strip().splitlines()[-1].split(","), strict=True))
+    assert float(last["price_floor_usd_per_million_tokens_p50"]) == pytest.approx(0.3125)
+    assert float(last["unit_cost_usd_per_million_tokens_p50"]) == pytest.approx(0.25)

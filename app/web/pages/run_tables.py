@@ -104,6 +104,7 @@ def monthly_table(result: Mapping[str, Any], strategy: str | None) -> ShownTable
     columns = (
         Column("month", "Month", "month"),
         Column("price_usd_per_million_tokens_p50", "Our price (median)", "USD per 1M tokens"),
+        Column("price_floor_usd_per_million_tokens_p50", "Our floor (median)", "USD per 1M tokens"),
         Column("share_fraction_p50", "Our share (median)", "fraction"),
         Column("revenue_usd_per_month_p50", "Revenue (median)", "USD per month"),
         Column("cash_usd_p5", "Cash p5", "USD"),
@@ -111,12 +112,16 @@ def monthly_table(result: Mapping[str, Any], strategy: str | None) -> ShownTable
         Column("cash_usd_p95", "Cash p95", "USD"),
         Column("survival_fraction", "Solvent paths", "fraction"),
     )
+    # Runs stored before the floor was reported by month carry the month-1 figure only (flat, as drawn then).
+    by_month = s.get("price_floor_usd_per_million_tokens_by_month")
+    floor = by_month["p50"] if by_month else [s["price_floor_usd_per_million_tokens"]] * len(result["months"])
     rows = []
     for t, month in enumerate(result["months"]):
         rows.append(
             (
                 (month, str(month)),
                 _price(s["price_usd_per_million_tokens"]["p50"][t]),
+                _price(floor[t]),
                 _share(s["share_fraction"]["p50"][t]),
                 _usd(s["revenue_usd_per_month"]["p50"][t]),
                 _usd(s["cash_usd"]["p5"][t]),
