@@ -101,7 +101,8 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         errors[pw.field_for(exc.field or "")] = exc.message
         return ctx
     names = [s.name for s in strategies]
-    chosen = params.get("strategy") if params.get("strategy") in names else names[0]
+    wanted = params.get("strategy")
+    chosen: str = wanted if wanted is not None and wanted in names else names[0]
     month_n = values["month_n"]
     focus = strategy_of(result, chosen)
     charts = [
@@ -145,7 +146,15 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
     )
     if with_tornado:
         try:
-            view = pw.tornado_view(session, preset, scenario, chosen, month_n, **ids)
+            view = pw.tornado_view(
+                session,
+                preset,
+                scenario,
+                chosen,
+                month_n,
+                model_id=ids["model_id"],
+                accelerator_id=ids["accelerator_id"],
+            )
         except ServiceError as exc:
             errors[pw.field_for(exc.field or "")] = exc.message
             return ctx
