@@ -125,3 +125,24 @@ def _same_number(shown: str, raw: str) -> None:
         assert abs(number - value) <= max(abs(value) * 0.01, 0.05 * scale[text[-1]]), (shown, raw)
     else:
         assert abs(float(text) - value) <= max(abs(value) * 0.01, 0.06), (shown, raw)
+
+
+def test_explorer_draws_a_falling_floor_and_every_firms_share(
+    page: Any, live_server: str, watch: Watch
+) -> None:
+    page.goto(live_server + "/explorer")
+    _wait_drawn(page)
+    floor = page.eval_on_selector(
+        "#chart-price-timeline .js-plotly-plot",
+        "el => el.data.find(t => (t.name || '').startsWith('our price floor')).y",
+    )
+    assert len(set(floor)) > 1 and floor[-1] < floor[0]  # our unit cost declines: so does the floor
+    page.locator("#chart-share").scroll_into_view_if_needed()
+    page.wait_for_selector("#chart-share[data-drawn]:not([data-stale])", state="attached")
+    names = page.eval_on_selector("#chart-share .js-plotly-plot", "el => el.data.map(t => t.name)")
+    assert "outside option (no API)" in names and any(n.startswith("us:") for n in names)
+    assert len(names) >= 3
+    assert "Runway at today's burn" in page.inner_text(".cards")
+    assert page.inner_text("#kpi-cash-out").startswith(("month ", "not within"))
+    screenshot(page, "explorer-floor-and-shares")
+    watch.assert_clean()
