@@ -38,6 +38,8 @@ PERF_SLACK = float(os.environ.get("PRICEWAR_PERF_SLACK", "1"))
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
+            pytest.fail("REQUIRE_BROWSER=1 but Debian's Chromium is not installed (apt-get install chromium)")
         pytest.skip("Debian's Chromium is not installed (apt-get install chromium)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
