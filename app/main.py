@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, get_settings
 from app.web.api import api_router
 from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
 from app.web.api.system import health_router
@@ -31,9 +31,13 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     # APP_DEPENDENCIES: every route checks the caller's role (fail-closed default) and CSRF on unsafe methods.
+    # max_body_size: every request body (forms and their uploads included) is refused with 413 from its
+    # Content-Length, or while it streams, once past the upload limit: never read or spooled whole first.
+    # Routes that take more (the whole-database JSON import) raise it for themselves.
     app = FastAPI(
         title="Price War Room", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None,
         dependencies=APP_DEPENDENCIES, lifespan=lifespan,
+        max_body_size=get_settings().max_upload_bytes + 64 * 1024,
     )
     install_error_handlers(app)
     install_access(app)

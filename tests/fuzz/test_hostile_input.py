@@ -391,3 +391,21 @@ def test_oversized_streamed_upload_is_cut_off_before_it_is_read_whole(tmp_path) 
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("path", ["/hardware/import", "/api/v1/accelerators", "/login"])
+def test_every_route_refuses_an_oversized_body(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    """The limit is app-wide: forms (whose CSRF check parses the body) and JSON bodies too."""
+    from app.config import get_settings
+
+    big = b"x" * (get_settings().max_upload_bytes + 200_000)
+    response = client.post(path, files={"file": ("big.csv", io.BytesIO(big), "text/csv")})
+    assert response.status_code == 413, (path, response.status_code, response.text[:200])
+
+
+def test_the_database_import_may_be_larger_than_an_upload(client) -> None:  # type: ignore[no-untyped-def]
+    from app.config import get_settings
+
+    padding = "x" * (get_settings().max_upload_bytes + 200_000)
+    response = client.post("/api/v1/import", json={"schema_version": 1, "padding": padding})
+    assert response.status_code in (409, 422), response.text[:200]  # read and refused on its merits
