@@ -158,8 +158,8 @@ def postgres_url() -> Iterator[str]:
     from tests.conftest import create_postgres_database, migrate_and_seed
 
     url, drop = create_postgres_database()
-    migrate_and_seed(url).dispose()
     try:
+        migrate_and_seed(url).dispose()
         yield url
     finally:
         drop()

@@ -37,9 +37,11 @@ def empty_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
         return
     url, drop = create_postgres_database()
-    migrate_empty(url).dispose()
-    yield url
-    drop()
+    try:
+        migrate_empty(url).dispose()
+        yield url
+    finally:
+        drop()
 
 
 def _counts(url: str) -> dict[str, int]:

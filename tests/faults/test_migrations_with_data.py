@@ -26,10 +26,12 @@ def seeded(request: pytest.FixtureRequest) -> Iterator[tuple[Engine, str]]:
         engine.dispose()
         return
     url, drop = create_postgres_database()
-    engine = migrate_and_seed(url)
-    yield engine, url
-    engine.dispose()
-    drop()
+    try:
+        engine = migrate_and_seed(url)
+        yield engine, url
+        engine.dispose()
+    finally:
+        drop()
 
 
 def _revisions() -> list[str]:

@@ -31,10 +31,12 @@ def fuzzed_database() -> Iterator[str]:
     from tests.conftest import create_postgres_database, migrate_and_seed
 
     url, drop = create_postgres_database()
-    migrate_and_seed(url).dispose()
-    with database_url(url):
-        yield url
-    drop()
+    try:
+        migrate_and_seed(url).dispose()
+        with database_url(url):
+            yield url
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="module")
