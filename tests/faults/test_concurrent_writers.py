@@ -108,6 +108,8 @@ def test_two_price_changes_on_one_quote_add_one_successor(
     try:
         with app_on_database(postgres_url) as client:
             quote = client.get("/api/v1/price-quotes?limit=1").json()["items"][0]
+            audit = _audit_table(engine)
+            audit_before = _audit_count(engine, audit)
             with engine.connect() as connection:
                 rows_before = connection.scalar(select(func.count()).select_from(PriceQuote))
             body = {"version": quote["version"], "effective_from": "2099-01-01"}
@@ -137,6 +139,8 @@ def test_two_price_changes_on_one_quote_add_one_successor(
                     )
                 ).all()
             assert len(successors) == 1
+            if audit is not None:  # one entry for the winner's close-and-add pair, none for the loser
+                assert _audit_count(engine, audit) - audit_before == 1
     finally:
         engine.dispose()
 
