@@ -44,7 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Price War Room on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "app.main:app", host=host, port=port, workers=args.workers, proxy_headers=True, log_level="info"
+    )
     return 0
 
 
@@ -69,7 +71,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         sys.stdout.write(text + "\n")
     else:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
-        print(f"exported {sum(len(v) for v in document.values() if isinstance(v, list))} rows to {args.output}")
+        print(
+            f"exported {sum(len(v) for v in document.values() if isinstance(v, list))} rows to {args.output}"
+        )
     return 0
 
 
@@ -137,7 +141,9 @@ def cmd_wait_db(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pricewar", description="Price War Room: AI training/serving cost and price-war survival.")
+    parser = argparse.ArgumentParser(
+        prog="pricewar", description="Price War Room: AI training/serving cost and price-war survival."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate, seed if needed, and serve the dashboard")

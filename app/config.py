@@ -32,10 +32,18 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5_000_000, description="Largest accepted import file.")
     sqlite_busy_timeout_ms: int = 15_000
     # Access control (see app/web/auth.py).
-    session_idle_timeout_minutes: int = Field(default=120, ge=1, description="Sign out after this much inactivity.")
-    session_absolute_timeout_hours: int = Field(default=12, ge=1, description="Sign out this long after login.")
-    login_failures_per_user: int = Field(default=5, ge=1, description="Failed logins per username per window.")
-    login_failures_per_address: int = Field(default=20, ge=1, description="Failed logins per address per window.")
+    session_idle_timeout_minutes: int = Field(
+        default=120, ge=1, description="Sign out after this much inactivity."
+    )
+    session_absolute_timeout_hours: int = Field(
+        default=12, ge=1, description="Sign out this long after login."
+    )
+    login_failures_per_user: int = Field(
+        default=5, ge=1, description="Failed logins per username per window."
+    )
+    login_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins per address per window."
+    )
     token_creations_per_window: int = Field(default=10, ge=1, description="Tokens created per user/address.")
     rate_limit_window_seconds: int = Field(default=300, ge=1)
     setup_token_hours: int = Field(default=24, ge=1, description="Lifetime of the first-start setup token.")

@@ -10,8 +10,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import PROJECT_ROOT, get_settings
 from app.web.api import api_router
-from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
 from app.web.api.system import health_router
+from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
 from app.web.auth import APP_DEPENDENCIES, announce_setup_token, install_access
 from app.web.errors import install_error_handlers
 from app.web.pages import page_router
@@ -35,8 +35,13 @@ def create_app() -> FastAPI:
     # Content-Length, or while it streams, once past the upload limit: never read or spooled whole first.
     # Routes that take more (the whole-database JSON import) raise it for themselves.
     app = FastAPI(
-        title="Price War Room", version="0.1.0", description=API_DESCRIPTION, docs_url=None, redoc_url=None,
-        dependencies=APP_DEPENDENCIES, lifespan=lifespan,
+        title="Price War Room",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=APP_DEPENDENCIES,
+        lifespan=lifespan,
         max_body_size=get_settings().max_upload_bytes + 64 * 1024,
     )
     install_error_handlers(app)

@@ -26,9 +26,17 @@ def test_entrypoint_migrates_seeds_and_serves_on_postgres() -> None:
     url, drop = create_postgres_database()
     port = _free_port()
     bin_dir = str(Path(os.sys.executable).parent)
-    env = {**os.environ, "DATABASE_URL": url, "PRICEWAR_HOST": "127.0.0.1", "PRICEWAR_PORT": str(port),
-           "PRICEWAR_WORKERS": "1", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    process = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PRICEWAR_HOST": "127.0.0.1",
+        "PRICEWAR_PORT": str(port),
+        "PRICEWAR_WORKERS": "1",
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
+    process = subprocess.Popen(
+        ["sh", str(ENTRYPOINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -38,7 +46,9 @@ def test_entrypoint_migrates_seeds_and_serves_on_postgres() -> None:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"entrypoint did not become ready:\n{process.stdout.read() if process.stdout else ''}")
+                pytest.fail(
+                    f"entrypoint did not become ready:\n{process.stdout.read() if process.stdout else ''}"
+                )
             time.sleep(0.3)
         accelerators = httpx.get(f"http://127.0.0.1:{port}/api/v1/accelerators").json()
         assert accelerators["total"] == 18

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, TimestampedVersioned
@@ -17,7 +28,13 @@ from app.db.base import Base, TimestampedVersioned
 PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "negotiated")
 WORKLOADS = ("language", "vision", "recommendation", "speech")
 EVENT_TYPES = ("launch", "cut", "increase", "snapshot", "change")
-VERIFICATION_LEVELS = ("verified-in-source", "partially-verified", "litellm-data", "from-memory", "user-entered")
+VERIFICATION_LEVELS = (
+    "verified-in-source",
+    "partially-verified",
+    "litellm-data",
+    "from-memory",
+    "user-entered",
+)
 
 
 class Accelerator(TimestampedVersioned, Base):
@@ -79,7 +96,9 @@ class PriceQuote(TimestampedVersioned, Base):
     __table_args__ = (
         CheckConstraint("usd_per_hour > 0", name="price_positive"),
         CheckConstraint("accelerator_count > 0", name="count_positive"),
-        Index("ix_price_quotes_offer", "provider", "instance_type", "region", "pricing_model", "effective_from"),
+        Index(
+            "ix_price_quotes_offer", "provider", "instance_type", "region", "pricing_model", "effective_from"
+        ),
     )
 
 
@@ -161,6 +180,7 @@ class SimulationRun(TimestampedVersioned, Base):
     horizon_months: Mapped[int] = mapped_column(Integer)
     engine_version: Mapped[str] = mapped_column(String(40), default="1")
     results: Mapped[dict[str, Any]] = mapped_column(JSON)
+
 
 # Access control and audit tables live in their own module; importing them here registers them with
 # Base.metadata for Alembic and `from app.db.models import User` keeps working.

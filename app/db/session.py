@@ -18,7 +18,9 @@ def make_engine(url: str, busy_timeout_ms: int = 15_000) -> Engine:
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+        )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -54,14 +54,20 @@ def get_row(session: Session, model: type[RowT], row_id: int) -> RowT:
     return row
 
 
-def create_row(session: Session, model: type[RowT], values: Mapping[str, Any], *, record: bool = True) -> RowT:
+def create_row(
+    session: Session, model: type[RowT], values: Mapping[str, Any], *, record: bool = True
+) -> RowT:
     """Insert a row; `record=False` when the caller writes its own, more telling, audit entry."""
     row = model(**values)
     session.add(row)
     _flush(session, model)
     if record:
         audit.record(
-            session, "create", model.__tablename__, row.id, f"created {audit.label_of(row)}",  # type: ignore[attr-defined]
+            session,
+            "create",
+            model.__tablename__,
+            row.id,
+            f"created {audit.label_of(row)}",  # type: ignore[attr-defined]
             after=audit.snapshot(row),
         )
     return row
@@ -86,8 +92,13 @@ def update_row(
     after = audit.snapshot(row)
     if record and audit.changed_columns(before, after):
         audit.record(
-            session, "update", row.__tablename__, row.id,  # type: ignore[attr-defined]
-            f"{audit.label_of(row)}: {audit.describe_changes(before, after)}", before=before, after=after,
+            session,
+            "update",
+            row.__tablename__,
+            row.id,  # type: ignore[attr-defined]
+            f"{audit.label_of(row)}: {audit.describe_changes(before, after)}",
+            before=before,
+            after=after,
         )
     return row
 
@@ -108,7 +119,9 @@ def _flush(session: Session, model: type[Base]) -> None:
         session.flush()
     except StaleDataError as exc:
         session.rollback()
-        raise ConflictError(f"{_label(model)} was changed by someone else; reload and retry", "version") from exc
+        raise ConflictError(
+            f"{_label(model)} was changed by someone else; reload and retry", "version"
+        ) from exc
     except IntegrityError as exc:
         session.rollback()
         message = str(exc.orig).lower()

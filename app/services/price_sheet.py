@@ -54,7 +54,9 @@ def _add_dated_price(
 ) -> PriceQuote:
     """Close `quote` and add its dated successor with `values`; one audit entry for the pair."""
     if quote.effective_to is not None:
-        raise ConflictError(f"price quote {quote.id} is historical (ended {quote.effective_to}); change the current row")
+        raise ConflictError(
+            f"price quote {quote.id} is historical (ended {quote.effective_to}); change the current row"
+        )
     values = dict(values)
     start = values.pop("effective_from", None) or date.today()
     if start <= quote.effective_from:
@@ -70,10 +72,17 @@ def _add_dated_price(
     crud.update_row(session, quote, {"effective_to": start}, version, record=False)
     row = crud.create_row(session, PriceQuote, prepare_quote(successor), record=False)
     after = audit.snapshot(row)
-    changes = audit.describe_changes(before, {k: v for k, v in after.items() if k not in ("id", "effective_from")})
+    changes = audit.describe_changes(
+        before, {k: v for k, v in after.items() if k not in ("id", "effective_from")}
+    )
     audit.record(
-        session, action, PriceQuote.__tablename__, row.id,
-        f"{audit.label_of(row)}: {changes} from {start.isoformat()}{note}", before=before, after=after,
+        session,
+        action,
+        PriceQuote.__tablename__,
+        row.id,
+        f"{audit.label_of(row)}: {changes} from {start.isoformat()}{note}",
+        before=before,
+        after=after,
     )
     return row
 
@@ -88,28 +97,39 @@ def restore_quote(session: Session, old: PriceQuote, effective_from: date | None
         values.update(effective_from=effective_from or date.today(), effective_to=None)
         row = crud.create_row(session, PriceQuote, prepare_quote(values), record=False)
         audit.record(
-            session, "restore", PriceQuote.__tablename__, row.id,
-            f"{audit.label_of(row)}: offered again at {audit.format_value('usd_per_hour', row.usd_per_hour)} USD/h "
-            f"from {row.effective_from.isoformat()}{note}", after=audit.snapshot(row),
+            session,
+            "restore",
+            PriceQuote.__tablename__,
+            row.id,
+            f"{audit.label_of(row)}: offered again at "
+            f"{audit.format_value('usd_per_hour', row.usd_per_hour)} USD/h "
+            f"from {row.effective_from.isoformat()}{note}",
+            after=audit.snapshot(row),
         )
         return row
     if current.id == old.id:
         raise ConflictError(f"price quote {old.id} is the current price; there is nothing to restore")
     if all(getattr(current, f) == v for f, v in restored.items()):
-        raise ConflictError(f"the current price ({current.usd_per_hour:g} USD/h) already equals the restored one")
+        raise ConflictError(
+            f"the current price ({current.usd_per_hour:g} USD/h) already equals the restored one"
+        )
     values: dict[str, Any] = {**restored, "effective_from": effective_from or date.today()}
     return _add_dated_price(session, current, values, current.version, "restore", note)
 
 
 def current_quote_of_offer(session: Session, quote: PriceQuote) -> PriceQuote | None:
     """The row in effect now (open-ended) for the same provider, instance, region and pricing model."""
-    query = select(PriceQuote).where(
-        PriceQuote.provider == quote.provider,
-        PriceQuote.instance_type == quote.instance_type,
-        PriceQuote.region == quote.region,
-        PriceQuote.pricing_model == quote.pricing_model,
-        PriceQuote.effective_to.is_(None),
-    ).order_by(PriceQuote.effective_from.desc(), PriceQuote.id.desc())
+    query = (
+        select(PriceQuote)
+        .where(
+            PriceQuote.provider == quote.provider,
+            PriceQuote.instance_type == quote.instance_type,
+            PriceQuote.region == quote.region,
+            PriceQuote.pricing_model == quote.pricing_model,
+            PriceQuote.effective_to.is_(None),
+        )
+        .order_by(PriceQuote.effective_from.desc(), PriceQuote.id.desc())
+    )
     return session.scalars(query).first()
 
 

@@ -71,20 +71,30 @@ def import_quotes(session: Session, text: str, dry_run: bool) -> ImportReport:
         values = price_sheet.prepare_quote(values)
         key = (values["provider"], values["instance_type"], values["region"], values["pricing_model"])
         if key in seen_keys:
-            outcomes.append(RowOutcome(line=line, status="invalid", key=_key_text(raw), reason="duplicate of an earlier row"))
+            outcomes.append(
+                RowOutcome(
+                    line=line, status="invalid", key=_key_text(raw), reason="duplicate of an earlier row"
+                )
+            )
             continue
         seen_keys.add(key)
         current = _current_quote(session, key, values["effective_from"])
         outcomes.append(_compare(line, current, values))
         planned.append((current, values))
 
-    counts = {status: sum(o.status == status for o in outcomes) for status in ("added", "changed", "unchanged", "invalid")}
+    counts = {
+        status: sum(o.status == status for o in outcomes)
+        for status in ("added", "changed", "unchanged", "invalid")
+    }
     committed = not dry_run and counts["invalid"] == 0
     if committed:
         for current, values in planned:
             _apply(session, current, values)
         audit.record(
-            session, "import", "price_quotes", None,
+            session,
+            "import",
+            "price_quotes",
+            None,
             f"CSV import of price quotes: {counts['added']} added, {counts['changed']} changed, "
             f"{counts['unchanged']} unchanged",
         )
@@ -138,18 +148,25 @@ def _current_quote(session: Session, key: tuple[str, str, str, str], as_of: date
 
 
 def _compare(line: int, current: PriceQuote | None, values: dict[str, Any]) -> RowOutcome:
-    key = f"{values['provider']} {values['instance_type']} {values['region']} {values['pricing_model']}".strip()
+    key = (
+        f"{values['provider']} {values['instance_type']} {values['region']} {values['pricing_model']}".strip()
+    )
     if current is None:
         return RowOutcome(line=line, status="added", key=key, after_usd_per_hour=values["usd_per_hour"])
     same = all(_close(getattr(current, f), values[f]) for f in COMPARED_FIELDS)
     if not same and values["effective_from"] <= current.effective_from:
         return RowOutcome(
-            line=line, status="invalid", key=key,
+            line=line,
+            status="invalid",
+            key=key,
             reason=f"effective_from: a new price must start after the current one ({current.effective_from})",
         )
     return RowOutcome(
-        line=line, status="unchanged" if same else "changed", key=key,
-        before_usd_per_hour=current.usd_per_hour, after_usd_per_hour=values["usd_per_hour"],
+        line=line,
+        status="unchanged" if same else "changed",
+        key=key,
+        before_usd_per_hour=current.usd_per_hour,
+        after_usd_per_hour=values["usd_per_hour"],
     )
 
 
@@ -168,7 +185,9 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 def _key_text(raw: dict[str, Any]) -> str:
-    return " ".join(str(raw.get(c) or "") for c in ("provider", "instance_type", "region", "pricing_model")).strip()
+    return " ".join(
+        str(raw.get(c) or "") for c in ("provider", "instance_type", "region", "pricing_model")
+    ).strip()
 
 
 def _reason(exc: Exception) -> str:

@@ -33,9 +33,16 @@ FAMILY_TO_PART = {
     "GH200": "GH200 (96GB)",
 }
 
-EVENT_TYPE_MAP = {"launch": "launch", "price_cut": "cut", "price_increase": "increase", "promo_end": "increase",
-                  "current_snapshot": "snapshot", "current_list": "snapshot", "price_change": "change",
-                  "time-of-day discount": "cut"}
+EVENT_TYPE_MAP = {
+    "launch": "launch",
+    "price_cut": "cut",
+    "price_increase": "increase",
+    "promo_end": "increase",
+    "current_snapshot": "snapshot",
+    "current_list": "snapshot",
+    "price_change": "change",
+    "time-of-day discount": "cut",
+}
 
 
 @dataclass
@@ -86,18 +93,32 @@ def _seed_accelerators(session: Session, report: SeedReport) -> None:
     for _line, r in _rows("accelerators.csv"):
         if r["name"] in existing:
             continue
-        _add(session, report, "accelerators", Accelerator(
-            name=r["name"], vendor=r["vendor"], form_factor=r["form_factor"] or None,
-            memory_gb=float(r["memory_gb"]), memory_type=r["memory_type"] or None,
-            memory_bandwidth_tb_s=float(r["memory_bandwidth_tb_s"]), fp32_tflops=_float(r["fp32_tflops"]),
-            tf32_tflops=_float(r["tf32_tflops_dense"]), bf16_tflops=_float(r["bf16_fp16_tflops_dense"]),
-            fp8_tflops=_float(r["fp8_tflops_dense"]), int8_tops=_float(r["int8_tops_dense"]),
-            fp4_tflops=_float(r["fp4_tflops_dense"]), board_power_w=_leading_float(r["tdp_watts"]),
-            interconnect=r["interconnect"] or None, interconnect_bandwidth_gb_s=_float(r["interconnect_bandwidth_gb_s"]),
-            release_year=int(r["release_year"]) if r["release_year"] else None,
-            verification=r["verification"], source=r["source"],
-            notes=r["notes"] + _range_note("tdp_watts", r["tdp_watts"]),
-        ))
+        _add(
+            session,
+            report,
+            "accelerators",
+            Accelerator(
+                name=r["name"],
+                vendor=r["vendor"],
+                form_factor=r["form_factor"] or None,
+                memory_gb=float(r["memory_gb"]),
+                memory_type=r["memory_type"] or None,
+                memory_bandwidth_tb_s=float(r["memory_bandwidth_tb_s"]),
+                fp32_tflops=_float(r["fp32_tflops"]),
+                tf32_tflops=_float(r["tf32_tflops_dense"]),
+                bf16_tflops=_float(r["bf16_fp16_tflops_dense"]),
+                fp8_tflops=_float(r["fp8_tflops_dense"]),
+                int8_tops=_float(r["int8_tops_dense"]),
+                fp4_tflops=_float(r["fp4_tflops_dense"]),
+                board_power_w=_leading_float(r["tdp_watts"]),
+                interconnect=r["interconnect"] or None,
+                interconnect_bandwidth_gb_s=_float(r["interconnect_bandwidth_gb_s"]),
+                release_year=int(r["release_year"]) if r["release_year"] else None,
+                verification=r["verification"],
+                source=r["source"],
+                notes=r["notes"] + _range_note("tdp_watts", r["tdp_watts"]),
+            ),
+        )
     session.flush()
 
 
@@ -121,7 +142,7 @@ def part_for_family(family: str, instance_type: str, notes: str, names: set[str]
 
 
 def catalog_effective_from(data_date: str) -> date:
-    """The catalog rows carry a vague snapshot date ("after 2025-08", "~2024"): take its first month or year."""
+    """Catalog rows carry a vague snapshot date ("after 2025-08", "~2024"): take its first month or year."""
     match = re.search(r"(20\d\d)-(0[1-9]|1[0-2])(?!\d)", data_date)
     if match:
         return date(int(match.group(1)), int(match.group(2)), 1)
@@ -138,14 +159,25 @@ def _seed_price_quotes(session: Session, report: SeedReport) -> None:
         part = part_for_family(r["accelerator_family"], r["instance_type"], r["notes"], set(accelerators))
         count = int(r["accelerator_count"])
         common = dict(
-            provider=r["provider"], instance_type=r["instance_type"], region=r["region"],
-            accelerator_id=accelerators.get(part) if part else None, accelerator_family=r["accelerator_family"],
-            accelerator_count=count, price_scope=r["price_scope"],
-            effective_from=catalog_effective_from(r["catalog_data_date"]), verification="verified-in-source",
-            source=f"{r['catalog_repo']} {r['catalog_file']} @ {r['catalog_commit'][:12]} ({r['catalog_data_date']})",
+            provider=r["provider"],
+            instance_type=r["instance_type"],
+            region=r["region"],
+            accelerator_id=accelerators.get(part) if part else None,
+            accelerator_family=r["accelerator_family"],
+            accelerator_count=count,
+            price_scope=r["price_scope"],
+            effective_from=catalog_effective_from(r["catalog_data_date"]),
+            verification="verified-in-source",
+            source=(
+                f"{r['catalog_repo']} {r['catalog_file']} @ {r['catalog_commit'][:12]} "
+                f"({r['catalog_data_date']})"
+            ),
             notes=r["notes"],
         )
-        offers = (("on_demand", _float(r["price_usd_per_hour"])), ("spot", _float(r["spot_price_usd_per_hour"])))
+        offers = (
+            ("on_demand", _float(r["price_usd_per_hour"])),
+            ("spot", _float(r["spot_price_usd_per_hour"])),
+        )
         if offers[0][1] is None:
             report.skipped.append(
                 f"gpu_prices.csv line {line} ({r['provider']} {r['instance_type']}): no on-demand price; "
@@ -155,10 +187,17 @@ def _seed_price_quotes(session: Session, report: SeedReport) -> None:
             key = (r["provider"], r["instance_type"], r["region"], pricing_model)
             if usd_per_hour is None or key in existing:
                 continue
-            _add(session, report, "price_quotes", PriceQuote(
-                **common, pricing_model=pricing_model, usd_per_hour=usd_per_hour,
-                usd_per_accelerator_hour=usd_per_hour / count,
-            ))
+            _add(
+                session,
+                report,
+                "price_quotes",
+                PriceQuote(
+                    **common,
+                    pricing_model=pricing_model,
+                    usd_per_hour=usd_per_hour,
+                    usd_per_accelerator_hour=usd_per_hour / count,
+                ),
+            )
 
 
 def _seed_market_prices(session: Session, report: SeedReport) -> None:
@@ -175,16 +214,33 @@ def _seed_market_prices(session: Session, report: SeedReport) -> None:
             continue
         raw_event = r["event_type"]
         event = EVENT_TYPE_MAP.get(raw_event.split(" (")[0], "change")
-        _add(session, report, "market_prices", MarketPrice(
-            provider=r["provider"], model_name=r["model"], tier=r["tier"], input_usd_per_million=input_usd,
-            output_usd_per_million=output_usd, cached_input_usd_per_million=_float(r["cached_input_usd_per_1m"]),
-            original_currency=r["original_currency"] or "USD",
-            original_input_per_million=_float(r["original_input_per_1m"]),
-            original_output_per_million=_float(r["original_output_per_1m"]),
-            effective_date=effective, date_basis=r["date_basis"], event_type=event,
-            change_note="; ".join(p for p in (r["change_note"], "" if raw_event == event else f"source event: {raw_event}") if p),
-            source=r["source"], verification=r["verification"], notes=r["notes"],
-        ))
+        _add(
+            session,
+            report,
+            "market_prices",
+            MarketPrice(
+                provider=r["provider"],
+                model_name=r["model"],
+                tier=r["tier"],
+                input_usd_per_million=input_usd,
+                output_usd_per_million=output_usd,
+                cached_input_usd_per_million=_float(r["cached_input_usd_per_1m"]),
+                original_currency=r["original_currency"] or "USD",
+                original_input_per_million=_float(r["original_input_per_1m"]),
+                original_output_per_million=_float(r["original_output_per_1m"]),
+                effective_date=effective,
+                date_basis=r["date_basis"],
+                event_type=event,
+                change_note="; ".join(
+                    p
+                    for p in (r["change_note"], "" if raw_event == event else f"source event: {raw_event}")
+                    if p
+                ),
+                source=r["source"],
+                verification=r["verification"],
+                notes=r["notes"],
+            ),
+        )
 
 
 def _month_or_day(text: str) -> date:
@@ -209,9 +265,8 @@ def _seed_model_presets(session: Session, report: SeedReport) -> None:
 
 def _preset_dicts(presets: Any) -> list[dict[str, Any]]:
     """PRESETS may be a dict of name → dict/dataclass, or a list of either."""
-    from dataclasses import asdict, is_dataclass
-
     from collections.abc import Mapping
+    from dataclasses import asdict, is_dataclass
 
     items = presets.values() if isinstance(presets, Mapping) else presets
     out = []
@@ -234,7 +289,15 @@ def _seed_scenario_presets(session: Session, report: SeedReport) -> None:
         name = preset.get("name") or path.stem
         if name in existing:
             continue
-        _add(session, report, "scenarios", Scenario(
-            name=name, description=preset.get("description", ""), inputs=preset, source=preset.get("source", ""),
-            is_preset=True,
-        ))
+        _add(
+            session,
+            report,
+            "scenarios",
+            Scenario(
+                name=name,
+                description=preset.get("description", ""),
+                inputs=preset,
+                source=preset.get("source", ""),
+                is_preset=True,
+            ),
+        )

@@ -43,14 +43,21 @@ def import_document(session: Session, document: dict[str, Any]) -> dict[str, int
     """Insert every row of `document` into an empty database; returns the row count per table."""
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise ValidationFailed(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})", "schema_version")
+        raise ValidationFailed(
+            f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})", "schema_version"
+        )
     unknown = set(document) - {"schema_version", "format"} - {m.__tablename__ for m in TABLES}
     if unknown:
         raise ValidationFailed(f"unknown section(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     for model in TABLES:
         if session.scalar(select(func.count()).select_from(model)):
-            raise ConflictError(f"the database is not empty ({model.__tablename__} has rows); import needs an empty one")
-    prepared = {model: [_row_from_json(model, raw, i) for i, raw in enumerate(_section(document, model))] for model in TABLES}
+            raise ConflictError(
+                f"the database is not empty ({model.__tablename__} has rows); import needs an empty one"
+            )
+    prepared = {
+        model: [_row_from_json(model, raw, i) for i, raw in enumerate(_section(document, model))]
+        for model in TABLES
+    }
     counts: dict[str, int] = {}
     for model, rows in prepared.items():
         if rows:
@@ -59,7 +66,10 @@ def import_document(session: Session, document: dict[str, Any]) -> dict[str, int
     session.flush()
     _reset_sequences(session)
     audit.record(
-        session, "import", "database", None,
+        session,
+        "import",
+        "database",
+        None,
         "whole-database import: " + ", ".join(f"{n} {table}" for table, n in counts.items()),
     )
     return counts
@@ -93,7 +103,9 @@ def _row_from_json(model: type[Base], raw: dict[str, Any], index: int) -> dict[s
             elif isinstance(column.type, Date):
                 value = date.fromisoformat(value)
         except (TypeError, ValueError) as exc:
-            raise ValidationFailed(f"{where}.{key}: not an ISO date/time: {value!r}", field=f"{where}.{key}") from exc
+            raise ValidationFailed(
+                f"{where}.{key}: not an ISO date/time: {value!r}", field=f"{where}.{key}"
+            ) from exc
         values[key] = value
     _validate_with_schema(model, values, where)
     return values

@@ -1,14 +1,15 @@
-"""/docs served offline: Swagger UI 5 (OpenAPI 3.1) from the swagger-ui-py package's static files, started by a static script (no CDN,
+"""/docs served offline: Swagger UI 5 (OpenAPI 3.1) from the swagger-ui-py package's static files,
+started by a static script (no CDN,
 no inline script, so it works with no network and under the strict Content-Security-Policy)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from pathlib import Path
 
 import swagger_ui
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 SWAGGER_PREFIX = "/assets/swagger"
 

@@ -49,7 +49,11 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
     """A database that is down or unreachable is a 503 the client may retry, not a crash."""
-    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+    if (
+        isinstance(exc, DBAPIError)
+        and not isinstance(exc, OperationalError)
+        and not exc.connection_invalidated
+    ):
         raise exc
     log.warning("database unavailable: %s", exc)
     headers = {"Retry-After": RETRY_AFTER_SECONDS}
@@ -77,9 +81,7 @@ def _finite(value: object) -> object:
 async def request_validation_handler(request: Request, exc: Exception) -> Response:
     """422 naming each field and the reason (FastAPI's default, safe for NaN/infinity inputs)."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {key: _finite(value) for key, value in error.items() if key != "ctx"} for error in exc.errors()
-    ]
+    errors = [{key: _finite(value) for key, value in error.items() if key != "ctx"} for error in exc.errors()]
     return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
@@ -121,8 +123,11 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and request.url.path.startswith("/api/"):
         # The framework's 400s are bodies it cannot parse (JSON that is not UTF-8, broken multipart): refused
         # like any other malformed body, 422 naming the body, as documented on every route that takes one.
-        message = "The body could not be parsed" if exc.detail == "There was an error parsing the body" \
+        message = (
+            "The body could not be parsed"
+            if exc.detail == "There was an error parsing the body"
             else f"The body could not be parsed: {exc.detail}"
+        )
         detail = [{"type": "body_invalid", "loc": ["body"], "msg": message}]
         return JSONResponse({"detail": detail}, status_code=422)
     return await http_exception_handler(request, exc)

@@ -1,4 +1,4 @@
-"""plotly.js served from the installed Python package: one versioned URL, cached for a year, gzip-compressed."""
+"""plotly.js served from the installed Python package: one versioned URL, cached a year, gzip-compressed."""
 
 from __future__ import annotations
 

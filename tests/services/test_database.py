@@ -43,10 +43,16 @@ def test_upgrade_downgrade_upgrade_with_data_and_check(fresh_url: str) -> None:
 
 
 def test_seed_is_idempotent(db_engine: Engine, db_session: Session) -> None:
-    counts = [db_session.scalar(select(func.count()).select_from(m)) for m in (Accelerator, PriceQuote, MarketPrice, ModelConfig)]
+    counts = [
+        db_session.scalar(select(func.count()).select_from(m))
+        for m in (Accelerator, PriceQuote, MarketPrice, ModelConfig)
+    ]
     report = seed_reference_data(db_session)
     assert report.added == {}
-    assert counts == [db_session.scalar(select(func.count()).select_from(m)) for m in (Accelerator, PriceQuote, MarketPrice, ModelConfig)]
+    assert counts == [
+        db_session.scalar(select(func.count()).select_from(m))
+        for m in (Accelerator, PriceQuote, MarketPrice, ModelConfig)
+    ]
 
 
 def test_seed_keeps_sources_and_verification(db_session: Session) -> None:
@@ -54,7 +60,9 @@ def test_seed_keeps_sources_and_verification(db_session: Session) -> None:
     assert h100.bf16_tflops == pytest.approx(989.4) and h100.verification == "verified-in-source"
     assert "datasheet" in h100.source.lower()
     p5 = db_session.scalars(
-        select(PriceQuote).where(PriceQuote.instance_type == "p5.48xlarge", PriceQuote.pricing_model == "on_demand")
+        select(PriceQuote).where(
+            PriceQuote.instance_type == "p5.48xlarge", PriceQuote.pricing_model == "on_demand"
+        )
     ).one()
     assert p5.accelerator.name == "H100-SXM" and p5.accelerator_count == 8
     assert p5.usd_per_accelerator_hour == pytest.approx(p5.usd_per_hour / 8)
@@ -81,7 +89,9 @@ def test_family_to_part_mapping() -> None:
 def test_catalog_dates() -> None:
     from datetime import date
 
-    assert catalog_effective_from("after 2025-08 (reflects AWS June-2025 P4/P5 price cut)") == date(2025, 8, 1)
+    assert catalog_effective_from("after 2025-08 (reflects AWS June-2025 P4/P5 price cut)") == date(
+        2025, 8, 1
+    )
     assert catalog_effective_from("2025-2026 (contains B300)") == date(2025, 1, 1)
     assert catalog_effective_from("~2024 (v6 schema)") == date(2024, 1, 1)
 

@@ -8,7 +8,13 @@ import io
 
 import pytest
 
-ACCELERATOR = {"name": "Test-GPU", "vendor": "Acme", "memory_gb": 96, "memory_bandwidth_tb_s": 4.0, "bf16_tflops": 800}
+ACCELERATOR = {
+    "name": "Test-GPU",
+    "vendor": "Acme",
+    "memory_gb": 96,
+    "memory_bandwidth_tb_s": 4.0,
+    "bf16_tflops": 800,
+}
 
 
 def test_shipped_reference_data_is_listed(client) -> None:
@@ -22,10 +28,14 @@ def test_shipped_reference_data_is_listed(client) -> None:
 
 
 def test_filter_sort_and_paginate(client) -> None:
-    page = client.get("/api/v1/accelerators", params={"vendor": "NVIDIA", "sort": "-memory_gb", "limit": 3}).json()
+    page = client.get(
+        "/api/v1/accelerators", params={"vendor": "NVIDIA", "sort": "-memory_gb", "limit": 3}
+    ).json()
     memories = [a["memory_gb"] for a in page["items"]]
     assert memories == sorted(memories, reverse=True) and page["total"] > 3
-    second = client.get("/api/v1/accelerators", params={"vendor": "NVIDIA", "sort": "-memory_gb", "limit": 3, "offset": 3})
+    second = client.get(
+        "/api/v1/accelerators", params={"vendor": "NVIDIA", "sort": "-memory_gb", "limit": 3, "offset": 3}
+    )
     assert not {a["id"] for a in page["items"]} & {a["id"] for a in second.json()["items"]}
 
 
@@ -87,7 +97,9 @@ def test_unknown_ids_are_404(client) -> None:
 
 def test_csv_export_has_the_json_columns_and_plain_numbers(client) -> None:
     json_page = client.get("/api/v1/price-quotes", params={"limit": 20, "sort": "usd_per_hour"}).json()
-    response = client.get("/api/v1/price-quotes", params={"limit": 20, "sort": "usd_per_hour", "format": "csv"})
+    response = client.get(
+        "/api/v1/price-quotes", params={"limit": 20, "sort": "usd_per_hour", "format": "csv"}
+    )
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert list(rows[0]) == list(json_page["items"][0])
@@ -98,8 +110,13 @@ def test_csv_export_has_the_json_columns_and_plain_numbers(client) -> None:
 
 def _quote(**overrides):
     quote = {
-        "provider": "acme-cloud", "instance_type": "gpu.8x", "region": "eu-1", "accelerator_count": 8,
-        "pricing_model": "on_demand", "usd_per_hour": 40.0, "effective_from": "2025-01-01",
+        "provider": "acme-cloud",
+        "instance_type": "gpu.8x",
+        "region": "eu-1",
+        "accelerator_count": 8,
+        "pricing_model": "on_demand",
+        "usd_per_hour": 40.0,
+        "effective_from": "2025-01-01",
     }
     return {**quote, **overrides}
 
@@ -124,13 +141,17 @@ def test_price_change_adds_a_dated_row_and_history_reads_back(client) -> None:
     assert sheet("2025-03-01") == [40.0]
     assert sheet("2025-06-01") == [32.0]
     assert sheet("2024-12-31") == []
-    history = client.get("/api/v1/price-quotes", params={"provider": "acme-cloud", "include_history": True}).json()
+    history = client.get(
+        "/api/v1/price-quotes", params={"provider": "acme-cloud", "include_history": True}
+    ).json()
     assert history["total"] == 2
 
 
 def test_notes_are_corrected_in_place(client) -> None:
     created = client.post("/api/v1/price-quotes", json=_quote()).json()
-    fixed = client.patch(f"/api/v1/price-quotes/{created['id']}", json={"notes": "typo fixed", "version": 1}).json()
+    fixed = client.patch(
+        f"/api/v1/price-quotes/{created['id']}", json={"notes": "typo fixed", "version": 1}
+    ).json()
     assert fixed["id"] == created["id"] and fixed["notes"] == "typo fixed" and fixed["version"] == 2
 
 
@@ -144,19 +165,39 @@ def test_price_caps_and_dates_are_checked(client) -> None:
 
 
 def test_market_price_and_model_and_scenario_create(client) -> None:
-    market = client.post("/api/v1/market-prices", json={
-        "provider": "Rival", "model_name": "r-1", "input_usd_per_million": 0.5, "output_usd_per_million": 1.5,
-        "effective_date": "2026-01-15", "event_type": "cut",
-    })
+    market = client.post(
+        "/api/v1/market-prices",
+        json={
+            "provider": "Rival",
+            "model_name": "r-1",
+            "input_usd_per_million": 0.5,
+            "output_usd_per_million": 1.5,
+            "effective_date": "2026-01-15",
+            "event_type": "cut",
+        },
+    )
     assert market.status_code == 201, market.text
-    model = client.post("/api/v1/models", json={
-        "name": "Tiny LM", "workload": "language", "parameter_count": 1.0e9, "layer_count": 16,
-        "hidden_size": 2048, "attention_head_count": 16, "kv_head_count": 4,
-    })
+    model = client.post(
+        "/api/v1/models",
+        json={
+            "name": "Tiny LM",
+            "workload": "language",
+            "parameter_count": 1.0e9,
+            "layer_count": 16,
+            "hidden_size": 2048,
+            "attention_head_count": 16,
+            "kv_head_count": 4,
+        },
+    )
     assert model.status_code == 201, model.text
-    scenario = client.post("/api/v1/scenarios", json={
-        "name": "My war", "model_config_id": model.json()["id"], "inputs": {"horizon_months": 24},
-    })
+    scenario = client.post(
+        "/api/v1/scenarios",
+        json={
+            "name": "My war",
+            "model_config_id": model.json()["id"],
+            "inputs": {"horizon_months": 24},
+        },
+    )
     assert scenario.status_code == 201 and scenario.json()["inputs"] == {"horizon_months": 24}
     referenced = client.delete(f"/api/v1/models/{model.json()['id']}")
     assert referenced.status_code == 409

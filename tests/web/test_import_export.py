@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from app.db.models import PriceQuote
 from app.services.transfer import export_document, import_document
 
-HEADER = "provider,instance_type,region,accelerator_name,accelerator_count,pricing_model,usd_per_hour,effective_from\n"
+HEADER = (
+    "provider,instance_type,region,accelerator_name,accelerator_count,pricing_model,usd_per_hour,effective_from\n"
+)
 
 
 def _upload(client, text: str, dry_run: bool):
@@ -56,7 +58,11 @@ def test_csv_commit_adds_and_dates_changes(client) -> None:
     body = _upload(client, text, dry_run=False).json()
     assert body["committed"] and (body["added"], body["changed"]) == (1, 1)
     current = client.get("/api/v1/price-quotes", params={"provider": "aws", "as_of": "2026-02-01"}).json()
-    p4d = [q for q in current["items"] if q["instance_type"] == "p4d.24xlarge" and q["pricing_model"] == "on_demand"]
+    p4d = [
+        q
+        for q in current["items"]
+        if q["instance_type"] == "p4d.24xlarge" and q["pricing_model"] == "on_demand"
+    ]
     assert [q["usd_per_hour"] for q in p4d] == [19.99]
     again = _upload(client, text, dry_run=True).json()
     assert again["unchanged"] == 2 and again["added"] == again["changed"] == 0
@@ -89,10 +95,27 @@ def test_export_import_export_is_identical(db_engine: Engine, db_session: Sessio
         with Session(engine) as session:
             assert export_document(session) == first
             # New rows continue after the imported ids.
-            session.add(PriceQuote(**{**{k: v for k, v in first["price_quotes"][0].items() if k not in
-                                          ("id", "created_at", "updated_at", "version", "effective_from",
-                                           "effective_to")},
-                                      "instance_type": "fresh", "effective_from": __import__("datetime").date(2026, 1, 1)}))
+            session.add(
+                PriceQuote(
+                    **{
+                        **{
+                            k: v
+                            for k, v in first["price_quotes"][0].items()
+                            if k
+                            not in (
+                                "id",
+                                "created_at",
+                                "updated_at",
+                                "version",
+                                "effective_from",
+                                "effective_to",
+                            )
+                        },
+                        "instance_type": "fresh",
+                        "effective_from": __import__("datetime").date(2026, 1, 1),
+                    }
+                )
+            )
             session.flush()
             assert max(session.scalars(select(PriceQuote.id))) == len(first["price_quotes"]) + 1
     finally:

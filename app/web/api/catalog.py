@@ -28,7 +28,9 @@ class PriceQuoteQuery(ListQuery):
     accelerator_family: Text = None
     pricing_model: Text = None
     region: Text = None
-    as_of: Annotated[IsoDate | None, Field(description="The sheet as it stood on this date (default: today)")] = None
+    as_of: Annotated[
+        IsoDate | None, Field(description="The sheet as it stood on this date (default: today)")
+    ] = None
     include_history: Annotated[bool, Field(description="Every dated row, ended ones too")] = False
 
 
@@ -62,7 +64,9 @@ def _accelerator_conditions(q: AcceleratorQuery):  # type: ignore[no-untyped-def
 
 
 def _quote_conditions(q: PriceQuoteQuery):  # type: ignore[no-untyped-def]
-    conditions = _equal(PriceQuote, q, "provider", "accelerator_id", "accelerator_family", "pricing_model", "region")
+    conditions = _equal(
+        PriceQuote, q, "provider", "accelerator_id", "accelerator_family", "pricing_model", "region"
+    )
     if not q.include_history:
         conditions.append(price_sheet.in_effect(q.as_of or date.today()))
     return conditions
@@ -79,25 +83,56 @@ def _market_conditions(q: MarketPriceQuery):  # type: ignore[no-untyped-def]
 
 RESOURCES = [
     Resource(
-        "accelerators", "accelerators", Accelerator, schemas.AcceleratorCreate, schemas.AcceleratorUpdate,
-        schemas.AcceleratorRead, AcceleratorQuery, _accelerator_conditions,
+        "accelerators",
+        "accelerators",
+        Accelerator,
+        schemas.AcceleratorCreate,
+        schemas.AcceleratorUpdate,
+        schemas.AcceleratorRead,
+        AcceleratorQuery,
+        _accelerator_conditions,
     ),
     Resource(
-        "price-quotes", "price quotes", PriceQuote, schemas.PriceQuoteCreate, schemas.PriceQuoteUpdate,
-        schemas.PriceQuoteRead, PriceQuoteQuery, _quote_conditions,
-        prepare=price_sheet.prepare_quote, update=price_sheet.change_quote,
+        "price-quotes",
+        "price quotes",
+        PriceQuote,
+        schemas.PriceQuoteCreate,
+        schemas.PriceQuoteUpdate,
+        schemas.PriceQuoteRead,
+        PriceQuoteQuery,
+        _quote_conditions,
+        prepare=price_sheet.prepare_quote,
+        update=price_sheet.change_quote,
     ),
     Resource(
-        "market-prices", "market prices", MarketPrice, schemas.MarketPriceCreate, schemas.MarketPriceUpdate,
-        schemas.MarketPriceRead, MarketPriceQuery, _market_conditions,
+        "market-prices",
+        "market prices",
+        MarketPrice,
+        schemas.MarketPriceCreate,
+        schemas.MarketPriceUpdate,
+        schemas.MarketPriceRead,
+        MarketPriceQuery,
+        _market_conditions,
     ),
     Resource(
-        "models", "models", ModelConfig, schemas.ModelConfigCreate, schemas.ModelConfigUpdate,
-        schemas.ModelConfigRead, ModelConfigQuery, lambda q: _equal(ModelConfig, q, "workload", "name"),
+        "models",
+        "models",
+        ModelConfig,
+        schemas.ModelConfigCreate,
+        schemas.ModelConfigUpdate,
+        schemas.ModelConfigRead,
+        ModelConfigQuery,
+        lambda q: _equal(ModelConfig, q, "workload", "name"),
     ),
     Resource(
-        "scenarios", "scenarios", Scenario, schemas.ScenarioCreate, schemas.ScenarioUpdate,
-        schemas.ScenarioRead, ScenarioQuery, lambda q: _equal(Scenario, q, "name", "is_preset"),
+        "scenarios",
+        "scenarios",
+        Scenario,
+        schemas.ScenarioCreate,
+        schemas.ScenarioUpdate,
+        schemas.ScenarioRead,
+        ScenarioQuery,
+        lambda q: _equal(Scenario, q, "name", "is_preset"),
     ),
 ]
 

@@ -18,7 +18,9 @@ class ListQuery(BaseModel):
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 100
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
-    sort: Annotated[str | None, Field(max_length=200, description="field[,−field…]; '-' for descending")] = None
+    sort: Annotated[str | None, Field(max_length=200, description="field[,−field…]; '-' for descending")] = (
+        None
+    )
     format: Literal["json", "csv"] = "json"
 
     @field_validator("*", mode="after")

@@ -37,7 +37,9 @@ IfMatch = Annotated[str | None, Header(description='The ETag you read (W/"<versi
 
 # Digits only in the path (so /price-quotes/import is another route, not a bad id) and no id beyond INTEGER.
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
+}
 
 Conditions = Callable[[Any], Sequence[ColumnElement[bool]]]
 
@@ -61,8 +63,13 @@ def build_router(resource: Resource) -> APIRouter:
     model, read = resource.model, resource.read_schema
     page_schema = type(f"{read.__name__}Page", (Page,), {"__annotations__": {"items": list[read]}})  # type: ignore[valid-type]
 
-    @router.get("", response_model=page_schema, summary=f"List {resource.path} (JSON or ?format=csv)", dependencies=READ,
-                responses=CSV_RESPONSE)
+    @router.get(
+        "",
+        response_model=page_schema,
+        summary=f"List {resource.path} (JSON or ?format=csv)",
+        dependencies=READ,
+        responses=CSV_RESPONSE,
+    )
     def list_resource(session: SessionDep, query: Annotated[resource.query_schema, Query()]) -> Any:  # type: ignore[name-defined]
         rows, total = crud.list_rows(
             session, model, resource.conditions(query), query.sort, query.limit, query.offset
@@ -72,24 +79,41 @@ def build_router(resource: Resource) -> APIRouter:
             return csv_response(read, items, resource.path)
         return page_schema(items=items, total=total, limit=query.limit, offset=query.offset)
 
-    @router.get("/{row_id:int}", response_model=read, summary=f"Get one of {resource.path} (with its ETag)",
-                dependencies=READ)
+    @router.get(
+        "/{row_id:int}",
+        response_model=read,
+        summary=f"Get one of {resource.path} (with its ETag)",
+        dependencies=READ,
+    )
     def get_resource(row_id: RowIdPath, session: SessionDep, response: Response) -> Any:
         row = crud.get_row(session, model, row_id)
         set_etag(response, row.version)  # type: ignore[attr-defined]
         return read.model_validate(row)
 
-    @router.post("", response_model=read, status_code=status.HTTP_201_CREATED, summary=f"Create {resource.tag}",
-                 dependencies=WRITE)
+    @router.post(
+        "",
+        response_model=read,
+        status_code=status.HTTP_201_CREATED,
+        summary=f"Create {resource.tag}",
+        dependencies=WRITE,
+    )
     def create_resource(body: resource.create_schema, session: SessionDep, response: Response) -> Any:  # type: ignore[name-defined]
         row = crud.create_row(session, model, resource.prepare(body.model_dump()))
         response.headers["Location"] = f"/api/v1/{resource.path}/{row.id}"  # type: ignore[attr-defined]
         return read.model_validate(row)
 
-    @router.patch("/{row_id:int}", response_model=read, summary=f"Update {resource.tag} (send the version you read)",
-                  dependencies=WRITE, responses=PRECONDITION_RESPONSES)
+    @router.patch(
+        "/{row_id:int}",
+        response_model=read,
+        summary=f"Update {resource.tag} (send the version you read)",
+        dependencies=WRITE,
+        responses=PRECONDITION_RESPONSES,
+    )
     def update_resource(
-        row_id: RowIdPath, body: resource.update_schema, session: SessionDep, response: Response,  # type: ignore[name-defined]
+        row_id: RowIdPath,
+        body: resource.update_schema,
+        session: SessionDep,
+        response: Response,  # type: ignore[name-defined]
         if_match: IfMatch = None,
     ) -> Any:
         row = crud.get_row(session, model, row_id)
@@ -103,8 +127,13 @@ def build_router(resource: Resource) -> APIRouter:
         set_etag(response, updated.version)
         return read.model_validate(updated)
 
-    @router.delete("/{row_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete {resource.tag}",
-                   dependencies=WRITE, responses=PRECONDITION_RESPONSES)
+    @router.delete(
+        "/{row_id:int}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        summary=f"Delete {resource.tag}",
+        dependencies=WRITE,
+        responses=PRECONDITION_RESPONSES,
+    )
     def delete_resource(row_id: RowIdPath, session: SessionDep, if_match: IfMatch = None) -> Response:
         row = crud.get_row(session, model, row_id)
         check_if_match(if_match, row.version)  # type: ignore[attr-defined]

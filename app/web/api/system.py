@@ -35,7 +35,9 @@ def readyz() -> JSONResponse:
         finally:
             connection.close()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, 503, {"Retry-After": "5"})
+        return JSONResponse(
+            {"status": "unavailable", "detail": type(exc).__name__}, 503, {"Retry-After": "5"}
+        )
     return JSONResponse({"status": "ready"})
 
 
