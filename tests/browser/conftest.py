@@ -31,8 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 EDITOR = ("browser-editor", "browser-editor-password-1")
-# Timing budgets (first draw 1.5 s, redraw 300 ms) are the product's; a loaded CI box may multiply them.
-PERF_SLACK = float(os.environ.get("PRICEWAR_PERF_SLACK", "1"))
+# Speed (first draw 1.5 s, slider redraw 300 ms) is measured by bench/bench_pages.py, not asserted in tests.
 
 
 @pytest.fixture(scope="session")

