@@ -3,6 +3,7 @@ history of one offer, and the editor's forms (change a price, import a CSV)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -14,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import PRICING_MODELS, Accelerator, ModelConfig, PriceQuote
+from app.engine.architecture import ModelSpec
+from app.engine.hardware import AcceleratorSpec
 from app.engine.sweep import sweep_serving
-from app.services import crud, price_sheet, quote_import
+from app.services import crud, estimates, price_sheet, quote_import
 from app.services.errors import ConflictError, ServiceError
 from app.web.charts.hardware import (
     METRIC_PRECISIONS,
@@ -27,11 +30,12 @@ from app.web.charts.hardware import (
     price_history_chart,
 )
 from app.web.deps import SessionDep
-from app.web.pages.engine_inputs import accelerator_spec, model_spec
+from app.web.pages.engine_inputs import model_spec
 from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
 from app.web.pages.render import render
 
 router = APIRouter()
+
 
 def _pflop_key(precision: str) -> Any:
     """Sort by $/PFLOP-hour at `precision`; offers without that precision go last."""
@@ -57,43 +61,114 @@ SORT_KEYS: dict[str, Any] = {
 }
 
 
+PAGE_SIZE = 50  # offers per page of the table; sort, filters and the headline cards use the whole sheet
+
+_QUOTE_COLUMNS = (
+    PriceQuote.id,
+    PriceQuote.provider,
+    PriceQuote.instance_type,
+    PriceQuote.region,
+    PriceQuote.accelerator_id,
+    PriceQuote.accelerator_family,
+    PriceQuote.accelerator_count,
+    PriceQuote.pricing_model,
+    PriceQuote.usd_per_hour,
+    PriceQuote.usd_per_accelerator_hour,
+    PriceQuote.effective_from,
+    PriceQuote.effective_to,
+    PriceQuote.verification,
+    PriceQuote.source,
+)
+# What the unit metrics (offer_metrics) and the engine's spec (estimates.spec_of_row) read of an accelerator.
+_ACCELERATOR_COLUMNS = (
+    Accelerator.id,
+    Accelerator.name,
+    Accelerator.memory_gb,
+    Accelerator.memory_bandwidth_tb_s,
+    Accelerator.fp32_tflops,
+    Accelerator.tf32_tflops,
+    Accelerator.bf16_tflops,
+    Accelerator.fp8_tflops,
+    Accelerator.int8_tops,
+    Accelerator.fp4_tflops,
+    Accelerator.board_power_w,
+    Accelerator.interconnect_bandwidth_gb_s,
+    Accelerator.notes,
+)
+
+
+def _accelerators(session: Session) -> dict[int, Any]:
+    """Every accelerator as a plain row (read-only, duck-typed like the ORM row), by id."""
+    return {row.id: row for row in session.execute(select(*_ACCELERATOR_COLUMNS).order_by(Accelerator.id))}
+
+
 def _sheet(
-    session: Session, as_of: date, provider: str, accelerator: str, pricing: str
+    session: Session,
+    accelerators: dict[int, Any],
+    as_of: date,
+    provider: str,
+    accelerator: str,
+    pricing: str,
 ) -> list[OfferMetrics]:
-    query = (
-        select(PriceQuote).options(selectinload(PriceQuote.accelerator)).where(price_sheet.in_effect(as_of))
-    )
+    """The filtered sheet with its unit metrics, read as plain rows (no ORM objects: the table only reads)."""
+    query = select(*_QUOTE_COLUMNS).where(price_sheet.in_effect(as_of))
     if provider:
         query = query.where(PriceQuote.provider == provider)
     if pricing:
         query = query.where(PriceQuote.pricing_model == pricing)
     if accelerator:
-        query = query.join(Accelerator).where(Accelerator.name == accelerator)
-    return [offer_metrics(q, q.accelerator) for q in session.scalars(query)]
+        query = query.where(
+            PriceQuote.accelerator_id.in_([a.id for a in accelerators.values() if a.name == accelerator])
+        )
+    return [offer_metrics(row, accelerators.get(row.accelerator_id)) for row in session.execute(query)]
+
+
+def _page_number(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) < 1_000_000 else None
 
 
 REFERENCE_MODEL = "Llama 3.1 8B"
 REFERENCE_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
-def reference_throughput(session: Session) -> dict[str, float]:
+def reference_throughput(session: Session, accelerators: dict[int, Any] | None = None) -> dict[str, float]:
     """Output tokens/s per GPU for the reference model in 16-bit on each accelerator (one GPU per replica,
     largest batch meeting 50 ms per token and 2 s to first token), from the engine's serving sweep."""
     row = session.scalars(select(ModelConfig).where(ModelConfig.name == REFERENCE_MODEL)).first()
-    accelerators = list(session.scalars(select(Accelerator)))
-    if row is None or not accelerators:
+    rows = tuple((accelerators if accelerators is not None else _accelerators(session)).values())
+    if row is None or not rows:
         return {}
-    specs = [accelerator_spec(a) for a in accelerators]
+    return dict(_reference_throughput(model_spec(row), _accelerator_specs(rows)))
+
+
+@functools.lru_cache(maxsize=16)
+def _accelerator_specs(rows: tuple[Any, ...]) -> tuple[AcceleratorSpec, ...]:
+    """Specs of plain accelerator rows (tuples of values: an edited row is a new key)."""
+    return tuple(estimates.spec_of_row(r) for r in rows)
+
+
+@functools.lru_cache(maxsize=16)
+def _reference_throughput(
+    model: ModelSpec, specs: tuple[AcceleratorSpec, ...]
+) -> tuple[tuple[str, float], ...]:
+    """The serving sweep is a pure function of the specs (frozen dataclasses, compared by value): an edited
+    model or accelerator is a new key, so a cached answer is never stale."""
     table = sweep_serving(
-        model_spec(row), specs, [("bf16", "bf16", "bf16"), ("fp16", "fp16", "fp16")], (1,), REFERENCE_BATCHES,
-        np.ones(len(specs)), time_to_first_token_target_s=2.0, time_per_output_token_target_s=0.05,
+        model,
+        list(specs),
+        [("bf16", "bf16", "bf16"), ("fp16", "fp16", "fp16")],
+        (1,),
+        REFERENCE_BATCHES,
+        np.ones(len(specs)),
+        time_to_first_token_target_s=2.0,
+        time_per_output_token_target_s=0.05,
         utilization_fraction=1.0,
     )
     best: dict[str, float] = {}
     names, tps = table.columns["accelerator"], table.columns["output_tokens_per_second_per_gpu"]
     for name, value in zip(names, tps, strict=True):
         best[str(name)] = max(best.get(str(name), 0.0), float(value))
-    return best
+    return tuple(best.items())
 
 
 def _offer_history(session: Session, quote: PriceQuote) -> list[OfferMetrics]:
@@ -147,15 +222,20 @@ def _page(
     if sort not in SORT_KEYS and sort != "tokens_per_usd":
         sort = "pflop_bf16"
     descending = params.get("dir") == "desc"
-    offers = _sheet(session, as_of, provider, accelerator, pricing)
-    throughput = reference_throughput(session)
-    tokens_per_usd = {
-        o.quote_id: throughput[o.accelerator] / o.usd_per_accelerator_hour
-        for o in offers
-        if o.accelerator in throughput
-    }
+    accelerators = _accelerators(session)
+    offers = _sheet(session, accelerators, as_of, provider, accelerator, pricing)
+    throughput = reference_throughput(session, accelerators)
+
+    def tokens_for(rows: list[OfferMetrics]) -> dict[int, float]:
+        return {
+            o.quote_id: throughput[o.accelerator] / o.usd_per_accelerator_hour
+            for o in rows
+            if o.accelerator in throughput
+        }
+
     if sort == "tokens_per_usd":
-        offers.sort(key=lambda o: (o.quote_id not in tokens_per_usd, -tokens_per_usd.get(o.quote_id, 0.0)))
+        all_tokens = tokens_for(offers)
+        offers.sort(key=lambda o: (o.quote_id not in all_tokens, -all_tokens.get(o.quote_id, 0.0)))
         if descending:
             offers.reverse()
     else:
@@ -168,6 +248,18 @@ def _page(
         selected = session.get(PriceQuote, int(offer_param))
         if selected is not None:
             history_chart = price_history_chart(_offer_history(session, selected), as_of)
+
+    # One page of the sorted, filtered sheet; without a page number, the page holding the chosen offer.
+    total = len(offers)
+    page_count = max(1, -(-total // PAGE_SIZE))
+    page = _page_number(params.get("page", ""))
+    if page is None and selected is not None:
+        index = next((i for i, o in enumerate(offers) if o.quote_id == selected.id), None)
+        page = index // PAGE_SIZE + 1 if index is not None else None
+    page = min(page or 1, page_count)
+    first = (page - 1) * PAGE_SIZE
+    shown = offers[first : first + PAGE_SIZE]
+    tokens_per_usd = tokens_for(shown)  # the derived column, for the rows on this page only
 
     filters = {
         "as_of": params.get("as_of", ""),
@@ -182,30 +274,43 @@ def _page(
         query = {k: v for k, v in {**filters, "sort": key, "dir": direction}.items() if v}
         return "/hardware?" + urlencode(query)
 
+    def view_query(**extra: str) -> str:
+        state = {**filters, "sort": params.get("sort", ""), "dir": params.get("dir", ""), **extra}
+        return urlencode({k: v for k, v in state.items() if v})
+
+    page_str = str(page) if page > 1 else ""
+
     def offer_url(quote_id: int) -> str:
-        query = {
-            k: v
-            for k, v in {
-                **filters,
-                "sort": params.get("sort", ""),
-                "dir": params.get("dir", ""),
-                "offer": str(quote_id),
-            }.items()
-            if v
-        }
-        return "/hardware?" + urlencode(query) + "#history"
+        return "/hardware?" + view_query(page=page_str, offer=str(quote_id)) + "#history"
+
+    def page_url(number: int) -> str:
+        return "/hardware?" + view_query(page=str(number) if number > 1 else "", offer=offer_param) + "#sheet"
+
+    pager = {
+        "page": page,
+        "page_count": page_count,
+        "first_row": first + 1 if shown else 0,
+        "last_row": first + len(shown),
+        "total": total,
+        "prev_url": page_url(page - 1) if page > 1 else None,
+        "next_url": page_url(page + 1) if page < page_count else None,
+    }
 
     cheapest = min(
         (o for o in offers if o.usd_per_pflop_hour.get(precision)),
         key=lambda o: o.usd_per_pflop_hour[precision] or 0,
         default=None,
     )
+    cheapest_gb = min(
+        (o for o in offers if o.usd_per_gb_hour), key=lambda o: o.usd_per_gb_hour or 0, default=None
+    )
     return render(
         request,
         "hardware.html",
         {
             "active_nav": "hardware",
-            "offers": offers,
+            "offers": shown,
+            "pager": pager,
             "as_of": as_of,
             "filters": filters,
             "options": _options(session),
@@ -222,6 +327,7 @@ def _page(
             "tokens_per_usd": tokens_per_usd,
             "reference_model": REFERENCE_MODEL,
             "cheapest": cheapest,
+            "cheapest_gb": cheapest_gb,
             "selected": selected,
             "history_chart": history_chart,
             "errors": errors or FormErrors(),
