@@ -81,3 +81,80 @@ def test_hardware_chosen_offer_opens_on_its_page(client) -> None:
     html = client.get("/hardware", params={"sort": "usd_per_hour", "offer": quote_id}).text
     assert quote_id in _offer_ids(html)
     assert re.search(r'<tr class="is-best">', _table(html))
+
+
+def _headline_cards(html: str) -> dict[str, str]:
+    section = html.split('aria-label="Headline numbers"')[1].split("</section>")[0]
+    cards = re.findall(
+        r'<div class="card-label"[^>]*>(.*?)</div><div class="card-value">(.*?)</div>', section
+    )
+    return {unescape(label): unescape(value) for label, value in cards}
+
+
+def test_overview_headline_is_cached_but_follows_a_scenario_edit(client) -> None:
+    from app.web.pages import overview_headline
+
+    first = client.get("/").text
+    cards = _headline_cards(first)
+    assert cards and "Runway at today's burn" in cards
+    scenario_id = int(re.search(r'<option value="(\d+)" selected>', first)[1])
+    cached = len(overview_headline._HEADLINES)
+    assert client.get("/").text == first  # a repeated render is served from the cache, identically
+    assert len(overview_headline._HEADLINES) == cached
+
+    row = client.get(f"/api/v1/scenarios/{scenario_id}").json()
+    inputs = row["inputs"]
+    inputs["scenario"]["firm"]["starting_cash_usd"] *= 4
+    edited = client.patch(
+        f"/api/v1/scenarios/{scenario_id}", json={"inputs": inputs, "version": row["version"]}
+    )
+    assert edited.status_code == 200, edited.text
+
+    after = _headline_cards(client.get("/").text)
+    assert after["Runway at today's burn"] != cards["Runway at today's burn"]
+    # The explorer agrees with the overview after the edit.
+    fragments = client.get("/explorer/data", params={"scenario": scenario_id}).json()["fragments"]
+    assert after["Runway at today's burn"] == fragments["kpi-runway"]
+
+
+def test_overview_of_a_costed_scenario_follows_a_price_edit(client) -> None:
+    """A scenario linked to a model and an accelerator takes its unit cost from the cheapest price in effect:
+    changing that price changes the headline, though the scenario row itself is untouched."""
+    quotes = client.get("/api/v1/price-quotes", params={"pricing_model": "on_demand", "limit": 200}).json()[
+        "items"
+    ]
+    models = client.get("/api/v1/models", params={"limit": 200}).json()["items"]
+    model = next(m for m in models if m["name"] == "Llama 3.1 8B")
+    accelerators = client.get("/api/v1/accelerators", params={"limit": 200}).json()["items"]
+    h100 = next(a["id"] for a in accelerators if a["name"].startswith("H100"))
+    quote = min(
+        (q for q in quotes if q["accelerator_id"] == h100 and q.get("effective_to") is None),
+        key=lambda q: q["usd_per_accelerator_hour"],
+    )
+    base = client.get("/api/v1/scenarios/2").json()
+    created = client.post(
+        "/api/v1/scenarios",
+        json={
+            "name": "Costed headline",
+            "inputs": base["inputs"],
+            "model_config_id": model["id"],
+            "accelerator_id": quote["accelerator_id"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    scenario_id = created.json()["id"]
+    before = _headline_cards(client.get("/", params={"scenario": scenario_id}).text)
+    assert before
+    explorer_before = client.get("/explorer/data", params={"scenario": scenario_id}).json()["fragments"]
+    assert before["Runway at today's burn"] == explorer_before["kpi-runway"]
+
+    changed = client.patch(
+        f"/api/v1/price-quotes/{quote['id']}",
+        json={"usd_per_hour": quote["usd_per_hour"] / 3, "version": quote["version"]},
+    )
+    assert changed.status_code == 200, changed.text
+    after = _headline_cards(client.get("/", params={"scenario": scenario_id}).text)
+    assert after != before
+    fragments = client.get("/explorer/data", params={"scenario": scenario_id}).json()["fragments"]
+    assert after["Runway at today's burn"] == fragments["kpi-runway"]
+    assert fragments != explorer_before  # the explorer's cached simulation follows the price too

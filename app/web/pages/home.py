@@ -2,30 +2,33 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, MarketPrice, ModelConfig, PriceQuote, Scenario, SimulationRun
+from app.web.charts.base import Chart
 from app.web.charts.market import PricePoint, market_prices_chart
 from app.web.deps import SessionDep
 from app.web.pages import overview_headline
-from app.web.pages.render import render
+from app.web.pages.page_cache import BoundedCache, database_of, stamp_columns
+from app.web.pages.render import chart_html, render
 
 router = APIRouter()
 
+COUNTED = (
+    ("accelerators", Accelerator, "/hardware"),
+    ("price quotes", PriceQuote, "/hardware"),
+    ("market prices", MarketPrice, "/#market"),
+    ("model configurations", ModelConfig, "/models"),
+    ("scenarios", Scenario, "/explorer"),
+    ("stored runs", SimulationRun, "/runs"),
+)
+# The market chart reads every market price: drawn once per state of that table (stamped), not per render.
+_MARKET_CHARTS = BoundedCache(8)
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep) -> HTMLResponse:
-    counts = {
-        label: (session.scalar(select(func.count()).select_from(model)), href)
-        for label, model, href in (
-            ("accelerators", Accelerator, "/hardware"),
-            ("price quotes", PriceQuote, "/hardware"),
-            ("market prices", MarketPrice, "/#market"),
-            ("model configurations", ModelConfig, "/models"),
-            ("scenarios", Scenario, "/explorer"),
-            ("stored runs", SimulationRun, "/runs"),
-        )
-    }
+
+def _market_chart(session: Session) -> tuple[Chart, Markup]:
     points = [
         PricePoint(
             m.provider,
@@ -35,8 +38,38 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
             m.input_usd_per_million,
             m.output_usd_per_million,
         )
-        for m in session.scalars(select(MarketPrice).order_by(MarketPrice.effective_date))
+        for m in session.execute(
+            select(
+                MarketPrice.provider,
+                MarketPrice.model_name,
+                MarketPrice.effective_date,
+                MarketPrice.event_type,
+                MarketPrice.input_usd_per_million,
+                MarketPrice.output_usd_per_million,
+            ).order_by(MarketPrice.effective_date, MarketPrice.id)
+        )
     ]
-    context = {"active_nav": "overview", "counts": counts, "market_chart": market_prices_chart(points)}
+    chart = market_prices_chart(points)
+    return chart, chart_html(chart)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep) -> HTMLResponse:
+    # One round trip: the six counts and the market prices' stamp.
+    values = session.execute(
+        select(
+            *(select(func.count()).select_from(model).scalar_subquery() for _, model, _ in COUNTED),
+            *stamp_columns(MarketPrice),
+        )
+    ).one()
+    counts = {label: (values[i], href) for i, (label, _, href) in enumerate(COUNTED)}
+    market_key = (database_of(session), *values[len(COUNTED) :])
+    market_chart, market_html = _MARKET_CHARTS.get_or_compute(market_key, lambda: _market_chart(session))
+    context = {
+        "active_nav": "overview",
+        "counts": counts,
+        "market_chart": market_chart,
+        "market_chart_html": market_html,
+    }
     context.update(overview_headline.headline(request, session))
     return render(request, "home.html", context)

@@ -13,12 +13,13 @@ comes from the same service (`tornado_preview`, as POST /api/v1/simulations/torn
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.engine.market.closed_forms import breakeven_volume_million_tokens_per_month
 from app.engine.market.codec import Preset, preset_from_dict, preset_to_dict, strategies_from_list
 from app.engine.market.errors import ScenarioError
@@ -32,6 +33,7 @@ from app.engine.market.scenario import (
 )
 from app.services import simulations
 from app.web.pages.forms import FormErrors, parse_float, parse_int
+from app.web.pages.page_cache import BoundedCache, database_of, stamp
 
 PREVIEW_PATHS = 1000  # enough for stable p5/p95 bands; a stored run can use the scenario's own count
 TORNADO_PATHS = 200
@@ -225,21 +227,25 @@ def field_for(path: str) -> str:
     return "price"
 
 
-_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE = BoundedCache(64)
 
 
 def _cached(key: tuple[Any, ...], compute: Any) -> Any:
     """Results are pure functions of (scenario, strategies, paths, seed): keep the last few (shared links,
     back-and-forth on a slider)."""
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    value = compute()
-    _CACHE[key] = value
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return value
+    return _CACHE.get_or_compute(key, compute)
+
+
+def _linked_key(session: Session, model_id: int, accelerator_id: int) -> tuple[Any, ...]:
+    """With a model and an accelerator the service derives the strategies from those rows and the cheapest
+    price in effect today: the key carries the stamps of those tables (any edit is a new key) and the date."""
+    return (
+        database_of(session),
+        model_id,
+        accelerator_id,
+        date.today(),
+        *stamp(session, ModelConfig, Accelerator, PriceQuote),
+    )
 
 
 def document(preset: Preset, scenario: Scenario) -> dict[str, Any]:
@@ -267,16 +273,18 @@ def preview(
 ) -> tuple[dict[str, Any], tuple[Strategy, ...]]:
     """(results in their stored JSON form, the strategies actually run), from the simulator service.
 
-    Cached when the strategies cannot depend on the database (no model/accelerator: preset or baseline)."""
+    Cached by the scenario's content; with a model and an accelerator also by the state of the rows the
+    strategies are derived from (see `_linked_key`)."""
     request = {**_request(preset, scenario, model_id, accelerator_id), "paths_count": paths}
 
     def run() -> tuple[dict[str, Any], tuple[Strategy, ...]]:
         view = simulations.preview(session, request)
         return view["results"], strategies_from_list(view["inputs"].get("strategies", []))
 
-    if "model_id" in request:
-        return run()
-    return _cached(("sim", repr(scenario), repr(preset.strategies), paths), run)
+    key: tuple[Any, ...] = ("sim", repr(scenario), repr(preset.strategies), paths)
+    if model_id is not None and accelerator_id is not None:
+        key += _linked_key(session, model_id, accelerator_id)
+    return _cached(key, run)
 
 
 def create_run(
@@ -314,9 +322,9 @@ def tornado_view(
             "paths_count": paths,
         },
     }
-    if "model_id" in request:
-        return simulations.tornado_preview(session, request)
-    key = ("tornado", repr(scenario), repr(preset.strategies), strategy, month, paths)
+    key: tuple[Any, ...] = ("tornado", repr(scenario), repr(preset.strategies), strategy, month, paths)
+    if model_id is not None and accelerator_id is not None:
+        key += _linked_key(session, model_id, accelerator_id)
     return _cached(key, lambda: simulations.tornado_preview(session, request))
 
 
