@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from alembic.config import Config
+
 from app.config import PROJECT_ROOT, get_settings
 
 
-def _alembic_config():  # type: ignore[no-untyped-def]
-    from alembic.config import Config
-
+def _alembic_config() -> Config:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     return config

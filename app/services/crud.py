@@ -66,8 +66,8 @@ def create_row(
             session,
             "create",
             model.__tablename__,
-            row.id,
-            f"created {audit.label_of(row)}",  # type: ignore[attr-defined]
+            row.id,  # type: ignore[attr-defined]
+            f"created {audit.label_of(row)}",
             after=audit.snapshot(row),
         )
     return row
@@ -133,4 +133,4 @@ def _flush(session: Session, model: type[Base]) -> None:
 
 
 def _label(model: type[Base]) -> str:
-    return model.__tablename__.rstrip("s").replace("_", " ")
+    return str(model.__tablename__).rstrip("s").replace("_", " ")

@@ -93,9 +93,9 @@ def restore_quote(session: Session, old: PriceQuote, effective_from: date | None
     restored = {field: getattr(old, field) for field in sorted(PRICE_FIELDS)}
     note = f" (restored the price of {old.effective_from.isoformat()})"
     if current is None:
-        values = {column: getattr(old, column) for column in _copied_columns()}
-        values.update(effective_from=effective_from or date.today(), effective_to=None)
-        row = crud.create_row(session, PriceQuote, prepare_quote(values), record=False)
+        copied = {column: getattr(old, column) for column in _copied_columns()}
+        copied.update(effective_from=effective_from or date.today(), effective_to=None)
+        row = crud.create_row(session, PriceQuote, prepare_quote(copied), record=False)
         audit.record(
             session,
             "restore",

@@ -271,7 +271,7 @@ def _preset_dicts(presets: Any) -> list[dict[str, Any]]:
     items = presets.values() if isinstance(presets, Mapping) else presets
     out = []
     for item in items:
-        data = asdict(item) if is_dataclass(item) else dict(item)
+        data = asdict(item) if is_dataclass(item) and not isinstance(item, type) else dict(item)
         if "sequence_length" in data and "context_length" not in data:
             data["context_length"] = data["sequence_length"]
         out.append(data)

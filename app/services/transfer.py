@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Date, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -61,7 +61,7 @@ def import_document(session: Session, document: dict[str, Any]) -> dict[str, int
     counts: dict[str, int] = {}
     for model, rows in prepared.items():
         if rows:
-            session.execute(insert(model.__table__), rows)
+            session.execute(insert(model.__table__), rows)  # type: ignore[arg-type]
         counts[model.__tablename__] = len(rows)
     session.flush()
     _reset_sequences(session)
@@ -114,13 +114,14 @@ def _row_from_json(model: type[Base], raw: dict[str, Any], index: int) -> dict[s
 def _validate_with_schema(model: type[Base], values: dict[str, Any], where: str) -> None:
     from app.web import schemas  # the API's strict schemas are the one definition of a valid row
 
-    create = {
+    creates: dict[type[Base], type[BaseModel]] = {
         Accelerator: schemas.AcceleratorCreate,
         PriceQuote: schemas.PriceQuoteCreate,
         MarketPrice: schemas.MarketPriceCreate,
         ModelConfig: schemas.ModelConfigCreate,
         Scenario: schemas.ScenarioCreate,
-    }.get(model)
+    }
+    create = creates.get(model)
     if create is None:
         return
     payload = {k: v for k, v in values.items() if k in create.model_fields}

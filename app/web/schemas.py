@@ -186,7 +186,7 @@ def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:
     for field_name, info in create.model_fields.items():
         optional = copy.deepcopy(info)  # keeps the constraints (gt, max_length, lenient dates)
         optional.default, optional.default_factory = None, None
-        fields[field_name] = (info.annotation | None, optional)
+        fields[field_name] = (info.annotation | None, optional)  # type: ignore[operator]
     fields["version"] = (Annotated[int, Field(ge=1, description="The version you read; stale → 409")], ...)
     # Leaving a field out keeps it; an explicit null is only allowed where the resource allows no value.
     not_nullable = frozenset(
@@ -200,7 +200,7 @@ def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:
         return data
 
     validators = {"_no_null_for_required": model_validator(mode="before")(_no_null_for_required)}
-    return create_model(name, __base__=StrictModel, __validators__=validators, **fields)
+    return create_model(name, __base__=StrictModel, __validators__=validators, **fields)  # type: ignore[arg-type]
 
 
 def _allows_none(annotation: Any) -> bool:
@@ -229,7 +229,7 @@ class AcceleratorRead(RowMeta, AcceleratorCreate):
 
 class PriceQuoteRead(RowMeta, PriceQuoteCreate):
     model_config = ConfigDict(from_attributes=True)
-    usd_per_accelerator_hour: float  # type: ignore[assignment]
+    usd_per_accelerator_hour: float
 
 
 class MarketPriceRead(RowMeta, MarketPriceCreate):

@@ -5,9 +5,13 @@ from fastapi import APIRouter
 from app.web.api import access, audit, catalog, estimates, simulations, system
 
 ROUTERS: list[APIRouter] = [
-    *catalog.routers, system.router, *access.routers, audit.router, estimates.router, simulations.router,
+    *catalog.routers,
+    system.router,
+    *access.routers,
+    audit.router,
+    estimates.router,
+    simulations.router,
 ]
-
 
 
 def api_router() -> APIRouter:

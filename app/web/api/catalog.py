@@ -4,7 +4,9 @@ from datetime import date
 from typing import Annotated
 
 from pydantic import Field
+from sqlalchemy import ColumnElement
 
+from app.db.base import Base
 from app.db.models import Accelerator, MarketPrice, ModelConfig, PriceQuote, Scenario
 from app.services import price_sheet
 from app.web import schemas
@@ -52,7 +54,7 @@ class ScenarioQuery(ListQuery):
     is_preset: bool | None = None
 
 
-def _equal(model, query, *names):  # type: ignore[no-untyped-def]
+def _equal(model: type[Base], query: ListQuery, *names: str) -> list[ColumnElement[bool]]:
     return [getattr(model, n) == getattr(query, n) for n in names if getattr(query, n) is not None]
 
 

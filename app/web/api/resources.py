@@ -111,9 +111,9 @@ def build_router(resource: Resource) -> APIRouter:
     )
     def update_resource(
         row_id: RowIdPath,
-        body: resource.update_schema,
+        body: resource.update_schema,  # type: ignore[name-defined]
         session: SessionDep,
-        response: Response,  # type: ignore[name-defined]
+        response: Response,
         if_match: IfMatch = None,
     ) -> Any:
         row = crud.get_row(session, model, row_id)
