@@ -4,6 +4,7 @@ history of one offer, and the editor's forms (change a price, import a CSV)."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,6 +22,7 @@ from app.engine.hardware import AcceleratorSpec
 from app.engine.sweep import sweep_serving
 from app.services import crud, estimates, price_sheet, quote_import
 from app.services.errors import ConflictError, ServiceError
+from app.web.charts.base import Chart
 from app.web.charts.hardware import (
     METRIC_PRECISIONS,
     PRECISION_LABELS,
@@ -32,7 +35,8 @@ from app.web.charts.hardware import (
 from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import model_spec
 from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
-from app.web.pages.render import render
+from app.web.pages.page_cache import BoundedCache, database_of, stamp
+from app.web.pages.render import chart_html, render
 
 router = APIRouter()
 
@@ -111,7 +115,7 @@ def _sheet(
     pricing: str,
 ) -> list[OfferMetrics]:
     """The filtered sheet with its unit metrics, read as plain rows (no ORM objects: the table only reads)."""
-    query = select(*_QUOTE_COLUMNS).where(price_sheet.in_effect(as_of))
+    query = select(*_QUOTE_COLUMNS).where(price_sheet.in_effect(as_of)).order_by(PriceQuote.id)
     if provider:
         query = query.where(PriceQuote.provider == provider)
     if pricing:
@@ -196,6 +200,50 @@ def _options(session: Session) -> dict[str, list[str]]:
     }
 
 
+@dataclass(frozen=True)
+class SheetView:
+    """What the page shows of one filtered sheet, whatever the sort, page or chosen offer."""
+
+    offers: tuple[OfferMetrics, ...]  # in id order
+    throughput: dict[str, float]
+    options: dict[str, list[str]]
+    pflop_chart: Chart
+    pflop_chart_html: Markup
+
+
+# Per worker: the filtered sheet with its metrics, the reference throughput and the chart, keyed by the
+# filters, the precision, the date and the stamps of the tables they are read from (page_cache), so an edit
+# of a price, an accelerator or the reference model is a new key and is shown on the next render.
+_SHEET_VIEWS = BoundedCache(32)
+
+
+def _sheet_view(
+    session: Session, as_of: date, provider: str, accelerator: str, pricing: str, precision: str
+) -> SheetView:
+    def compute() -> SheetView:
+        accelerators = _accelerators(session)
+        offers = _sheet(session, accelerators, as_of, provider, accelerator, pricing)
+        chart = pflop_hour_chart(offers, precision)
+        return SheetView(
+            tuple(offers),
+            reference_throughput(session, accelerators),
+            _options(session),
+            chart,
+            chart_html(chart),
+        )
+
+    key = (
+        database_of(session),
+        as_of,
+        provider,
+        accelerator,
+        pricing,
+        precision,
+        *stamp(session, PriceQuote, Accelerator, ModelConfig),
+    )
+    return _SHEET_VIEWS.get_or_compute(key, compute)
+
+
 def _page(
     request: Request,
     session: Session,
@@ -222,9 +270,9 @@ def _page(
     if sort not in SORT_KEYS and sort != "tokens_per_usd":
         sort = "pflop_bf16"
     descending = params.get("dir") == "desc"
-    accelerators = _accelerators(session)
-    offers = _sheet(session, accelerators, as_of, provider, accelerator, pricing)
-    throughput = reference_throughput(session, accelerators)
+    view = _sheet_view(session, as_of, provider, accelerator, pricing, precision)
+    offers = list(view.offers)
+    throughput = view.throughput
 
     def tokens_for(rows: list[OfferMetrics]) -> dict[int, float]:
         return {
@@ -313,7 +361,7 @@ def _page(
             "pager": pager,
             "as_of": as_of,
             "filters": filters,
-            "options": _options(session),
+            "options": view.options,
             "query_errors": query_errors,
             "sort": sort,
             "descending": descending,
@@ -323,7 +371,8 @@ def _page(
             "precisions": METRIC_PRECISIONS,
             "precision_labels": PRECISION_LABELS,
             "pricing_labels": PRICING_LABELS,
-            "pflop_chart": pflop_hour_chart(offers, precision),
+            "pflop_chart": view.pflop_chart,
+            "pflop_chart_html": view.pflop_chart_html,
             "tokens_per_usd": tokens_per_usd,
             "reference_model": REFERENCE_MODEL,
             "cheapest": cheapest,
