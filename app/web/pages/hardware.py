@@ -328,8 +328,11 @@ def _page(
 
     page_str = str(page) if page > 1 else ""
 
-    def offer_url(quote_id: int) -> str:
-        return "/hardware?" + view_query(page=page_str, offer=str(quote_id)) + "#history"
+    offer_prefix = "/hardware?" + view_query(page=page_str)
+    offer_prefix += "&offer=" if offer_prefix[-1] != "?" else "offer="
+
+    def offer_url(quote_id: int) -> str:  # one per row: the view's query is encoded once
+        return f"{offer_prefix}{quote_id}#history"
 
     def page_url(number: int) -> str:
         return "/hardware?" + view_query(page=str(number) if number > 1 else "", offer=offer_param) + "#sheet"
