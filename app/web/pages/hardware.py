@@ -36,7 +36,7 @@ from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import model_spec
 from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
 from app.web.pages.page_cache import BoundedCache, database_of, stamp
-from app.web.pages.render import chart_html, render
+from app.web.pages.render import chart_html, render, templates
 
 router = APIRouter()
 
@@ -219,7 +219,7 @@ _SHEET_VIEWS = BoundedCache(32)
 
 def _sheet_view(
     session: Session, as_of: date, provider: str, accelerator: str, pricing: str, precision: str
-) -> SheetView:
+) -> tuple[tuple[Any, ...], SheetView]:
     def compute() -> SheetView:
         accelerators = _accelerators(session)
         offers = _sheet(session, accelerators, as_of, provider, accelerator, pricing)
@@ -241,7 +241,11 @@ def _sheet_view(
         precision,
         *stamp(session, PriceQuote, Accelerator, ModelConfig),
     )
-    return _SHEET_VIEWS.get_or_compute(key, compute)
+    return key, _SHEET_VIEWS.get_or_compute(key, compute)
+
+
+# The rendered rows of one page of a sheet view (most of the page's render time), by everything they show.
+_ROWS_HTML = BoundedCache(64)
 
 
 def _page(
@@ -270,7 +274,7 @@ def _page(
     if sort not in SORT_KEYS and sort != "tokens_per_usd":
         sort = "pflop_bf16"
     descending = params.get("dir") == "desc"
-    view = _sheet_view(session, as_of, provider, accelerator, pricing, precision)
+    view_key, view = _sheet_view(session, as_of, provider, accelerator, pricing, precision)
     offers = list(view.offers)
     throughput = view.throughput
 
@@ -307,7 +311,6 @@ def _page(
     page = min(page or 1, page_count)
     first = (page - 1) * PAGE_SIZE
     shown = offers[first : first + PAGE_SIZE]
-    tokens_per_usd = tokens_for(shown)  # the derived column, for the rows on this page only
 
     filters = {
         "as_of": params.get("as_of", ""),
@@ -333,6 +336,22 @@ def _page(
 
     def offer_url(quote_id: int) -> str:  # one per row: the view's query is encoded once
         return f"{offer_prefix}{quote_id}#history"
+
+    def rows_html() -> Markup:
+        return Markup(
+            templates.get_template("_partials/hardware_rows.html").render(
+                offers=shown,
+                selected=selected,
+                offer_url=offer_url,
+                pricing_labels=PRICING_LABELS,
+                precisions=METRIC_PRECISIONS,
+                tokens_per_usd=tokens_for(shown),  # the derived column, for the rows on this page only
+                as_of=as_of,
+            )
+        )
+
+    rows_key = (view_key, sort, descending, page, selected.id if selected else None, offer_prefix)
+    offer_rows = _ROWS_HTML.get_or_compute(rows_key, rows_html)
 
     def page_url(number: int) -> str:
         return "/hardware?" + view_query(page=str(number) if number > 1 else "", offer=offer_param) + "#sheet"
@@ -376,7 +395,7 @@ def _page(
             "pricing_labels": PRICING_LABELS,
             "pflop_chart": view.pflop_chart,
             "pflop_chart_html": view.pflop_chart_html,
-            "tokens_per_usd": tokens_per_usd,
+            "offer_rows": offer_rows,
             "reference_model": REFERENCE_MODEL,
             "cheapest": cheapest,
             "cheapest_gb": cheapest_gb,
