@@ -71,8 +71,9 @@ class LeverStrategy:
 
 
 def _training_precisions(accelerator: AcceleratorSpec) -> tuple[str, str]:
-    baseline = "tf32" if accelerator.supports("tf32") else "fp32"
     mixed = "bf16" if accelerator.supports("bf16") else "fp16"
+    # A part with no 32-bit matrix throughput (TPUs) can only train in 16-bit: its baseline is the mixed one.
+    baseline = next((p for p in ("tf32", "fp32") if accelerator.supports(p)), mixed)
     return baseline, mixed
 
 
@@ -156,9 +157,11 @@ def lever_strategies(
         return float(estimate.cost_usd or 0.0), estimate.wall_clock_days
 
     def serving(levers: frozenset[str]) -> ServingEstimate | None:
-        weights = p.quantized_weight_precision if "quantization" in levers else "bf16"
-        kv = p.quantized_kv_precision if "quantization" in levers else "bf16"
-        activations = "fp8" if "mixed_precision" in levers and accelerator.supports("fp8") else "bf16"
+        # 16-bit serving is bf16 where the part has it, else fp16 (V100, T4 have no bf16 tensor cores).
+        half = _training_precisions(accelerator)[1]
+        weights = p.quantized_weight_precision if "quantization" in levers else half
+        kv = p.quantized_kv_precision if "quantization" in levers else half
+        activations = "fp8" if "mixed_precision" in levers and accelerator.supports("fp8") else half
         plans = []
         t = 1
         while t <= p.max_gpus_per_replica_count:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Scenario as ScenarioRow
 from app.db.models import SimulationRun
+from app.engine.hardware import UnsupportedPrecision
 from app.engine.market import (
     Preset,
     ScenarioError,
@@ -123,7 +124,10 @@ def _cost_engine_strategies(
         raise ValidationFailed(
             f"no price for the accelerator ({price_source})", field="price_usd_per_gpu_hour"
         )
-    levers = lever_strategies(model, accelerator, usd, training_tokens=training_tokens)
+    try:
+        levers = lever_strategies(model, accelerator, usd, training_tokens=training_tokens)
+    except UnsupportedPrecision as error:  # a part that lacks a precision a lever needs: say so, not a 500
+        raise ValidationFailed(str(error), field="accelerator_id") from error
     notes = [
         f"strategies: cost engine, {model.name} on {accelerator.name} at ${usd:.4g}/GPU-hour ({price_source})"
     ]
