@@ -51,6 +51,12 @@ class OfferMetrics:
     effective_to: date | None
     verification: str
     source: str
+    # "gpu_only_component" (GCP GPU attach price) needs a host VM: not a whole offer, never "cheapest".
+    price_scope: str = "instance_total"
+
+    @property
+    def is_whole_offer(self) -> bool:
+        return self.price_scope != "gpu_only_component"
 
 
 def usd_per_pflop_hour(usd_per_accelerator_hour: float, peak_tflops: float | None) -> float | None:
@@ -88,17 +94,18 @@ def offer_metrics(quote: object, accelerator: object | None) -> OfferMetrics:
         effective_to=quote.effective_to,  # type: ignore[attr-defined]
         verification=quote.verification,  # type: ignore[attr-defined]
         source=quote.source,  # type: ignore[attr-defined]
+        price_scope=getattr(quote, "price_scope", "instance_total") or "instance_total",
     )
 
 
 def cheapest_by_accelerator(
     offers: Iterable[OfferMetrics], precision: str = "bf16"
 ) -> list[tuple[str, str, OfferMetrics]]:
-    """Per (accelerator, pricing model): the offer with the lowest $/PFLOP-hour at `precision`."""
+    """Per (accelerator, pricing model): the whole offer with the lowest $/PFLOP-hour at `precision`."""
     best: dict[tuple[str, str], OfferMetrics] = {}
     for offer in offers:
         value = offer.usd_per_pflop_hour.get(precision)
-        if value is None:
+        if value is None or not offer.is_whole_offer:
             continue
         key = (offer.accelerator, offer.pricing_model)
         current = best.get(key)

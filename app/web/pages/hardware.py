@@ -78,6 +78,7 @@ _QUOTE_COLUMNS = (
     PriceQuote.pricing_model,
     PriceQuote.usd_per_hour,
     PriceQuote.usd_per_accelerator_hour,
+    PriceQuote.price_scope,
     PriceQuote.effective_from,
     PriceQuote.effective_to,
     PriceQuote.verification,
@@ -367,12 +368,14 @@ def _page(
     }
 
     cheapest = min(
-        (o for o in offers if o.usd_per_pflop_hour.get(precision)),
+        (o for o in offers if o.usd_per_pflop_hour.get(precision) and o.is_whole_offer),
         key=lambda o: o.usd_per_pflop_hour[precision] or 0,
         default=None,
     )
     cheapest_gb = min(
-        (o for o in offers if o.usd_per_gb_hour), key=lambda o: o.usd_per_gb_hour or 0, default=None
+        (o for o in offers if o.usd_per_gb_hour and o.is_whole_offer),
+        key=lambda o: o.usd_per_gb_hour or 0,
+        default=None,
     )
     return render(
         request,
@@ -472,8 +475,8 @@ async def import_csv(request: Request, session: SessionDep) -> Response:
         report = quote_import.import_quotes(session, text, dry_run=dry_run)
     except ServiceError as exc:
         errors["csv_text"] = exc.message
-        report = getattr(exc, "report", None)
-        return _page(request, session, errors=errors, import_text=text, import_report=report, status_code=422)
+        refused: quote_import.ImportReport | None = getattr(exc, "report", None)
+        return _page(request, session, errors=errors, import_text=text, import_report=refused, status_code=422)
     if dry_run:
         return _page(request, session, import_report=report, import_text=text)
     session.flush()
