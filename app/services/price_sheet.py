@@ -138,6 +138,12 @@ def _copied_columns() -> list[str]:
     return [c.name for c in PriceQuote.__table__.columns if c.name not in skip]
 
 
+def is_whole_offer() -> ColumnElement[bool]:
+    """A price one can rent as it stands: GCP's GPU-only attach prices need a host VM added (TPU slices and
+    whole instances don't)."""
+    return PriceQuote.price_scope != "gpu_only_component"
+
+
 def cheapest_quote(
     session: Session, accelerator_id: int, pricing_model: str = "on_demand", as_of: date | None = None
 ) -> PriceQuote | None:
@@ -147,7 +153,7 @@ def cheapest_quote(
         .where(
             PriceQuote.accelerator_id == accelerator_id,
             PriceQuote.pricing_model == pricing_model,
-            PriceQuote.price_scope == "instance_total",
+            is_whole_offer(),
             in_effect(as_of or date.today()),
         )
         .order_by(PriceQuote.usd_per_accelerator_hour, PriceQuote.id)

@@ -16,7 +16,7 @@ from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.engine.architecture import ModelSpec
 from app.engine.hardware import AcceleratorSpec
 from app.services import estimates
-from app.services.price_sheet import in_effect
+from app.services.price_sheet import in_effect, is_whole_offer
 
 
 def model_spec(row: ModelConfig) -> ModelSpec:
@@ -47,6 +47,7 @@ def priced_accelerators(
         .where(
             PriceQuote.pricing_model == pricing_model,
             PriceQuote.accelerator_id.is_not(None),
+            is_whole_offer(),
             in_effect(as_of),
         )
         .order_by(PriceQuote.usd_per_accelerator_hour, PriceQuote.id)
