@@ -148,7 +148,8 @@ def unit_cost_factor_bands(inputs: PathInputs, horizon_months: int) -> np.ndarra
         factor = np.exp(-years * log_k[0])
         if np.ptp(mult) == 0.0:
             return np.broadcast_to(mult[0] * factor, (len(QUANTILES), horizon_months)).copy()
-        return quantile_bands(mult, fast=False)[:, None] * factor[None, :]
+        scaled: np.ndarray = quantile_bands(mult, fast=False)[:, None] * factor[None, :]
+        return scaled
     paths = mult[None, :] * np.exp(-years[:, None] * log_k[None, :])  # (T, P)
     return quantile_bands(paths, fast=False).T
 

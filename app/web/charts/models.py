@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.web.charts.base import Chart, axis, color, figure, layout, table
 from app.web.formatting import number, usd
@@ -188,7 +189,7 @@ def serving_heatmap(
     finite = [v for v in costs.values() if v > 0]
     lo, hi = (math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))) if finite else (0, 1)
     ticks = list(range(lo, hi + 1))
-    data: list[dict] = [
+    data: list[dict[str, Any]] = [
         {
             "type": "heatmap",
             "x": list(quantizations),

@@ -575,9 +575,10 @@ def tornado_chart(tornado: Mapping[str, Any], rival_names: Sequence[str] = ()) -
         if survival
         else f"median cash at month {tornado['outcome_month']}"
     )
+    x_extra: dict[str, Any] = {"tickformat": ".0%"} if survival else {"tickprefix": "$", "tickformat": "~s"}
     x = axis(
         f"{outcome[0].upper() + outcome[1:]} ({'%' if survival else 'USD'})",
-        **({"tickformat": ".0%"} if survival else {"tickprefix": "$", "tickformat": "~s"}),
+        **x_extra,
     )
     fig = figure(
         data,

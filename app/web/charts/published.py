@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from app.web.charts.base import Chart, axis, color, figure, layout, table
 from app.web.formatting import number
@@ -30,7 +31,7 @@ class PublishedCheck:
 def published_runs_chart(checks: Sequence[PublishedCheck]) -> Chart:
     labels = [f"{c.case}: {c.quantity}" for c in checks]
     deltas = [c.delta_fraction for c in checks]
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "type": "bar",
             "orientation": "h",

@@ -4,7 +4,7 @@ mixed-precision formula next to the physical model."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.web.charts.base import Chart, axis, color, figure, layout, table
@@ -66,7 +66,7 @@ def serving_text(value: float) -> str:
 
 
 def lever_delta_chart(baseline: StrategyPoint, singles: Sequence[StrategyPoint]) -> Chart:
-    metrics = (
+    metrics: tuple[tuple[str, Callable[[StrategyPoint], float]], ...] = (
         ("training cost", lambda p: p.training_usd),
         ("training time", lambda p: p.training_days),
         ("serving cost per 1M tokens", lambda p: p.serving_usd_per_million),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,11 @@ def _value(item: Item, metric: Metric) -> float | None:
     if metric.key == "insolvency_18":
         return insolvency_by(item.result, s["name"], 18)
     if metric.key == "final_price":
-        return s["price_usd_per_million_tokens"]["p50"][-1]
+        price: float | None = s["price_usd_per_million_tokens"]["p50"][-1]
+        return price
     if metric.key == "final_share":
-        return s["share_fraction"]["p50"][-1]
+        share: float | None = s["share_fraction"]["p50"][-1]
+        return share
     value = s.get(metric.key)
     return None if value is None else float(value)
 
@@ -73,13 +76,14 @@ def _value(item: Item, metric: Metric) -> float | None:
 def _shown(value: float | None, kind: str) -> str:
     if value is None:
         return "—"
-    return {
+    formats: dict[str, Callable[[float], str]] = {
         "pct": lambda v: f"{v * 100:.0f} %",
         "usd": usd,
         "price": usd,
         "months": lambda v: f"{v:.1f}",
         "month": lambda v: f"{v:.0f}",
-    }[kind](value)
+    }
+    return formats[kind](value)
 
 
 def _delta(value: float | None, base: float | None, metric: Metric) -> tuple[str, str, str]:

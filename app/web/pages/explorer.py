@@ -126,8 +126,9 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         "kpi-floor": floor_text(focus),
     }
     shown = {"scenario": str(base.id), "strategy": chosen, **values}
+    default_row = pick_scenario(rows, None)  # None exactly when there are no rows
     url_defaults = {
-        "scenario": str(pick_scenario(rows, None).id if rows else ""),
+        "scenario": str(default_row.id if default_row is not None else ""),
         "strategy": names[0],
         **defaults,
     }

@@ -475,8 +475,8 @@ async def import_csv(request: Request, session: SessionDep) -> Response:
         report = quote_import.import_quotes(session, text, dry_run=dry_run)
     except ServiceError as exc:
         errors["csv_text"] = exc.message
-        refused: quote_import.ImportReport | None = getattr(exc, "report", None)
-        return _page(request, session, errors=errors, import_text=text, import_report=refused, status_code=422)
+        failed: quote_import.ImportReport | None = getattr(exc, "report", None)
+        return _page(request, session, errors=errors, import_text=text, import_report=failed, status_code=422)
     if dry_run:
         return _page(request, session, import_report=report, import_text=text)
     session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -36,7 +36,27 @@ QUANTIZATIONS: dict[str, tuple[str, str, str]] = {
 }
 GPUS_PER_REPLICA = (1, 2, 4, 8)
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-DEFAULTS = {"gpus": 1024, "tp": 8, "pp": 1, "zero": 1, "utilization": 0.5, "tpot_ms": 50.0, "ttft_s": 2.0}
+
+
+class _Defaults(TypedDict):
+    gpus: int
+    tp: int
+    pp: int
+    zero: int
+    utilization: float
+    tpot_ms: float
+    ttft_s: float
+
+
+DEFAULTS: _Defaults = {
+    "gpus": 1024,
+    "tp": 8,
+    "pp": 1,
+    "zero": 1,
+    "utilization": 0.5,
+    "tpot_ms": 50.0,
+    "ttft_s": 2.0,
+}
 
 
 def _layout(p: PricedAccelerator, gpus: int, tp: int, pp: int, zero: int) -> ParallelismPlan:
@@ -61,7 +81,7 @@ def _training_rows(
     tp: int,
     pp: int,
     zero: int,
-):
+) -> tuple[list[TrainingRow], dict[str, Any]]:
     rows: list[TrainingRow] = []
     estimates: dict[str, Any] = {}
     for p in priced:

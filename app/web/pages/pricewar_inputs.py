@@ -13,9 +13,10 @@ comes from the same service (`tornado_preview`, as POST /api/v1/simulations/torn
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -228,9 +229,10 @@ def field_for(path: str) -> str:
 
 
 _CACHE = BoundedCache(64)
+_T = TypeVar("_T")
 
 
-def _cached(key: tuple[Any, ...], compute: Any) -> Any:
+def _cached(key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
     """Results are pure functions of (scenario, strategies, paths, seed): keep the last few (shared links,
     back-and-forth on a slider)."""
     return _CACHE.get_or_compute(key, compute)

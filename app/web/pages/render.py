@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
-from starlette.datastructures import URL
+from starlette.datastructures import URL, URLPath
 from starlette.routing import Router
 
 from app.config import PROJECT_ROOT, get_settings
@@ -23,7 +23,7 @@ templates.env.auto_reload = get_settings().environment == "development"
 templates.env.globals["plotly_url"] = PLOTLY_URL
 register_filters(templates.env)
 
-_URL_PATHS: dict[tuple[Any, ...], Any] = {}
+_URL_PATHS: dict[tuple[Any, ...], tuple[Router, URLPath]] = {}
 
 
 @pass_context

@@ -36,7 +36,7 @@ def _run(session: Session, run_id: int) -> SimulationRun:
 
 
 def _strategy(run: SimulationRun, wanted: str | None) -> str:
-    names = [s["name"] for s in run.results["strategies"]]
+    names: list[str] = [s["name"] for s in run.results["strategies"]]
     return wanted if wanted in names else names[0]
 
 
@@ -47,7 +47,7 @@ def _month_n(run: SimulationRun) -> int:
 @router.get("/runs", response_class=HTMLResponse)
 def runs(request: Request, session: SessionDep) -> HTMLResponse:
     rows = list(session.scalars(select(SimulationRun).order_by(SimulationRun.id.desc()).limit(200)))
-    names = dict(session.execute(select(Scenario.id, Scenario.name)).all())
+    names: dict[int | None, str] = dict(session.execute(select(Scenario.id, Scenario.name)).all())
     listing = []
     for r in rows:
         best = max(r.results.get("strategies", []), key=lambda s: s["survival_probability"], default=None)
