@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Point the app at a throwaway SQLite file before anything reads the settings.
@@ -25,7 +26,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app.db.session import make_engine  # noqa: E402
 
-POSTGRES_ADMIN_URL = os.environ.get("POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -93,19 +96,29 @@ def create_postgres_database() -> tuple[str, callable]:  # type: ignore[valid-ty
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def db_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A migrated, seeded database for each backend, shared by the tests of a run."""
-    if request.param == "sqlite":
-        engine = migrate_and_seed(f"sqlite:///{_TMP / 'tests.sqlite3'}")
+@contextmanager
+def seeded_database(backend: str, sqlite_name: str) -> Iterator[Engine]:
+    """A migrated, seeded database of its own on `backend` (a file in the run's temp folder for SQLite, a
+    fresh database for PostgreSQL), removed afterwards."""
+    if backend == "sqlite":
+        engine = migrate_and_seed(f"sqlite:///{_TMP / sqlite_name}")
         yield engine
         engine.dispose()
         return
     url, drop = create_postgres_database()
     engine = migrate_and_seed(url)
-    yield engine
-    engine.dispose()
-    drop()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        drop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, seeded database for each backend, shared by the tests of a run."""
+    with seeded_database(request.param, "tests.sqlite3") as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -128,8 +141,12 @@ def add_user(session: Session, username: str, role: str, password: str | None = 
     from app.db.access import User
     from app.services.passwords import hash_password
 
-    user = User(username=username, role=role, is_active=True,
-                password_hash=hash_password(password) if password else "!no-password")
+    user = User(
+        username=username,
+        role=role,
+        is_active=True,
+        password_hash=hash_password(password) if password else "!no-password",
+    )
     session.add(user)
     session.flush()
     return user
@@ -144,10 +161,16 @@ def bearer_token(session: Session, user: object, role: str | None = None) -> str
     from app.services.accounts import TOKEN_PREFIX, digest
 
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(
-        name="tests", token_hash=digest(raw), prefix=raw[:12], role=role or user.role,  # type: ignore[attr-defined]
-        user_id=user.id, expires_at=datetime.now(UTC) + timedelta(days=1),  # type: ignore[attr-defined]
-    ))
+    session.add(
+        ApiToken(
+            name="tests",
+            token_hash=digest(raw),
+            prefix=raw[:12],
+            role=role or user.role,  # type: ignore[attr-defined]
+            user_id=user.id,
+            expires_at=datetime.now(UTC) + timedelta(days=1),  # type: ignore[attr-defined]
+        )
+    )
     session.flush()
     return raw
 

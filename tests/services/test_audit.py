@@ -16,7 +16,7 @@ from app.db.access import AuditEntry
 from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.services import audit, crud, price_sheet
 from app.services.errors import ConflictError
-from tests.conftest import _TMP, BACKENDS, create_postgres_database, migrate_and_seed
+from tests.conftest import BACKENDS, seeded_database
 
 
 def _entries(session: Session, **filters: object) -> list[AuditEntry]:
@@ -130,16 +130,8 @@ def test_audit_log_is_append_only(db_session: Session) -> None:
 @pytest.fixture(scope="module", params=BACKENDS)
 def committed_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A database of its own (writers here really commit), per backend."""
-    if request.param == "sqlite":
-        engine = migrate_and_seed(f"sqlite:///{_TMP / 'race.sqlite3'}")
+    with seeded_database(request.param, "race.sqlite3") as engine:
         yield engine
-        engine.dispose()
-        return
-    url, drop = create_postgres_database()
-    engine = migrate_and_seed(url)
-    yield engine
-    engine.dispose()
-    drop()
 
 
 def test_two_writers_one_winner_one_entry(committed_engine: Engine) -> None:
