@@ -49,8 +49,13 @@ def model_spec(
     row = session.get(ModelConfig, model_id)
     if row is None:
         raise NotFoundError(f"model configuration {model_id} does not exist", field="model_id")
+    return spec_of_model_row(row), row.training_tokens
+
+
+def spec_of_model_row(row: ModelConfig) -> ModelSpec:
+    """A stored model configuration → ModelSpec (the engine calls the context length sequence_length)."""
     try:
-        spec = ModelSpec(
+        return ModelSpec(
             name=row.name,
             workload=row.workload,
             parameter_count=row.parameter_count,
@@ -68,7 +73,6 @@ def model_spec(
         )
     except ValueError as error:
         raise ValidationFailed(f"stored model {row.name}: {error}", field="model_id") from error
-    return spec, row.training_tokens
 
 
 def spec_of_row(row: Accelerator) -> AcceleratorSpec:

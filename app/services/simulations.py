@@ -63,19 +63,18 @@ def list_presets() -> list[dict[str, Any]]:
     out = []
     for _slug, text in _preset_documents():
         preset = preset_from_dict(json.loads(text))
+        document = preset_to_dict(preset)
         out.append(
             {
-                "slug": preset.slug,
-                "name": preset.name,
-                "description": preset.description,
-                "source": preset.source,
-                "sources": list(preset.sources),
-                "assumptions": list(preset.assumptions),
+                **{
+                    key: document[key]
+                    for key in ("slug", "name", "description", "source", "sources", "assumptions")
+                },
                 "horizon_months": preset.scenario.horizon_months,
                 "paths_count": preset.scenario.paths_count,
                 "rival_count": len(preset.scenario.rivals),
                 "strategy_count": len(preset.strategies),
-                "inputs": preset_to_dict(preset),
+                "inputs": document,
             }
         )
     return out

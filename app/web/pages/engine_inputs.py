@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.engine.architecture import ModelSpec
@@ -20,10 +20,7 @@ from app.services.price_sheet import in_effect, is_whole_offer
 
 
 def model_spec(row: ModelConfig) -> ModelSpec:
-    session = object_session(row)
-    assert session is not None, "a stored model configuration is attached to its session"
-    spec, _tokens = estimates.model_spec(session, None, row.id)
-    return spec
+    return estimates.spec_of_model_row(row)
 
 
 def accelerator_spec(row: Accelerator) -> AcceleratorSpec:
