@@ -4,11 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md ./
 COPY app ./app
-COPY migrations ./migrations
-COPY templates ./templates
-COPY static ./static
 COPY docker/entrypoint.sh /usr/local/bin/pricewar-entrypoint
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home /app pricewar \

@@ -10,12 +10,15 @@ from pathlib import Path
 
 from alembic.config import Config
 
-from app.config import PROJECT_ROOT, get_settings
+from app.config import MIGRATIONS_DIR, get_settings
 
 
 def _alembic_config() -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    """Alembic's configuration built in code from the migrations inside the installed package (no alembic.ini:
+    the repository's alembic.ini is only for the `alembic` command during development)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     return config
 
 

@@ -8,8 +8,14 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "pricewar.sqlite3"
+# Everything the app reads at run time travels inside the installed package (never the source tree):
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+DATA_DIR = PACKAGE_DIR / "data"
+# Everything it writes goes under PRICEWAR_DATA_DIR (default ./var, relative to the working directory).
+SQLITE_FILE_NAME = "pricewar.sqlite3"
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 
 
@@ -18,10 +24,15 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRICEWAR_", extra="ignore")
 
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Writable folder (the default SQLite database); relative paths follow the working directory.",
+    )
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        default="",
         validation_alias="DATABASE_URL",
-        description="SQLAlchemy URL; postgresql+psycopg://user@host/db in production.",
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/pricewar.sqlite3; "
+        "postgresql+psycopg://user@host/db in production.",
     )
     environment: str = Field(default="development", description="development | production | test")
     secret_key: str = Field(default=DEV_SECRET_KEY, description="Signs session cookies and CSRF tokens.")
@@ -47,6 +58,13 @@ class Settings(BaseSettings):
     token_creations_per_window: int = Field(default=10, ge=1, description="Tokens created per user/address.")
     rate_limit_window_seconds: int = Field(default=300, ge=1)
     setup_token_hours: int = Field(default=24, ge=1, description="Lifetime of the first-start setup token.")
+
+    @model_validator(mode="after")
+    def _default_database_in_data_dir(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / SQLITE_FILE_NAME}"
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

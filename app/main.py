@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.config import PROJECT_ROOT, get_settings
+from app.config import STATIC_DIR, get_settings
 from app.web.api import api_router
 from app.web.api.system import health_router
 from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
@@ -52,7 +52,7 @@ def create_app() -> FastAPI:
     app.include_router(docs_router)
     app.mount(SWAGGER_PREFIX, swagger_files, name="swagger")
     app.include_router(page_router())
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

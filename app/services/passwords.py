@@ -7,12 +7,12 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from app.config import PROJECT_ROOT
+from app.config import DATA_DIR
 from app.services.errors import ValidationFailed
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256  # argon2 takes any length; a cap keeps a megabyte "password" from costing CPU
-COMMON_PASSWORDS_FILE = PROJECT_ROOT / "app" / "data" / "common_passwords.txt"
+COMMON_PASSWORDS_FILE = DATA_DIR / "common_passwords.txt"
 
 # argon2id with OWASP's password-storage parameters (m=19 MiB, t=2, p=1): about 25 ms per hash on the 2-core
 # reference box, against 200-340 ms for argon2-cffi's default (64 MiB, t=3, p=4), which would let a few

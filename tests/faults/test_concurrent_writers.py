@@ -17,10 +17,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 
-from app.config import PROJECT_ROOT
 from app.db.models import Accelerator, PriceQuote
 from app.services import crud
 from tests.faults.conftest import app_on_database, auth_headers
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the source tree
 
 pytestmark = pytest.mark.faults
 

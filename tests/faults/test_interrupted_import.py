@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from app.config import PROJECT_ROOT
 from app.db.models import PriceQuote
 from app.services import quote_import, transfer
 from app.services.transfer import TABLES
 from tests.faults.conftest import app_on_database
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the source tree
 
 pytestmark = pytest.mark.faults
 

@@ -12,11 +12,11 @@ from markupsafe import Markup
 from starlette.datastructures import URL, URLPath
 from starlette.routing import Router
 
-from app.config import PROJECT_ROOT, get_settings
+from app.config import TEMPLATES_DIR, get_settings
 from app.web.formatting import register_filters
 from app.web.plotly_asset import PLOTLY_URL
 
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
 # Outside development, templates do not change while the app runs: skip the stat() of every template file
 # (and of each one it includes) on every render.
 templates.env.auto_reload = get_settings().environment == "development"
