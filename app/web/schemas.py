@@ -7,12 +7,14 @@ import typing
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+import annotated_types
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model, model_validator
 
 from app.db.models import EVENT_TYPES, PRICING_MODELS, VERIFICATION_LEVELS, WORKLOADS
+from app.services.price_sheet import MAX_USD_PER_ACCELERATOR_HOUR
 
 # Sane caps: a price above these is a typo, not a quote.
-MAX_USD_PER_HOUR = 10_000.0
+MAX_USD_PER_HOUR = MAX_USD_PER_ACCELERATOR_HOUR
 MAX_USD_PER_MILLION_TOKENS = 10_000.0
 
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
@@ -243,6 +245,30 @@ class ModelConfigRead(RowMeta, ModelConfigCreate):
 class ScenarioRead(RowMeta, ScenarioCreate):
     model_config = ConfigDict(from_attributes=True)
     is_preset: bool
+
+
+_BOUNDS = (
+    annotated_types.Gt,
+    annotated_types.Ge,
+    annotated_types.Lt,
+    annotated_types.Le,
+    annotated_types.MinLen,
+    annotated_types.MaxLen,
+    annotated_types.MultipleOf,
+)
+
+
+def _without_bounds(read: type[BaseModel]) -> None:
+    """A …Read model describes what is stored: the …Create bounds guard input, and a row stored before a
+    bound existed (or by another path) must still be readable, so reads drop them (the Create models keep
+    theirs: pydantic gives each subclass its own field objects)."""
+    for info in read.model_fields.values():
+        info.metadata = [m for m in info.metadata if not isinstance(m, _BOUNDS)]
+    read.model_rebuild(force=True)
+
+
+for _read in (AcceleratorRead, PriceQuoteRead, MarketPriceRead, ModelConfigRead, ScenarioRead):
+    _without_bounds(_read)
 
 
 class Page(BaseModel):

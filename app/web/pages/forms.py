@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ValidationError
 
 
 class FormErrors(dict[str, str]):
@@ -75,6 +76,37 @@ def parse_date(
         return date.fromisoformat(text)
     except ValueError:
         errors[name] = f"“{text}” is not a date (YYYY-MM-DD)."
+        return None
+
+
+def _bound(value: Any) -> str:
+    return f"{value:,.10g}" if isinstance(value, int | float) else str(value)
+
+
+# What a form shows for a failed bound of the API's schema (pydantic error type → message).
+_MESSAGES = {
+    "less_than_equal": lambda ctx: f"Must be at most {_bound(ctx['le'])}.",
+    "less_than": lambda ctx: f"Must be less than {_bound(ctx['lt'])}.",
+    "greater_than": lambda ctx: f"Must be more than {_bound(ctx['gt'])}.",
+    "greater_than_equal": lambda ctx: f"Must be at least {_bound(ctx['ge'])}.",
+    "finite_number": lambda ctx: "Must be a finite number.",
+    "string_too_long": lambda ctx: f"At most {ctx['max_length']} characters.",
+    "string_too_short": lambda ctx: "Needs a value.",
+}
+
+
+def validate_with(
+    schema: type[BaseModel], data: dict[str, Any], errors: FormErrors
+) -> BaseModel | None:
+    """Check typed form values against the API's own schema (one validation for forms and API): each
+    failure goes next to its field, worded for people; None when anything failed."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "form"
+            message = _MESSAGES.get(error["type"])
+            errors.setdefault(field, message(error.get("ctx", {})) if message else error["msg"] + ".")
         return None
 
 

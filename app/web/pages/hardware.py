@@ -34,9 +34,10 @@ from app.web.charts.hardware import (
 )
 from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import model_spec
-from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
+from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other, validate_with
 from app.web.pages.page_cache import BoundedCache, database_of, stamp
 from app.web.pages.render import chart_html, render, templates
+from app.web.schemas import PriceQuoteUpdate
 
 router = APIRouter()
 
@@ -431,6 +432,12 @@ async def change_price(quote_id: int, request: Request, session: SessionDep) -> 
     version_text = values.get("version", "")
     if not version_text.isdigit():
         errors["version"] = "The form is missing the row version; reload the page."
+    if not errors:  # the API's PATCH schema: the same bounds as PATCH /api/v1/price-quotes/{id}
+        validate_with(
+            PriceQuoteUpdate,
+            {"usd_per_hour": price, "effective_from": start, "version": int(version_text)},
+            errors,
+        )
     if not errors:
         try:
             successor = price_sheet.change_quote(
