@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -103,11 +104,13 @@ def tornado(
     outcome_month: int = 24,
     paths_count: int | None = None,
     spread_fraction: float = 0.2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Tornado:
     """Vary each uncertain input between its range's low and high (numbers by +/- spread_fraction).
 
     The outcome is the median cash at `outcome_month`, or the survival probability at that month; the
-    month is capped at the horizon.
+    month is capped at the horizon. `progress(done, total)`, when given, is called after each run (the base
+    and each variant's low and high); it may raise to stop the tornado (a cancelled background job).
     """
     if outcome not in ("cash_at_month", "survival_probability"):
         raise ScenarioError("outcome", f"must be cash_at_month or survival_probability, got {outcome!r}")
@@ -124,7 +127,6 @@ def tornado(
     def run(variant: Scenario) -> float:
         return _read(simulate(variant, (strategy,), sample_inputs(variant, uniforms)), outcome, month)
 
-    base = run(scenario)
     variants: list[tuple[str, float | Range, float | Range, float, float]] = []
     for name, r in slot_ranges(scenario).items():
         if not r.is_fixed:
@@ -136,12 +138,19 @@ def tornado(
             lo, hi = sorted((value * (1 - spread_fraction), value * (1 + spread_fraction)))
             variants.append((name, lo, hi, lo, hi))
 
+    total_runs = 1 + 2 * len(variants)
+    base = run(scenario)
+    if progress is not None:
+        progress(1, total_runs)
     bars = []
-    for name, low, high, low_value, high_value in variants:
+    for k, (name, low, high, low_value, high_value) in enumerate(variants):
         try:
             at_low, at_high = run(with_input(scenario, name, low)), run(with_input(scenario, name, high))
         except ScenarioError:  # e.g. a share pushed out of range: leave the bar out rather than fail
             continue
+        finally:
+            if progress is not None:
+                progress(3 + 2 * k, total_runs)
         bars.append(TornadoBar(name, low_value, high_value, at_low, at_high))
     bars.sort(key=lambda b: (-b.swing, b.input))
     return Tornado(outcome, month, strategy.name, base, tuple(bars))

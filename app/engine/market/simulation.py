@@ -619,6 +619,8 @@ def _strategy_result(
         payback_month=median_month(counts["payback"][i], n_p),
         death_month=median_month(n_p - counts["alive"][i], n_p),
         runway_months=_finite_or_none(float(np.median(runway[i]))),
+        breakeven_count_by_month=counts["breakeven"][i].copy(),
+        payback_count_by_month=counts["payback"][i].copy(),
     )
 
 

@@ -183,6 +183,10 @@ class StrategyResult:
     unit_cost_usd_per_million_tokens_by_month: Bands | None = None
     price_floor_usd_per_million_tokens_by_month: Bands | None = None  # the above x (1 + floor margin)
     market_shares: MarketShares | None = None  # every firm's share of all demand, medians by month
+    # Paths that have broken even / paid back by the end of each month (counts, not in to_dict): a run split
+    # into chunks of paths merges its median months exactly from these (app/engine/market/chunked.py).
+    breakeven_count_by_month: np.ndarray | None = None
+    payback_count_by_month: np.ndarray | None = None
 
     @property
     def cash_at_horizon_p50_usd(self) -> float:
