@@ -200,7 +200,19 @@
     return params;
   }
 
+  /* A month slider bounded by the horizon (data-max-from="horizon") follows the horizon as it moves. */
+  function syncBounds(form) {
+    Array.prototype.forEach.call(form.querySelectorAll("input[data-max-from]"), function (input) {
+      var source = form.querySelector("[name='" + input.getAttribute("data-max-from") + "']");
+      var high = source ? parseFloat(source.value) : NaN;
+      if (isNaN(high)) { return; }
+      input.max = String(high);
+      if (parseFloat(input.value) > high) { input.value = String(high); }
+    });
+  }
+
   function syncOutputs(form) {
+    syncBounds(form);
     Array.prototype.forEach.call(form.querySelectorAll("output[data-for]"), function (out) {
       var input = form.querySelector("[name='" + out.getAttribute("data-for") + "']");
       if (!input) { return; }

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.web.charts.base import FLOOR, OURS, Chart, axis, color, figure, layout, rgba, table
+from app.web.charts.base import FLOOR, OURS, PALETTE, Chart, axis, color, figure, layout, rgba, table
 from app.web.formatting import number, usd
 
 Result = Mapping[str, Any]
@@ -23,9 +23,15 @@ def _p(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.0f} %"
 
 
+# The outside option (demand that buys no API) is grey; rivals never take grey, ours (blue) or our floor's
+# vermillion, so every line keeps one meaning in every price-war chart.
+OUTSIDE_OPTION_COLOR = "#999999"
+RIVAL_COLORS = tuple(c for c in PALETTE if c not in (OURS, FLOOR, OUTSIDE_OPTION_COLOR))
+
+
 def rival_color(i: int) -> str:
-    """Rival i's colour, the same in every price-war chart (vermillion, our floor's colour, is skipped)."""
-    return color(i + 1 if i + 1 != 3 else 7)
+    """Rival i's colour, the same in every price-war chart."""
+    return RIVAL_COLORS[i % len(RIVAL_COLORS)]
 
 
 def floor_by_month(result: Result, s: Mapping[str, Any]) -> tuple[dict[str, list[float | None]], bool]:
@@ -194,7 +200,7 @@ def share_chart(result: Result, strategy: str | None = None) -> Chart:
             "name": "outside option (no API)",
             "x": months,
             "y": shares["outside_option"],
-            "line": {"color": "#999999", "width": 1.6, "dash": "dot"},
+            "line": {"color": OUTSIDE_OPTION_COLOR, "width": 1.6, "dash": "dot"},
             "hovertemplate": "month %{x}: %{y:.1%}<extra>outside option</extra>",
         }
     )

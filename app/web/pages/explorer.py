@@ -80,6 +80,9 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         "values": {},
         "defaults": {},
         "fields": pw.FIELDS,
+        "field_groups": pw.FIELD_GROUPS,
+        "field_bounds": pw.bounds,
+        "field_choices": {"rule": [(r, r) for r in pw.OUR_RULES], "cut_rival": [("", "every rival")]},
         "form": params,
     }
     if base is None:
@@ -90,6 +93,7 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         ctx["errors"]["scenario"] = f"This stored scenario cannot be read: {exc}"
         return ctx
     ctx.update(values=values, defaults=defaults, errors=errors, preset=preset)
+    ctx["field_choices"]["cut_rival"] = pw.rival_choices(preset.scenario)
     if errors:
         return ctx
     ids = linked_ids(base)
@@ -119,6 +123,8 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         "kpi-survival": f"{focus['survival_probability'] * 100:.0f} %",
         "kpi-risk": f"{risk * 100:.0f} %",
         "kpi-risk-label": f"P(cash < 0 by month {month_n})",
+        "kpi-survival-label": f"P(survive to month {values['horizon']})",
+        "kpi-floor-label": f"Our price floor ($ / 1M), month 1 → {values['horizon']}",
         "kpi-cash-out": cash_runs_out(focus, values["horizon"]),
         "kpi-runway": static_runway(focus),
         "kpi-breakeven": f"month {focus['breakeven_month']}" if focus["breakeven_month"] else "not reached",

@@ -28,6 +28,7 @@ from app.engine.market.scenario import (
     OUR_RULES,
     PriceCut,
     Range,
+    Rival,
     Scenario,
     Strategy,
     baseline_strategy,
@@ -42,30 +43,103 @@ TORNADO_PATHS = 200
 
 @dataclass(frozen=True)
 class Field:
+    """One explorer input: the form control, its bounds and the parser both come from here (one source)."""
+
     name: str
     label: str
-    unit: str
+    unit: str  # shown after the slider's value
     low: float
     high: float
     step: float
-    kind: str = "float"  # float | int | rule
+    kind: str = "float"  # float | int | money (a number box) | rule | rival (select boxes)
+    group: str = "market"  # the fieldset: us | market | horizon
+    scale: float = 1.0  # the slider shows value × scale (fractions as percent)
+    digits: int = 2
+    hint: str = ""
+    within_horizon: bool = False  # a month: at most the horizon being simulated
+    grows_with_default: bool = False  # the range reaches 3 × the scenario's own value if that is larger
 
+
+MAX_HORIZON_MONTHS = 120
 
 FIELDS: tuple[Field, ...] = (
-    Field("price", "Our price", "$/1M tok", 0.01, 20, 0.01),
-    Field("unit_cost", "Our unit cost", "$/1M tok", 0.01, 10, 0.01),
-    Field("rule", "Our pricing rule", "", 0, 0, 0, "rule"),
-    Field("rival_cut", "Rivals' price cut", "%", 0, 0.99, 0.01),
-    Field("rival_cut_month", "Month of the cut", "month", 1, 36, 1, "int"),
-    Field("decline", "Market price decline per year", "×/year", 1, 20, 0.1),
+    Field("price", "Our price ($ per 1M tokens)", "", 0.01, 20, 0.01, group="us", grows_with_default=True),
+    Field(
+        "unit_cost",
+        "Our unit cost ($ per 1M tokens)",
+        "",
+        0.01,
+        10,
+        0.01,
+        group="us",
+        grows_with_default=True,
+    ),
+    Field("rule", "Our pricing rule", "", 0, 0, 0, "rule", group="us"),
+    Field("cash", "Starting cash ($)", "", 0, 1e10, 100_000, "money", group="us"),
+    Field("fixed_costs", "Fixed costs per month ($)", "", 0, 1e9, 10_000, "money", group="us"),
+    Field(
+        "cut_rival",
+        "Who cuts",
+        "",
+        0,
+        0,
+        0,
+        "rival",
+        hint="Every rival: each rival's first scripted cut moves (its uncertainty keeps its spread); rivals "
+        "without one get this cut. One rival: only that rival cuts by this much in this month.",
+    ),
+    Field("rival_cut", "Price cut", " %", 0, 0.99, 0.01, scale=100, digits=0),
+    Field(
+        "rival_cut_month",
+        "Month of the cut",
+        "",
+        1,
+        MAX_HORIZON_MONTHS,
+        1,
+        "int",
+        digits=0,
+        within_horizon=True,
+    ),
+    Field("decline", "Market price decline (× per year)", "×", 1, 20, 0.1, digits=1),
     Field("switching", "Switching elasticity", "", -5, -0.1, 0.05),
     Field("market_elasticity", "Market elasticity", "", -3, 0, 0.05),
-    Field("growth", "Demand growth per year", "%", -0.5, 10, 0.05),
-    Field("cash", "Starting cash", "$", 0, 1e10, 1e5),
-    Field("fixed_costs", "Fixed costs per month", "$", 0, 1e9, 1e4),
-    Field("horizon", "Horizon", "months", 6, 120, 1, "int"),
-    Field("month_n", "P(cash < 0) by month", "month", 1, 120, 1, "int"),
+    Field("growth", "Demand growth per year", " %", -0.5, 10, 0.05, scale=100, digits=0),
+    Field("horizon", "Months simulated", "", 6, MAX_HORIZON_MONTHS, 1, "int", group="horizon", digits=0),
+    Field(
+        "month_n",
+        "P(cash < 0) by month",
+        "",
+        1,
+        MAX_HORIZON_MONTHS,
+        1,
+        "int",
+        group="horizon",
+        digits=0,
+        within_horizon=True,
+    ),
 )
+FIELD_GROUPS: tuple[tuple[str, str], ...] = (
+    ("us", "Us"),
+    ("market", "Rivals and market"),
+    ("horizon", "Horizon"),
+)
+
+
+def bounds(f: Field, values: dict[str, Any], defaults: dict[str, Any]) -> tuple[float, float]:
+    """(low, high) of a field for this scenario and horizon: the slider's range and the parser's bounds."""
+    high = f.high
+    if f.grows_with_default and isinstance(defaults.get(f.name), int | float):
+        high = max(high, round(defaults[f.name] * 3, 2))
+    if f.within_horizon:
+        horizon = values.get("horizon") or defaults.get("horizon")
+        if isinstance(horizon, int):
+            high = min(high, horizon)
+    return f.low, high
+
+
+def rival_choices(s: Scenario) -> list[tuple[str, str]]:
+    """(value, label) of the "who cuts" choice: every rival, or one of them (1-based, as in the URL)."""
+    return [("", "every rival"), *((str(i + 1), r.name) for i, r in enumerate(s.rivals))]
 
 
 PRESET_KEYS = frozenset(
@@ -78,16 +152,21 @@ def load_preset(inputs: dict[str, Any]) -> Preset:
     return preset_from_dict({k: v for k, v in inputs.items() if k in PRESET_KEYS})
 
 
-def _first_cut(s: Scenario) -> PriceCut | None:
+def _first_cut(s: Scenario, target: int = 0) -> PriceCut | None:
+    """The first scripted cut of rival `target` (1-based), or of the first rival with one (target 0)."""
+    if target:
+        rival = s.rivals[target - 1]
+        return rival.cuts[0] if rival.cuts else None
     return next((r.cuts[0] for r in s.rivals if r.cuts), None)
 
 
-def defaults_for(s: Scenario) -> dict[str, Any]:
-    cut = _first_cut(s)
+def defaults_for(s: Scenario, target: int = 0) -> dict[str, Any]:
+    cut = _first_cut(s, target)
     return {
         "price": s.firm.price_usd_per_million_tokens,
         "unit_cost": s.firm.unit_cost_usd_per_million_tokens,
         "rule": s.firm.pricing.rule,
+        "cut_rival": "",
         "rival_cut": round(cut.cut_fraction.central, 2) if cut else 0.0,
         "rival_cut_month": int(round(cut.month.central)) if cut else 3,
         "decline": round(s.market.price_decline_per_year.central, 2),
@@ -101,27 +180,47 @@ def defaults_for(s: Scenario) -> dict[str, Any]:
     }
 
 
-def parse_overrides(params: dict[str, str], defaults: dict[str, Any]) -> tuple[dict[str, Any], FormErrors]:
+def parse_rival(params: dict[str, str], s: Scenario, errors: FormErrors) -> int:
+    """Who cuts: 0 for every rival, i for rival i (1-based)."""
+    text = (params.get("cut_rival") or "").strip()
+    if not text:
+        return 0
+    if text.isdigit() and 1 <= int(text) <= len(s.rivals):
+        return int(text)
+    errors["cut_rival"] = f"Choose every rival or one of the {len(s.rivals)} rivals."
+    return 0
+
+
+def parse_overrides(
+    params: dict[str, str], defaults: dict[str, Any], target: int = 0
+) -> tuple[dict[str, Any], FormErrors]:
+    """The explorer's inputs: a missing parameter is the scenario's value (a link carries only changes); a
+    parameter sent empty is an error (a cleared box never silently becomes the default)."""
     errors = FormErrors()
-    values: dict[str, Any] = {}
-    for f in FIELDS:
+    values: dict[str, Any] = {"cut_rival": str(target) if target else ""}
+    ordered = sorted(FIELDS, key=lambda f: not (f.name == "horizon"))  # months are bounded by the horizon
+    for f in ordered:
+        if f.kind == "rival":
+            continue
+        if f.name in params and not params[f.name].strip():
+            errors[f.name] = "Needs a value (leave it out of the link to use the scenario's own)."
+            continue
         if f.kind == "rule":
             rule = params.get("rule") or defaults["rule"]
             if rule not in OUR_RULES:
                 errors["rule"] = f"Choose one of {', '.join(OUR_RULES)}."
             values["rule"] = rule
-        elif f.kind == "int":
+            continue
+        low, high = (f.low, f.high) if f.within_horizon else bounds(f, values, defaults)
+        if f.kind == "int":
             values[f.name] = parse_int(
-                params, f.name, errors, low=int(f.low), high=int(f.high), default=defaults[f.name]
+                params, f.name, errors, low=int(low), high=int(high), default=defaults[f.name]
             )
         else:
-            values[f.name] = parse_float(
-                params, f.name, errors, low=f.low, high=f.high, default=defaults[f.name]
-            )
-    if not errors and values["month_n"] > values["horizon"]:
-        errors["month_n"] = f"Must be within the horizon ({values['horizon']} months)."
-    if not errors and values["rival_cut_month"] > values["horizon"]:
-        errors["rival_cut_month"] = f"Must be within the horizon ({values['horizon']} months)."
+            values[f.name] = parse_float(params, f.name, errors, low=low, high=high, default=defaults[f.name])
+        if f.within_horizon and f.name not in errors and isinstance(values.get("horizon"), int):
+            if values[f.name] > values["horizon"]:
+                errors[f.name] = f"Must be within the horizon ({values['horizon']} months)."
     return values, errors
 
 
@@ -152,40 +251,40 @@ def apply_overrides(s: Scenario, v: dict[str, Any], defaults: dict[str, Any]) ->
         market_elasticity=_recentre(s.market.market_elasticity, v["market_elasticity"]),
         demand_growth_per_year_fraction=_recentre(s.market.demand_growth_per_year_fraction, v["growth"]),
     )
-    rivals = s.rivals
+    target = int(v.get("cut_rival") or 0)
     cut_changed = (
         v["rival_cut"] != defaults["rival_cut"] or v["rival_cut_month"] != defaults["rival_cut_month"]
     )
-    if cut_changed:
-        new = []
-        for r in s.rivals:
-            if r.cuts:
-                first = r.cuts[0]
-                scaled = (
-                    _recentre(first.cut_fraction, v["rival_cut"])
-                    if first.cut_fraction.central > 0
-                    else Range.fixed(v["rival_cut"])
-                )
-                scaled = Range(
-                    scaled.kind, *(min(max(x, 0.0), 0.99) for x in (scaled.low, scaled.mode, scaled.high))
-                )
-                month = (
-                    Range.fixed(float(v["rival_cut_month"]))
-                    if v["rival_cut_month"] != defaults["rival_cut_month"]
-                    else first.month
-                )
-                cuts = (PriceCut(month=month, cut_fraction=scaled), *r.cuts[1:])
-            else:
-                cuts = (
-                    PriceCut(
-                        month=Range.fixed(float(v["rival_cut_month"])),
-                        cut_fraction=Range.fixed(v["rival_cut"]),
-                    ),
-                )
-            rule = r.rule if r.rule in ("script", "hold") or not r.cuts else r.rule
-            new.append(dataclasses.replace(r, cuts=cuts, rule=rule))
-        rivals = tuple(new)
+    rivals = s.rivals
+    if target:  # one rival cuts by this much in this month; the others keep their own scripts
+        rivals = tuple(
+            _with_cut(r, v, defaults, one_rival=True) if i == target - 1 else r
+            for i, r in enumerate(s.rivals)
+        )
+    elif cut_changed:
+        rivals = tuple(_with_cut(r, v, defaults, one_rival=False) for r in s.rivals)
     return dataclasses.replace(s, firm=firm, market=market, rivals=rivals, horizon_months=v["horizon"])
+
+
+def _with_cut(r: Rival, v: dict[str, Any], defaults: dict[str, Any], *, one_rival: bool) -> Rival:
+    """Rival `r` with its first scripted cut set to the explorer's depth and month: the depth keeps the
+    cut's uncertainty (recentred), the month stays uncertain unless it was moved; a rival without a cut gets
+    a fixed one. With `one_rival`, the month is the one shown (the chosen rival's own or the user's)."""
+    if not r.cuts:
+        cut = PriceCut(
+            month=Range.fixed(float(v["rival_cut_month"])), cut_fraction=Range.fixed(v["rival_cut"])
+        )
+        return dataclasses.replace(r, cuts=(cut,))
+    first = r.cuts[0]
+    depth = (
+        _recentre(first.cut_fraction, v["rival_cut"])
+        if first.cut_fraction.central > 0
+        else Range.fixed(v["rival_cut"])
+    )
+    depth = Range(depth.kind, *(min(max(x, 0.0), 0.99) for x in (depth.low, depth.mode, depth.high)))
+    month_moved = v["rival_cut_month"] != defaults["rival_cut_month"]
+    month = Range.fixed(float(v["rival_cut_month"])) if month_moved else first.month
+    return dataclasses.replace(r, cuts=(PriceCut(month=month, cut_fraction=depth), *r.cuts[1:]))
 
 
 def strategies_of(preset: Preset, scenario: Scenario) -> tuple[Strategy, ...]:
@@ -200,8 +299,11 @@ def build(
 ) -> tuple[Preset, Scenario, dict[str, Any], dict[str, Any], FormErrors]:
     """(preset, the scenario with overrides, parsed values, defaults, errors)."""
     preset = load_preset(inputs)
-    defaults = defaults_for(preset.scenario)
-    values, errors = parse_overrides(params, defaults)
+    rival_errors = FormErrors()
+    target = parse_rival(params, preset.scenario, rival_errors)
+    defaults = defaults_for(preset.scenario, target)
+    values, errors = parse_overrides(params, defaults, target)
+    errors.update(rival_errors)
     if errors:
         return preset, preset.scenario, values, defaults, errors
     try:
