@@ -16,23 +16,23 @@ from app.services.errors import ConflictError, ValidationFailed
 PRICE_FIELDS = frozenset(
     {"usd_per_hour", "usd_per_accelerator_hour", "discount_percent", "pricing_model", "accelerator_count"}
 )
-
 # A price per accelerator-hour above this is a typo, not a quote (the API's bound; an instance may hold
 # up to 1000 times it).
 MAX_USD_PER_ACCELERATOR_HOUR = 10_000.0
+
 
 def prepare_quote(values: dict[str, Any]) -> dict[str, Any]:
     """Fill the per-accelerator price and check the dates make sense."""
     values = dict(values)
     if values.get("usd_per_accelerator_hour") is None and values.get("usd_per_hour") is not None:
         values["usd_per_accelerator_hour"] = values["usd_per_hour"] / values["accelerator_count"]
-    start, end = values.get("effective_from"), values.get("effective_to")
         if values["usd_per_accelerator_hour"] > MAX_USD_PER_ACCELERATOR_HOUR:
             raise ValidationFailed(
                 f"{values['usd_per_hour']:,.6g} USD/h over {values['accelerator_count']} accelerators is "
                 f"more than {MAX_USD_PER_ACCELERATOR_HOUR:,.0f} USD per accelerator-hour",
                 field="usd_per_hour",
             )
+    start, end = values.get("effective_from"), values.get("effective_to")
     if start is not None and end is not None and end <= start:
         raise ValidationFailed("effective_to must be after effective_from", field="effective_to")
     return values
