@@ -135,7 +135,7 @@ def test_compare_shows_deltas_against_the_baseline(client) -> None:
     csv_text = client.get(
         "/compare.csv", params={"run": run, "scenario": ids[0], "baseline": f"run:{run}"}
     ).text
-    assert csv_text.splitlines()[0].startswith('metric,"Run #') and "survival_probability" in csv_text
+    assert csv_text.splitlines()[0].startswith('metric,unit,"Run #') and "P(survive to its horizon)" in csv_text
 
 
 def _figure(chart: dict, name_part: str) -> dict:

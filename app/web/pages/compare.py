@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,26 +42,32 @@ class Item:
 class Metric:
     key: str
     label: str
-    kind: str  # pct | usd | price | months | month
+    kind: str  # pct | share | usd | price | months | month
     higher_is_better: bool
+    unit: str = ""  # the CSV's unit column: what the numbers are in
 
 
 METRICS = (
-    Metric("survival_probability", "P(survive to horizon)", "pct", True),
-    Metric("insolvency_18", "P(cash < 0 by month 18)", "pct", False),
-    Metric("cash_at_horizon_p50_usd", "Median cash at horizon", "usd", True),
-    Metric("runway_months", "Runway at today's burn (months)", "months", True),
-    Metric("breakeven_month", "Break-even month", "month", False),
-    Metric("death_month", "Cash runs out (median month over paths)", "month", True),
-    Metric("final_price", "Our price at horizon ($ / 1M)", "price", True),
-    Metric("final_share", "Our share at horizon", "pct", True),
-    Metric("unit_cost_usd_per_million_tokens", "Unit cost ($ / 1M)", "price", False),
-    Metric("one_off_training_usd", "One-off training", "usd", False),
+    Metric("horizon_months", "Horizon simulated (months)", "month", True, "months"),
+    Metric("survival_probability", "P(survive to its horizon)", "pct", True, "%"),
+    Metric("insolvency_18", "P(cash < 0 by month 18)", "pct", False, "%"),
+    Metric("cash_at_horizon_p50_usd", "Median cash at its horizon", "usd", True, "USD"),
+    Metric("runway_months", "Runway at today's burn (months)", "months", True, "months"),
+    Metric("breakeven_month", "Break-even month", "month", False, "month"),
+    Metric("death_month", "Cash runs out (median month over paths)", "month", True, "month"),
+    Metric("final_price", "Our price at its horizon ($ / 1M)", "price", True, "USD per 1M tokens"),
+    Metric("final_share", "Our share at its horizon", "share", True, "%"),
+    Metric("unit_cost_usd_per_million_tokens", "Unit cost ($ / 1M)", "price", False, "USD per 1M tokens"),
+    Metric("one_off_training_usd", "One-off training", "usd", False, "USD"),
 )
+PERCENT_KINDS = ("pct", "share")
+_DIGITS = {"pct": 0, "share": 1}  # shares are often below 1 %: one decimal, so 0.4 % never reads 0 %
 
 
 def _value(item: Item, metric: Metric) -> float | None:
     s = item.strategy
+    if metric.key == "horizon_months":
+        return float(item.result.get("horizon_months") or len(item.result.get("months") or []))
     if metric.key == "insolvency_18":
         return insolvency_by(item.result, s["name"], 18)
     if metric.key == "final_price":
@@ -73,17 +80,33 @@ def _value(item: Item, metric: Metric) -> float | None:
     return None if value is None else float(value)
 
 
+def _minus(text: str) -> str:
+    """A typographic minus, and never a signed zero ("−0 pts", "+0.0 %")."""
+    if re.fullmatch(r"[+-]?0(\.0+)?( %| pts)?", text):
+        return text.lstrip("+-")
+    return text.replace("-", "−")
+
+
 def _shown(value: float | None, kind: str) -> str:
     if value is None:
         return "—"
     formats: dict[str, Callable[[float], str]] = {
         "pct": lambda v: f"{v * 100:.0f} %",
+        "share": lambda v: f"{v * 100:.1f} %",
         "usd": usd,
         "price": usd,
         "months": lambda v: f"{v:.1f}",
         "month": lambda v: f"{v:.0f}",
     }
-    return formats[kind](value)
+    return _minus(formats[kind](value))
+
+
+def relative_change(value: float, base: float) -> float | None:
+    """Δ as a fraction of the baseline, only where that means something: a positive baseline and a value of
+    the same sign (against a negative or zero baseline, or across zero, a percentage reads backwards)."""
+    if base > 0 and value >= 0:
+        return (value - base) / base
+    return None
 
 
 def _delta(value: float | None, base: float | None, metric: Metric) -> tuple[str, str, str]:
@@ -93,15 +116,30 @@ def _delta(value: float | None, base: float | None, metric: Metric) -> tuple[str
     diff = value - base
     if diff == 0:
         return "0", "0 %", ""
-    if metric.kind == "pct":
-        text = f"{diff * 100:+.0f} pts"
+    if metric.kind in PERCENT_KINDS:
+        text = f"{diff * 100:+.{_DIGITS[metric.kind]}f} pts"
     elif metric.kind in ("usd", "price"):
         text = ("+" if diff > 0 else "") + usd(diff)
     else:
         text = f"{diff:+.1f}"
-    pct = f"{diff / abs(base) * 100:+.0f} %" if base else "—"
+    fraction = relative_change(value, base)
+    pct = f"{fraction * 100:+.0f} %" if fraction is not None else "n/m"
     better = (diff > 0) == metric.higher_is_better
-    return text.replace("-", "−"), pct.replace("-", "−"), "delta-down" if better else "delta-up"
+    return _minus(text), _minus(pct), "delta-down" if better else "delta-up"
+
+
+def csv_number(value: float | None, kind: str) -> float | str:
+    """A number in the unit the screen shows (percent for probabilities and shares), rounded to what the
+    inputs support (no float noise such as 0.25699999999999995)."""
+    if value is None:
+        return ""
+    if kind in PERCENT_KINDS:
+        return round(value * 100, 2)
+    if kind in ("usd",):
+        return round(value, 2)
+    if kind == "price":
+        return round(value, 6)
+    return round(value, 2)
 
 
 def _items(session: Session, keys: list[str]) -> list[Item]:
@@ -196,6 +234,13 @@ def compare(request: Request, session: SessionDep) -> HTMLResponse:
     if default_view:
         context["selected"] = set()
     if len(items) >= 2:
+        horizons = sorted({int(_value(i, METRICS[0]) or 0) for i in items})
+        if len(horizons) > 1:
+            context["horizon_note"] = (
+                "These columns simulate different horizons ("
+                + ", ".join(f"{h} months" for h in horizons)
+                + "): survival, cash and price “at its horizon” compare different spans of time."
+            )
         context["rows"] = _rows(items)
         pairs = [(i.label, i.strategy) for i in items]
         context["charts"] = [compare_cash_chart(pairs), compare_survival_chart(pairs)]
@@ -205,26 +250,34 @@ def compare(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.get("/compare.csv")
 def compare_csv(request: Request, session: SessionDep) -> Response:
-    """The comparison table as on screen: value per column, then Δ and Δ% against the baseline (numbers)."""
+    """The comparison table as on screen (its labels, percent where it shows percent), with machine-readable
+    numbers: value per column, then Δ and Δ % against the baseline (empty where Δ % means nothing)."""
     items = _items(session, _selection(request))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = ["metric", f"{items[0].label} (baseline)" if items else "baseline"]
+    header = ["metric", "unit", f"{items[0].label} (baseline)" if items else "baseline"]
     for item in items[1:]:
-        header += [item.label, f"{item.label} delta", f"{item.label} delta_fraction"]
+        header += [item.label, f"{item.label} Δ", f"{item.label} Δ %"]
     writer.writerow(header)
     if len(items) >= 2:
         for row in _rows(items):
+            metric: Metric = row["metric"]
             base = row["cells"][0]["value"]
-            line: list[Any] = [row["metric"].key, base]
+            delta_unit = "points" if metric.kind in PERCENT_KINDS else metric.unit
+            line: list[Any] = [
+                metric.label,
+                f"{metric.unit} (Δ in {delta_unit})",
+                csv_number(base, metric.kind),
+            ]
             for cell in row["cells"][1:]:
                 v = cell["value"]
+                fraction = None if v is None or base is None else relative_change(v, base)
                 line += [
-                    v,
-                    None if v is None or base is None else v - base,
-                    None if v is None or not base else (v - base) / abs(base),
+                    csv_number(v, metric.kind),
+                    "" if v is None or base is None else csv_number(v - base, metric.kind),
+                    "" if fraction is None else round(fraction * 100, 1),
                 ]
-            writer.writerow(["" if x is None else x for x in line])
+            writer.writerow(line)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
