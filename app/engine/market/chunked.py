@@ -175,9 +175,13 @@ def merge(scenario: Scenario, strategies: Sequence[Strategy], parts: Sequence[Pa
         with np.errstate(invalid="ignore"):
             return np.asarray((stacked * weights).sum(axis=0))
 
+    def counted(key: str) -> np.ndarray:
+        """A fraction of paths, back to a number of paths per chunk, summed (exact)."""
+        return np.asarray(sum(np.rint(p.arrays[key] * p.paths_count).astype(np.int64) for p in parts))
+
     merged = []
     for i, (st, tpl) in enumerate(zip(strategies, template.strategies, strict=True)):
-        alive = sum(np.rint(p.arrays[f"{i}.survival"] * p.paths_count).astype(np.int64) for p in parts)
+        alive = counted(f"{i}.survival")
         breakeven = sum(p.arrays[f"{i}.breakeven_count"] for p in parts)
         payback = sum(p.arrays[f"{i}.payback_count"] for p in parts)
         survival = np.asarray(alive, dtype=float) / n_total
@@ -227,7 +231,9 @@ def merge(scenario: Scenario, strategies: Sequence[Strategy], parts: Sequence[Pa
                 gross_margin_fraction=bands["gross_margin_fraction"],
                 cash_usd=bands["cash_usd"],
                 rival_price_usd_per_million_tokens=rival_bands,
-                rival_subsidy_exhausted_fraction=tuple(float(v) for v in mean(f"{i}.subsidy_exhausted")),
+                rival_subsidy_exhausted_fraction=tuple(
+                    float(v) / n_total for v in counted(f"{i}.subsidy_exhausted")
+                ),
                 survival_curve_fraction=survival,
                 survival_probability=float(survival[-1]),
                 breakeven_month=median_month(breakeven, n_total),
