@@ -13,7 +13,9 @@ def usd(value: float | None, digits: int = 2) -> str:
         return "—"
     sign = "−" if value < 0 else ""
     magnitude = abs(value)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+    if magnitude >= 1e15:  # beyond trillions a suffix would run to many digits: scientific notation
+        return f"{sign}${magnitude:.2g}".replace("e+", "e")
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if magnitude >= threshold:
             return f"{sign}${magnitude / threshold:.{1 if magnitude / threshold < 100 else 0}f}{suffix}"
     if magnitude >= 100:

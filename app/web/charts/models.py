@@ -28,29 +28,39 @@ def training_cost_chart(model_name: str, rows: Sequence[TrainingRow]) -> Chart:
     rows = sorted(rows, key=lambda r: (not r.fits_in_memory, r.cost_usd or math.inf))
     shown = [r for r in rows if r.cost_usd is not None]
     names = [r.accelerator for r in shown]
-    data = [
-        {
+
+    def bars(fits: bool) -> dict[str, Any]:
+        part = [r for r in shown if r.fits_in_memory == fits]
+        return {
             "type": "bar",
-            "x": names,
-            "y": [r.cost_usd for r in shown],
-            "name": "rental cost",
-            "marker": {"color": [color(0) if r.fits_in_memory else color(7) for r in shown]},
+            "x": [r.accelerator for r in part],
+            "y": [r.cost_usd for r in part],
+            "name": "fits in memory" if fits else "does not fit at this layout (needs more GPUs)",
+            "marker": {"color": color(0) if fits else color(7)},
             "text": [
                 f"{usd(r.cost_usd)} · {r.wall_clock_days:.1f} days on {r.gpu_count:,} GPUs"
                 + ("" if r.fits_in_memory else " · does not fit")
-                for r in shown
+                for r in part
             ],
             "hovertemplate": "%{x}: %{text}<extra></extra>",
             "textposition": "none",
         }
-    ]
+
+    data = [bars(True)] + ([bars(False)] if any(not r.fits_in_memory for r in shown) else [])
     fig = figure(
         data,
         layout(
-            axis("Accelerator (cheapest on-demand price)", type="category", tickangle=-35),
+            axis(
+                "Accelerator (cheapest on-demand price)",
+                type="category",
+                tickangle=-35,
+                categoryorder="array",
+                categoryarray=names,
+            ),
             axis("Training cost (USD)", money=True),
-            showlegend=False,
-            margin={"l": 70, "r": 16, "t": 8, "b": 110},
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.45, "yanchor": "top", "x": 0},
+            margin={"l": 70, "r": 16, "t": 8, "b": 130},
         ),
     )
     fitting = [r for r in shown if r.fits_in_memory]
@@ -84,12 +94,21 @@ def training_cost_chart(model_name: str, rows: Sequence[TrainingRow]) -> Chart:
                 f"{r.wall_clock_days:.1f}",
                 usd(r.cost_usd),
                 number(r.energy_kwh / 1000) if r.energy_kwh is not None else "—",
-                "yes" if r.fits_in_memory else f"no (needs ≥ {r.minimum_gpu_count or '?'} GPUs)",
+                fits_text(r),
             )
             for r in rows
         ],
     )
     return Chart("training-cost", f"Training cost of {model_name} by accelerator", summary, fig, tbl)
+
+
+def fits_text(r: TrainingRow) -> str:
+    """The table's "fits in memory" cell: yes, or what it would take."""
+    if r.fits_in_memory:
+        return "yes"
+    if r.minimum_gpu_count:
+        return f"no (needs ≥ {r.minimum_gpu_count:,} GPUs)"
+    return "no (one micro-batch's activations overflow a GPU: more tensor parallelism or recomputation)"
 
 
 def training_memory_chart(accelerator: str, parts_gb: dict[str, float], available_gb: float) -> Chart:
@@ -224,10 +243,14 @@ def serving_heatmap(
             margin={"l": 150, "r": 16, "t": 70, "b": 16},
         ),
     )
+    gaps = (
+        " “n/a”: the part has no such precision, or no plan (1–8 GPUs, any batch) meets the latency targets."
+    )
     if cheapest:
         summary = (
             f"The cheapest way to serve {model_name} (★) is {cheapest[0]} at {cheapest[1]}: "
             f"{usd(costs[cheapest])} {unit_label} ({details.get(cheapest, '')})."
+            + (gaps if any("n/a" in t for row in text for t in row) else "")
         )
     else:
         summary = f"No accelerator on the sheet can serve {model_name} within the latency targets."

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import math
+import typing
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 
 
 class FormErrors(dict[str, str]):
     """field name → message shown next to that field."""
+
+
+# Suffixes the pages print (formatting.number: 15.6T, 405B) and so accept back: thousand … quadrillion.
+SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+
+
+def _number(text: str, *, suffixes: bool, fraction: bool) -> float:
+    """A number as people type it: 1,024 · 2T (with `suffixes`) · 50 % (with `fraction`: 0.5)."""
+    if fraction and text.endswith("%"):
+        return float(text[:-1].strip()) / 100
+    if suffixes and text[-1:].lower() in SUFFIXES:
+        return float(text[:-1].strip()) * SUFFIXES[text[-1].lower()]
+    return float(text)
 
 
 def parse_float(
@@ -26,23 +40,31 @@ def parse_float(
     required: bool = True,
     default: float | None = None,
     strict_low: bool = False,
+    suffixes: bool = False,
+    fraction: bool = False,
+    empty_is_error: bool = False,
 ) -> float | None:
+    """`suffixes`: 2T = 2e12; `fraction`: "50 %" = 0.5 and an out-of-range answer says 0.5 means 50 %;
+    `empty_is_error`: a field sent empty is an error even when it has a default (a cleared box never
+    silently becomes the default; a field left out of the URL still does)."""
     text = (values.get(name) or "").strip().replace(",", "")
     if not text:
-        if required and default is None:
+        if (required and default is None) or (empty_is_error and name in values):
             errors[name] = "Needs a value."
         return default
     try:
-        number = float(text)
+        number = _number(text, suffixes=suffixes, fraction=fraction)
     except ValueError:
-        errors[name] = f"“{text}” is not a number."
+        example = " (such as 2T or 1.5e12)" if suffixes else ""
+        errors[name] = f"“{text}” is not a number{example}."
         return default
+    hint = f" (a fraction: 0.5 means 50 %; {number:g} % would be {number / 100:g})" if fraction else ""
     if not math.isfinite(number):
         errors[name] = "Must be a finite number."
     elif low is not None and (number < low or (strict_low and number == low)):
         errors[name] = f"Must be {'more than' if strict_low else 'at least'} {low:g}."
     elif high is not None and number > high:
-        errors[name] = f"Must be at most {high:g}."
+        errors[name] = f"Must be at most {high:g}{hint if number > 1 else ''}."
     return number
 
 
@@ -54,8 +76,11 @@ def parse_int(
     low: int | None = None,
     high: int | None = None,
     default: int | None = None,
+    empty_is_error: bool = False,
 ) -> int | None:
-    number = parse_float(values, name, errors, low=low, high=high, default=default)
+    number = parse_float(
+        values, name, errors, low=low, high=high, default=default, empty_is_error=empty_is_error
+    )
     if number is None or name in errors:
         return default if number is None else int(number)
     if number != int(number):
@@ -95,9 +120,7 @@ _MESSAGES = {
 }
 
 
-def validate_with(
-    schema: type[BaseModel], data: dict[str, Any], errors: FormErrors
-) -> BaseModel | None:
+def validate_with(schema: type[BaseModel], data: dict[str, Any], errors: FormErrors) -> BaseModel | None:
     """Check typed form values against the API's own schema (one validation for forms and API): each
     failure goes next to its field, worded for people; None when anything failed."""
     try:
@@ -110,9 +133,29 @@ def validate_with(
         return None
 
 
+def schema_bounds(schema: type[BaseModel], field: str) -> tuple[float | None, float | None]:
+    """(low, high) of a field of an API schema, so a form checks the bounds the API checks (one source)."""
+    info = schema.model_fields[field]
+    metadata = list(info.metadata)
+    for member in typing.get_args(info.annotation):  # Optional[Annotated[float, Field(...)]]
+        metadata += list(getattr(member, "__metadata__", ()))
+        for inner in getattr(member, "__metadata__", ()):
+            metadata += list(getattr(inner, "metadata", ()))
+    low = high = None
+    for m in metadata:
+        low = getattr(m, "ge", getattr(m, "gt", low))
+        high = getattr(m, "le", getattr(m, "lt", high))
+    return low, high
+
+
 async def form_values(request: Request) -> dict[str, str]:
+    """The posted form's text fields. Async (reading the body is I/O on the loop) and database-free, so it
+    is a dependency of plain `def` handlers: `values: FormValues`."""
     form = await request.form()
     return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormValues = Annotated[dict[str, str], Depends(form_values)]
 
 
 def see_other(url: str, **params: Any) -> RedirectResponse:

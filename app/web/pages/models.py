@@ -13,14 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from app.db.models import ModelConfig
+from app.db.models import Accelerator, ModelConfig
 from app.engine.parallelism import ParallelismPlan
 from app.engine.sweep import sweep_serving
 from app.engine.training import TrainingPlan, estimate_training
+from app.web.api.estimates import TrainingRequest
 from app.web.charts.models import TrainingRow, serving_heatmap, training_cost_chart, training_memory_chart
 from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import PricedAccelerator, model_spec, priced_accelerators
-from app.web.pages.forms import FormErrors, parse_float, parse_int
+from app.web.pages.forms import FormErrors, parse_float, parse_int, schema_bounds
 from app.web.pages.render import render
 
 router = APIRouter()
@@ -166,21 +167,49 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
     if selected is None:
         selected = next((m for m in configs if m.name == "Llama 3.1 70B"), configs[0] if configs else None)
     errors = FormErrors()
+    # The API's bounds (POST /api/v1/estimates/training), so the page accepts what the API accepts.
+    gpu_low, gpu_high = schema_bounds(TrainingRequest, "gpu_count")
+    token_low, token_high = schema_bounds(TrainingRequest, "training_tokens")
+    mfu_low, mfu_high = schema_bounds(TrainingRequest, "mfu")
     gpus = (
-        parse_int(params, "gpus", errors, low=1, high=1_000_000, default=DEFAULTS["gpus"]) or DEFAULTS["gpus"]
+        parse_int(
+            params,
+            "gpus",
+            errors,
+            low=int(gpu_low or 1),
+            high=int(gpu_high or 1e6),
+            default=DEFAULTS["gpus"],
+            empty_is_error=True,
+        )
+        or DEFAULTS["gpus"]
     )
     utilization = parse_float(
-        params, "utilization", errors, low=0.01, high=1.0, default=DEFAULTS["utilization"]
+        params,
+        "utilization",
+        errors,
+        low=0.01,
+        high=1.0,
+        default=DEFAULTS["utilization"],
+        fraction=True,
+        empty_is_error=True,
     )
-    tpot_ms = parse_float(params, "tpot_ms", errors, low=1, high=10_000, default=DEFAULTS["tpot_ms"])
-    ttft_s = parse_float(params, "ttft_s", errors, low=0.01, high=600, default=DEFAULTS["ttft_s"])
-    tp = parse_int(params, "tp", errors, low=1, high=64, default=DEFAULTS["tp"]) or 1
-    pp = parse_int(params, "pp", errors, low=1, high=256, default=DEFAULTS["pp"]) or 1
+    tpot_ms = parse_float(
+        params, "tpot_ms", errors, low=1, high=10_000, default=DEFAULTS["tpot_ms"], empty_is_error=True
+    )
+    ttft_s = parse_float(
+        params, "ttft_s", errors, low=0.01, high=600, default=DEFAULTS["ttft_s"], empty_is_error=True
+    )
+    tp = parse_int(params, "tp", errors, low=1, high=64, default=DEFAULTS["tp"], empty_is_error=True) or 1
+    pp = parse_int(params, "pp", errors, low=1, high=256, default=DEFAULTS["pp"], empty_is_error=True) or 1
     zero = parse_int(params, "zero", errors, low=0, high=3, default=DEFAULTS["zero"]) or 0
     if "gpus" not in errors and gpus % (tp * pp):
         errors["gpus"] = f"Must be a multiple of tensor × pipeline parallel = {tp * pp}."
-    mfu = parse_float(params, "mfu", errors, low=0.01, high=1.0, required=False)
-    tokens = parse_float(params, "tokens", errors, low=1, required=False)
+    mfu = parse_float(
+        params, "mfu", errors, low=max(0.01, mfu_low or 0), high=mfu_high, required=False, fraction=True
+    )
+    tokens = parse_float(
+        params, "tokens", errors, low=token_low, high=token_high, required=False, suffixes=True
+    )
     context: dict[str, Any] = {
         "active_nav": "models",
         "configs": configs,
@@ -227,5 +256,8 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
         selected.name, unit_label, names, list(QUANTIZATIONS), costs, details
     )
     context["priced"] = priced
+    context["unpriced"] = sorted(
+        set(session.scalars(select(Accelerator.name))) - {p.row.name for p in priced}
+    )
     context["gpus"] = gpus
     return render(request, "models.html", context)
