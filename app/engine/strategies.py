@@ -9,7 +9,10 @@ Levers:
   < 1): wall-clock falls, GPU-hours and cost rise a little;
 - transfer: fine-tune an open base on a fraction of the tokens instead of pre-training;
 - quantization: serve with int8 weights and KV cache (weight-only: activations stay 16-bit);
-- mixed_precision: train in bf16 (fp16 without bf16); serve with fp8 activations where the part has FP8.
+- mixed_precision: train in bf16 (fp16 without bf16); serve with fp8 weights and activations where the part
+  has FP8 (W8A8-FP8, as serving stacks run it; never bf16 weights with fp8 compute).
+Serving cost of every strategy comes from the one plan search every caller shares
+(sweep.cheapest_serving_plan over GPUs per replica and CONCURRENCY_CANDIDATES).
 Quality changes are inputs (LeverParameters), recorded in each strategy's assumptions.
 """
 
@@ -18,12 +21,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from itertools import combinations
+from typing import Any
 
 from app.engine.architecture import ModelSpec
 from app.engine.finetune import FineTunePlan, estimate_fine_tune
-from app.engine.hardware import AcceleratorSpec
+from app.engine.hardware import AcceleratorSpec, bytes_per_value
 from app.engine.parallelism import ParallelismPlan
-from app.engine.serving import ServingEstimate, ServingPlan, estimate_serving
+from app.engine.sweep import cheapest_serving_plan
 from app.engine.training import TrainingPlan, estimate_training, minimum_gpu_count
 
 LEVERS: tuple[str, ...] = ("distributed", "transfer", "quantization", "mixed_precision")
@@ -75,18 +79,6 @@ def _training_precisions(accelerator: AcceleratorSpec) -> tuple[str, str]:
     # A part with no 32-bit matrix throughput (TPUs) can only train in 16-bit: its baseline is the mixed one.
     baseline = next((p for p in ("tf32", "fp32") if accelerator.supports(p)), mixed)
     return baseline, mixed
-
-
-def _best_serving(plans: list[ServingPlan]) -> ServingEstimate | None:
-    best: ServingEstimate | None = None
-    for plan in plans:
-        estimate = estimate_serving(plan)
-        if not (estimate.fits_in_memory and estimate.meets_latency_targets):
-            continue
-        cost = estimate.cost_usd_per_million_output_tokens or math.inf
-        if best is None or cost < (best.cost_usd_per_million_output_tokens or math.inf):
-            best = estimate
-    return best
 
 
 def lever_strategies(
@@ -156,36 +148,36 @@ def lever_strategies(
         estimate = estimate_training(plan)
         return float(estimate.cost_usd or 0.0), estimate.wall_clock_days
 
-    def serving(levers: frozenset[str]) -> ServingEstimate | None:
+    def serving(levers: frozenset[str]) -> dict[str, Any] | None:
+        """The cheapest replica (GPUs per replica 1, 2, 4, … and every shared concurrency) meeting the
+        latency targets: the plan search every caller shares."""
         # 16-bit serving is bf16 where the part has it, else fp16 (V100, T4 have no bf16 tensor cores).
         half = _training_precisions(accelerator)[1]
         weights = p.quantized_weight_precision if "quantization" in levers else half
         kv = p.quantized_kv_precision if "quantization" in levers else half
-        activations = "fp8" if "mixed_precision" in levers and accelerator.supports("fp8") else half
-        plans = []
+        activations = half
+        if "mixed_precision" in levers and accelerator.supports("fp8"):
+            activations = "fp8"
+            weights = min((weights, "fp8"), key=bytes_per_value)  # int4 weights stay int4
+        gpus = []
         t = 1
         while t <= p.max_gpus_per_replica_count:
-            plans.append(
-                ServingPlan(
-                    model=model,
-                    accelerator=accelerator,
-                    gpus_per_replica_count=t,
-                    weight_precision=weights,
-                    activation_precision=activations,
-                    kv_cache_precision=kv,
-                    prompt_token_count=p.prompt_token_count,
-                    output_token_count=p.output_token_count,
-                    time_to_first_token_target_s=p.time_to_first_token_target_s,
-                    time_per_output_token_target_s=p.time_per_output_token_target_s,
-                    utilization_fraction=p.utilization_fraction,
-                    price_usd_per_gpu_hour=price_usd_per_gpu_hour,
-                    quality_loss_points=p.quantization_quality_loss_points
-                    if "quantization" in levers
-                    else None,
-                )
-            )
+            gpus.append(t)
             t *= 2
-        return _best_serving(plans)
+        return cheapest_serving_plan(
+            model,
+            [accelerator],
+            [(weights, activations, kv)],
+            gpus,
+            None,
+            [[price_usd_per_gpu_hour]],
+            time_to_first_token_target_s=p.time_to_first_token_target_s,
+            time_per_output_token_target_s=p.time_per_output_token_target_s,
+            prompt_token_count=p.prompt_token_count,
+            output_token_count=p.output_token_count,
+            utilization_fraction=p.utilization_fraction,
+            quality_loss_points=[0.0],
+        )
 
     if not accelerator.supports("fp8"):
         assumptions.append(f"{accelerator.name} has no FP8: mixed precision changes training only")
@@ -227,13 +219,15 @@ def lever_strategies(
                 LeverStrategy(
                     name="+".join(combo) or "baseline",
                     levers=levers,
-                    unit_cost_usd_per_million_tokens=(served.cost_usd_per_million_output_tokens or math.inf)
+                    unit_cost_usd_per_million_tokens=float(served["cost_usd_per_million_output_tokens"])
                     if served
                     else math.inf,
                     one_off_training_usd=cost,
                     training_days=days,
                     quality_delta_points=quality,
-                    serving_tokens_per_s_per_gpu=served.output_tokens_per_second_per_gpu if served else 0.0,
+                    serving_tokens_per_s_per_gpu=float(served["output_tokens_per_second_per_gpu"])
+                    if served
+                    else 0.0,
                     assumptions=tuple(notes),
                 )
             )

@@ -18,8 +18,10 @@ from app.engine import formulas as fx
 from app.engine.architecture import ModelSpec
 from app.engine.hardware import AcceleratorSpec, bytes_per_value
 from app.engine.serving import (
+    CONCURRENCY_CANDIDATES,
     DEFAULT_COMPUTE_EFFICIENCY,
     DEFAULT_HOP_LATENCY_S,
+    DEFAULT_MAX_BATCHED_TOKEN_COUNT,
     DEFAULT_MEMORY_EFFICIENCY,
     DEFAULT_MEMORY_USABLE_FRACTION,
     DEFAULT_UTILIZATION,
@@ -285,7 +287,7 @@ def sweep_serving(
     accelerators: Sequence[AcceleratorSpec],
     quantizations: Sequence[tuple[str, str, str]],
     gpus_per_replica_counts: Sequence[int] | NDArray[Any],
-    batch_sizes: Sequence[int] | NDArray[Any],
+    batch_sizes: Sequence[int] | NDArray[Any] | None,
     prices_usd_per_gpu_hour: Any,
     *,
     pricing_model_names: Sequence[str] | None = None,
@@ -299,10 +301,13 @@ def sweep_serving(
     compute_efficiency_fraction: float = DEFAULT_COMPUTE_EFFICIENCY,
     memory_usable_fraction: float = DEFAULT_MEMORY_USABLE_FRACTION,
     hop_latency_s: float = DEFAULT_HOP_LATENCY_S,
+    max_batched_token_count: int = DEFAULT_MAX_BATCHED_TOKEN_COUNT,
 ) -> SweepTable:
-    """Accelerators × (weight, activation, KV) precisions × GPUs per replica × batch sizes × pricing models.
+    """Accelerators × (weight, activation, KV) precisions × GPUs per replica × concurrencies × pricing models.
 
-    Same core as estimate_serving. Plans that do not fit, miss a latency target, lack a price or use a
+    Same core as estimate_serving; batch_sizes (concurrencies) None → CONCURRENCY_CANDIDATES, the grid every
+    plan search shares, so the cheapest row is the plan estimate_serving picks.
+    Plans that do not fit, miss a latency target, lack a price or use a
     precision the accelerator cannot compute in are dropped. Cost column: cost per 1M output tokens (units
     for non-language models); time column: time_per_output_token_s.
     """
@@ -317,6 +322,8 @@ def sweep_serving(
         )
     prices = _prices(prices_usd_per_gpu_hour, len(accelerators), pricing_model_names)
     a_n, q_n, k_n = len(accelerators), len(quantizations), prices.shape[1]
+    if batch_sizes is None:
+        batch_sizes = CONCURRENCY_CANDIDATES
     t = np.asarray(gpus_per_replica_counts, dtype=np.float64)[None, None, :, None, None]
     b = np.asarray(batch_sizes, dtype=np.float64)[None, None, None, :, None]
     peak = _peaks(accelerators, [q[1] for q in quantizations])[:, :, None, None, None]
@@ -352,6 +359,7 @@ def sweep_serving(
         compute_efficiency_fraction=compute_efficiency_fraction,
         memory_usable_fraction=memory_usable_fraction,
         hop_latency_s=hop_latency_s,
+        max_batched_tokens=float(max_batched_token_count),
     )
     shape = (a_n, q_n, t.shape[2], b.shape[3], k_n)
     valid = r["fits"] & np.isfinite(r["cost_usd_per_million_output"])
@@ -370,7 +378,9 @@ def sweep_serving(
         "memory_gb_per_gpu": r["memory_bytes_per_gpu"] / 1e9,
         "time_to_first_token_s": r["time_to_first_token_s"],
         "time_per_output_token_s": r["time_per_output_token_s"],
+        "output_tokens_per_second": r["units_per_s"],
         "output_tokens_per_second_per_gpu": r["units_per_s_per_gpu"],
+        "decode_output_tokens_per_second": r["decode_units_per_s"],
         "cost_usd_per_million_output_tokens": r["cost_usd_per_million_output"],
         "cost_usd_per_million_tokens": r["cost_usd_per_million_blended"],
         "quality_loss_points": np.asarray(quality_loss_points, dtype=np.float64)[None, :, None, None, None],
@@ -426,7 +436,7 @@ def cheapest_serving_plan(
     accelerators: Sequence[AcceleratorSpec],
     quantizations: Sequence[tuple[str, str, str]],
     gpus_per_replica_counts: Sequence[int] | NDArray[Any],
-    batch_sizes: Sequence[int] | NDArray[Any],
+    batch_sizes: Sequence[int] | NDArray[Any] | None,
     prices_usd_per_gpu_hour: Any,
     *,
     time_to_first_token_target_s: float | None,
@@ -434,7 +444,10 @@ def cheapest_serving_plan(
     max_quality_loss_points: float | None = None,
     **kwargs: Any,
 ) -> dict[str, Any] | None:
-    """The cheapest serving plan per 1M output tokens that meets the latency targets (and quality bound)."""
+    """The cheapest serving plan per 1M output tokens that meets the latency targets (and quality bound).
+
+    The one plan search of every caller (Models, Strategy lab, the simulator's unit costs through the lever
+    strategies, the sweep API): batch_sizes None searches CONCURRENCY_CANDIDATES."""
     table = sweep_serving(
         model,
         accelerators,
