@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
@@ -48,27 +49,41 @@ class ImportReport(BaseModel):
     unchanged: int
     invalid: int
     rows: list[RowOutcome]
+    skipped: int = 0  # rows of a published file that are not offers (e.g. CPU machines in a SkyPilot catalog)
 
 
 def import_quotes(session: Session, text: str, dry_run: bool) -> ImportReport:
-    from app.web.schemas import PriceQuoteCreate  # the strict schema is the one validation of a quote
-
+    """The project's own CSV (the price-quote columns, `accelerator_name` accepted for the id)."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise ValidationFailed("the file is empty or has no header row", field="file")
-    outcomes: list[RowOutcome] = []
+    rows = ((index + 2, raw) for index, raw in enumerate(reader))  # the header is line 1
+    return import_quote_rows(session, rows, dry_run, "CSV import of price quotes")
+
+
+def import_quote_rows(
+    session: Session,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    dry_run: bool,
+    label: str,
+    rejected: Iterable[RowOutcome] = (),
+) -> ImportReport:
+    """Validate `rows` (line number, cells) with the one quote schema, diff them against the sheet and, unless
+    a dry run or any row is invalid, apply them all. `rejected` are rows a converter already refused."""
+    from app.web.schemas import PriceQuoteCreate  # the strict schema is the one validation of a quote
+
+    outcomes: list[RowOutcome] = list(rejected)
     planned: list[tuple[PriceQuote | None, dict[str, Any]]] = []
     seen_keys: set[tuple[str, str, str, str]] = set()
-    for index, raw in enumerate(reader):
-        line = index + 2  # the header is line 1
+    for index, (line, raw) in enumerate(rows):
         if index >= MAX_ROWS:
             raise ValidationFailed(f"more than {MAX_ROWS} rows; split the file", field="file")
         try:
             values = PriceQuoteCreate.model_validate(_coerce(raw, session)).model_dump()
-        except (ValidationError, ValueError) as exc:
+            values = price_sheet.prepare_quote(values)
+        except (ValidationError, ValueError, ValidationFailed) as exc:
             outcomes.append(RowOutcome(line=line, status="invalid", key=_key_text(raw), reason=_reason(exc)))
             continue
-        values = price_sheet.prepare_quote(values)
         key = (values["provider"], values["instance_type"], values["region"], values["pricing_model"])
         if key in seen_keys:
             outcomes.append(
@@ -82,6 +97,7 @@ def import_quotes(session: Session, text: str, dry_run: bool) -> ImportReport:
         outcomes.append(_compare(line, current, values))
         planned.append((current, values))
 
+    outcomes.sort(key=lambda outcome: outcome.line)
     counts = {
         status: sum(o.status == status for o in outcomes)
         for status in ("added", "changed", "unchanged", "invalid")
@@ -95,8 +111,7 @@ def import_quotes(session: Session, text: str, dry_run: bool) -> ImportReport:
             "import",
             "price_quotes",
             None,
-            f"CSV import of price quotes: {counts['added']} added, {counts['changed']} changed, "
-            f"{counts['unchanged']} unchanged",
+            f"{label}: {counts['added']} added, {counts['changed']} changed, {counts['unchanged']} unchanged",
         )
     report = ImportReport(dry_run=dry_run, committed=committed, rows=outcomes, **counts)
     if not dry_run and not committed:
@@ -191,6 +206,8 @@ def _key_text(raw: dict[str, Any]) -> str:
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationFailed) and exc.field:
+        return f"{exc.field}: {exc.message}"
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors())
     return str(exc)
