@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -47,9 +48,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Price War Room on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "app.main:app", host=host, port=port, workers=args.workers, proxy_headers=True, log_level="info"
-    )
+    with contextlib.ExitStack() as stack:
+        if settings.embedded_worker:  # one job worker in this process (PRICEWAR_EMBEDDED_WORKER=false: none)
+            from app.services.jobs import serve_embedded
+
+            stack.enter_context(serve_embedded())
+            print("background jobs: embedded worker on (PRICEWAR_EMBEDDED_WORKER=false turns it off)")
+        uvicorn.run(
+            "app.main:app", host=host, port=port, workers=args.workers, proxy_headers=True, log_level="info"
+        )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run background jobs from the queue until stopped (any number of these, on any machine)."""
+    import logging
+
+    from app.services.jobs import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"pricewar worker: {args.concurrency} thread(s) on the job queue; Ctrl-C finishes the current task")
+    run_worker(args.concurrency)
     return 0
 
 
@@ -93,6 +112,39 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"import refused, nothing written: {exc}", file=sys.stderr)
         return 2
     print("imported " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
+def cmd_import_prices(args: argparse.Namespace) -> int:
+    """Import a published price file (LiteLLM's price table, a SkyPilot vms.csv): for cron."""
+    from datetime import date
+
+    from app.db.session import session_scope
+    from app.services import litellm_import, skypilot_import
+    from app.services.errors import ServiceError
+
+    raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
+    effective_from = date.fromisoformat(args.effective_from) if args.effective_from else date.today()
+    try:
+        with session_scope() as session:
+            if args.source == "litellm":
+                report: object = litellm_import.import_prices(
+                    session, json.loads(raw), effective_from, dry_run=args.dry_run
+                )
+            else:
+                if not args.provider:
+                    print("a SkyPilot catalog needs --provider (e.g. aws)", file=sys.stderr)
+                    return 2
+                report = skypilot_import.import_catalog(
+                    session, raw, args.provider, effective_from, dry_run=args.dry_run
+                )
+    except (ServiceError, json.JSONDecodeError) as exc:
+        refused = getattr(exc, "report", None)
+        if refused is not None:
+            print(json.dumps(refused.model_dump(mode="json"), indent=2))
+        print(f"import refused, nothing written: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.model_dump(mode="json"), indent=2))  # type: ignore[attr-defined]
     return 0
 
 
@@ -171,11 +223,27 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("input", nargs="?", default="-", help="file path, or - for stdin")
     imp.set_defaults(handler=cmd_import)
 
+    prices = commands.add_parser(
+        "import-prices", help="import a published price file: LiteLLM's price table or a SkyPilot vms.csv"
+    )
+    prices.add_argument("--source", choices=("litellm", "skypilot"), required=True)
+    prices.add_argument("file", help="the file ('-' reads standard input)")
+    prices.add_argument("--provider", help="SkyPilot: the cloud the catalog is for (aws, gcp, azure, …)")
+    prices.add_argument("--effective-from", help="YYYY-MM-DD the prices start (default today)")
+    prices.add_argument("--dry-run", action="store_true", help="report the diff, write nothing")
+    prices.set_defaults(handler=cmd_import_prices)
+
     admin = commands.add_parser("create-admin", help="create an admin user (no default password exists)")
     admin.add_argument("username")
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     admin.add_argument("--role", default="admin", choices=("viewer", "editor", "admin"), help="default admin")
     admin.set_defaults(handler=cmd_create_admin)
+
+    worker = commands.add_parser("worker", help="run background jobs (simulations, tornados, sweeps)")
+    worker.add_argument(
+        "--concurrency", type=int, default=1, help="tasks at once in this process (default 1; add processes)"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     wait = commands.add_parser("wait-db", help="wait until the database answers")
     wait.add_argument("--timeout-s", type=float, default=60, help="give up after this many seconds")

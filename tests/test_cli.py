@@ -40,3 +40,22 @@ def test_migrate_seed_export_import_round_trip() -> None:
     assert json.loads(again.stdout) == json.loads(dump.read_text())
     refused = _run("import", str(dump), db=target)
     assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+def test_import_prices_from_published_files_for_cron() -> None:
+    published = Path(__file__).resolve().parent / "fixtures" / "published"
+    db = Path(tempfile.mkdtemp()) / "prices.sqlite3"
+    assert _run("migrate", db=db).returncode == 0
+    assert _run("seed", db=db).returncode == 0
+    litellm = str(published / "litellm_model_prices_sample.json")
+    refused = _run("import-prices", "--source", "litellm", litellm, "--effective-from", "2026-11-30", db=db)
+    assert refused.returncode == 2 and "nothing written" in refused.stderr  # the sample has two broken entries
+    dry = _run("import-prices", "--source", "litellm", litellm, "--dry-run", db=db)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["skipped"] == 2
+    catalog = str(published / "skypilot_aws_vms_sample.csv")
+    missing = _run("import-prices", "--source", "skypilot", catalog, "--dry-run", db=db)
+    assert missing.returncode == 2 and "--provider" in missing.stderr
+    sky = _run("import-prices", "--source", "skypilot", catalog, "--provider", "aws", "--dry-run", db=db)
+    assert sky.returncode == 0, sky.stderr
+    assert json.loads(sky.stdout)["invalid"] == 2
