@@ -99,6 +99,15 @@ class PriceQuote(TimestampedVersioned, Base):
         Index(
             "ix_price_quotes_offer", "provider", "instance_type", "region", "pricing_model", "effective_from"
         ),
+        # Issue 17: the cheapest offer per accelerator and pricing model is an index walk (price_sheet.
+        # cheapest_offers); the sheet sorted by a per-accelerator metric walks each accelerator by price.
+        Index("ix_price_quotes_cheapest", "accelerator_id", "pricing_model", "usd_per_accelerator_hour", "id"),
+        Index("ix_price_quotes_accelerator_price", "accelerator_id", "usd_per_accelerator_hour", "id"),
+        Index("ix_price_quotes_usd_per_accelerator_hour", "usd_per_accelerator_hour", "id"),
+        Index("ix_price_quotes_usd_per_hour", "usd_per_hour", "id"),
+        Index("ix_price_quotes_effective_from", "effective_from", "id"),
+        Index("ix_price_quotes_family", "accelerator_family", "id"),
+        Index("ix_price_quotes_region", "region", "id"),
     )
 
 
@@ -119,10 +128,18 @@ class MarketPrice(TimestampedVersioned, Base):
     effective_date: Mapped[date] = mapped_column(Date, index=True)
     date_basis: Mapped[str] = mapped_column(String(40), default="day")
     event_type: Mapped[str] = mapped_column(String(20))
+    # A public benchmark or arena rating (higher is better) and where it comes from: quality-adjusted prices.
+    capability_score: Mapped[float | None] = mapped_column(Float)
+    capability_source: Mapped[str] = mapped_column(Text, default="", server_default="")
     change_note: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(Text, default="")
     verification: Mapped[str] = mapped_column(String(40), default="user-entered")
     notes: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_market_prices_model_date", "model_name", "effective_date", "id"),
+        Index("ix_market_prices_provider_date", "provider", "effective_date", "id"),
+    )
 
 
 class ModelConfig(TimestampedVersioned, Base):
@@ -165,6 +182,9 @@ class Scenario(TimestampedVersioned, Base):
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(Text, default="")
     is_preset: Mapped[bool] = mapped_column(default=False)
+    # The market prices a price-floor alert compares with: {"providers": [...], "model_name_contains": "...",
+    # "min_capability_score": x, "max_capability_score": y}; None = every market price.
+    comparable_set: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SimulationRun(TimestampedVersioned, Base):
@@ -181,7 +201,10 @@ class SimulationRun(TimestampedVersioned, Base):
     engine_version: Mapped[str] = mapped_column(String(40), default="1")
     results: Mapped[dict[str, Any]] = mapped_column(JSON)
 
+    __table_args__ = (Index("ix_simulation_runs_scenario", "scenario_id", "id"),)
+
 
 # Access control and audit tables live in their own module; importing them here registers them with
 # Base.metadata for Alembic and `from app.db.models import User` keeps working.
 from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401
+from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)

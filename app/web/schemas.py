@@ -144,6 +144,10 @@ class MarketPriceCreate(StrictModel):
     effective_date: IsoDate
     date_basis: Annotated[str, Field(max_length=40)] = "day"
     event_type: EventType
+    capability_score: Annotated[float, Field(ge=-1e6, le=1e6)] | None = Field(
+        default=None, description="A public benchmark or arena rating (higher is better), for quality-adjusted prices"
+    )
+    capability_source: LongText = Field(default="", description="Which benchmark or rating, and when")
     change_note: LongText = ""
     source: LongText = ""
     verification: Verification = "user-entered"
@@ -172,6 +176,15 @@ class ModelConfigCreate(StrictModel):
     notes: LongText = ""
 
 
+class ComparableSet(StrictModel):
+    """Which market prices a scenario competes with; every filter given must hold."""
+
+    providers: Annotated[list[Annotated[str, Field(min_length=1, max_length=80)]], Field(max_length=100)] = []
+    model_name_contains: Annotated[str, Field(max_length=160)] = ""
+    min_capability_score: Annotated[float, Field(ge=-1e6, le=1e6)] | None = None
+    max_capability_score: Annotated[float, Field(ge=-1e6, le=1e6)] | None = None
+
+
 class ScenarioCreate(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=160)]
     description: LongText = ""
@@ -180,6 +193,9 @@ class ScenarioCreate(StrictModel):
     as_of: IsoDate | None = None
     inputs: dict[str, Any] = Field(default_factory=dict, description="Simulator inputs (JSON)")
     source: LongText = ""
+    comparable_set: ComparableSet | None = Field(
+        default=None, description="The market prices its price-floor alerts compare with (none: every one)"
+    )
 
 
 def _partial(create: type[StrictModel], name: str) -> type[StrictModel]:

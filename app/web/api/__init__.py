@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.web.api import access, audit, catalog, estimates, simulations, system
+from app.web.api import access, alerts, audit, catalog, estimates, jobs, ownership, simulations, system
 
 ROUTERS: list[APIRouter] = [
     *catalog.routers,
@@ -10,7 +10,10 @@ ROUTERS: list[APIRouter] = [
     *access.routers,
     audit.router,
     estimates.router,
+    ownership.router,
+    alerts.router,
     simulations.router,
+    jobs.router,
 ]
 
 
