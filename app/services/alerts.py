@@ -1,12 +1,11 @@
 """Price-floor alerts: the market prices, in the comparable set a scenario names, that sit at or below that
 scenario's price floor — computed from what is stored now, never cached.
 
-A scenario's floor is our unit cost per 1M output tokens (the cost engine's baseline figure when the scenario
-names a model and an accelerator, else the scenario's own) × (1 + the floor margin of our pricing policy): below
-it each token sold loses money. A market price is compared by its output price per 1M tokens, the unit the
-simulator's prices are in. `since` is the first date of the unbroken run of that model's dated prices at or
-below the floor.
-"""
+A scenario's floor is our unit cost per 1M output tokens (the cost engine's baseline figure when the
+scenario names a model and an accelerator, else the scenario's own) × (1 + the floor margin of our pricing
+policy): below it each token sold loses money. A market price is compared by its output price per 1M
+tokens, the unit the simulator's prices are in. `since` is the first date of the unbroken run of that
+model's dated prices at or below the floor."""
 
 from __future__ import annotations
 

@@ -145,7 +145,8 @@ class MarketPriceCreate(StrictModel):
     date_basis: Annotated[str, Field(max_length=40)] = "day"
     event_type: EventType
     capability_score: Annotated[float, Field(ge=-1e6, le=1e6)] | None = Field(
-        default=None, description="A public benchmark or arena rating (higher is better), for quality-adjusted prices"
+        default=None,
+        description="A public benchmark or arena rating (higher is better), for quality-adjusted prices",
     )
     capability_source: LongText = Field(default="", description="Which benchmark or rating, and when")
     change_note: LongText = ""

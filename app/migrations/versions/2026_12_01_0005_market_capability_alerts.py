@@ -1,8 +1,8 @@
 """market prices carry a capability score; scenarios name their comparable set
 
-Issue 14: quality-adjusted prices need a capability score (with its source) on each market price, and price-floor
-alerts compare a scenario's floor with the market prices in the set the scenario names (providers, a model-name
-filter, a capability band; none = every market price).
+Issue 14: quality-adjusted prices need a capability score (with its source) on each market price, and
+price-floor alerts compare a scenario's floor with the market prices in the set the scenario names
+(providers, a model-name filter, a capability band; none = every market price).
 
 Revision ID: 0005
 Revises: 0004
