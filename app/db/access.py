@@ -112,4 +112,11 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     summary: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_audit_entries_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_entries_entity", "entity", "entity_id"),
+        # Issue 17: newest-first pages, plain and filtered, are index walks at a million entries.
+        Index("ix_audit_entries_at_id", "at", "id"),
+        Index("ix_audit_entries_entity_at", "entity", "entity_id", "at", "id"),
+        Index("ix_audit_entries_actor_at", "actor", "at", "id"),
+        Index("ix_audit_entries_action_at", "action", "at", "id"),
+    )

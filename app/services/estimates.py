@@ -23,11 +23,18 @@ from app.engine import article
 from app.engine.architecture import ModelSpec
 from app.engine.hardware import A100_SXM4_80GB, AcceleratorSpec, UnsupportedPrecision, accelerator_from_row
 from app.engine.parallelism import ParallelismPlan
-from app.engine.serving import PlanDoesNotFit, ServingPlan, estimate_serving
+from app.engine.serving import (
+    CONCURRENCY_CANDIDATES,
+    DEFAULT_MAX_BATCHED_TOKEN_COUNT,
+    DEFAULT_UTILIZATION,
+    PlanDoesNotFit,
+    ServingPlan,
+    estimate_serving,
+)
 from app.engine.sweep import SweepTable, sweep_serving, sweep_training
 from app.engine.training import TrainingPlan, estimate_training
 from app.services.errors import NotFoundError, ValidationFailed
-from app.services.price_sheet import accelerator_by_name, cheapest_quote
+from app.services.price_sheet import accelerator_by_name, cheapest_offers, cheapest_quote
 
 MAX_SWEEP_PLANS = 5_000_000
 
@@ -318,6 +325,7 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             quality_loss_points=request.get("quality_loss_points"),
             memory_efficiency_fraction=request.get("memory_efficiency"),
             compute_efficiency_fraction=request.get("compute_efficiency"),
+            max_batched_token_count=request.get("max_batched_tokens", DEFAULT_MAX_BATCHED_TOKEN_COUNT),
         )
         est = estimate_serving(plan)
         est.raise_if_infeasible()
@@ -338,8 +346,10 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "memory_gb_per_gpu": est.memory_gb_per_gpu,
         "available_memory_gb_per_gpu": est.available_gb_per_gpu,
         "fits_in_memory": est.fits_in_memory,
+        "mode": est.mode,
         "meets_latency_targets": est.meets_latency_targets,
         "batch_size": est.batch_size,
+        "concurrency": est.batch_size,
         "compute_precision": est.compute_precision,
         "time_to_first_token_s": est.time_to_first_token_s,
         "time_per_output_token_s": est.time_per_output_token_s,
@@ -347,8 +357,20 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "decode_compute_s": est.decode_compute_s,
         "communication_s": est.communication_s,
         "bound": est.bound,
+        "iteration_s": est.iteration_s,
+        "gemm_memory_s": est.gemm_memory_s,
+        "gemm_compute_s": est.gemm_compute_s,
+        "attention_s": est.attention_s,
+        "queue_wait_s": est.queue_wait_s,
+        "prefill_iteration_count": est.prefill_iteration_count,
         "output_tokens_per_second": est.output_tokens_per_second,
         "output_tokens_per_second_per_gpu": est.output_tokens_per_second_per_gpu,
+        "input_tokens_per_second": est.input_tokens_per_second,
+        "decode_output_tokens_per_second": est.decode_output_tokens_per_second,
+        "prefill_input_tokens_per_second": est.prefill_input_tokens_per_second,
+        "utilization": plan.utilization_fraction
+        if plan.utilization_fraction is not None
+        else DEFAULT_UTILIZATION,
         "cost_usd_per_million_output_tokens": est.cost_usd_per_million_output_tokens,
         "cost_usd_per_million_tokens": est.cost_usd_per_million_tokens,
         "unit_name": est.unit_name,
@@ -380,15 +402,17 @@ def _sweep_accelerators(
 def _sweep_prices(
     session: Session, rows: Sequence[Accelerator], pricing_models: Sequence[str], given: float | None
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Accelerators × pricing models: the given price, or the cheapest offer of each pair (one query)."""
     prices = np.full((len(rows), len(pricing_models)), np.nan)
+    if given is not None:
+        prices[:, :] = given
+        return prices
+    offers = cheapest_offers(session, [row.id for row in rows], pricing_models)
     for i, row in enumerate(rows):
         for k, model in enumerate(pricing_models):
-            if given is not None:
-                prices[i, k] = given
-            else:
-                quote = cheapest_quote(session, row.id, model)
-                if quote is not None:
-                    prices[i, k] = quote.usd_per_accelerator_hour
+            quote = offers.get((row.id, model))
+            if quote is not None:
+                prices[i, k] = quote.usd_per_accelerator_hour
     return prices
 
 
@@ -450,7 +474,7 @@ def sweep(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         ]
         losses = [q.get("quality_loss_points") for q in quantizations]
         gpus = list(request.get("gpus_per_replica") or [1, 2, 4, 8])
-        batches = list(request.get("batch_sizes") or [1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
+        batches = list(request.get("batch_sizes") or CONCURRENCY_CANDIDATES)
         size = len(accs) * len(combos) * len(gpus) * len(batches) * len(pricing_models)
         _check_size(size)
         kwargs: dict[str, Any] = {}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, PriceQuote
@@ -153,22 +154,79 @@ def is_whole_offer() -> ColumnElement[bool]:
     return PriceQuote.price_scope != "gpu_only_component"
 
 
-def cheapest_quote(
-    session: Session, accelerator_id: int, pricing_model: str = "on_demand", as_of: date | None = None
-) -> PriceQuote | None:
-    """The lowest price per accelerator-hour in effect for this accelerator and pricing model."""
+def _cheapest_id(
+    pricing_model: str,
+    as_of: date,
+    min_accelerators_per_instance: int,
+    extra_conditions: Sequence[ColumnElement[bool]] = (),
+) -> Any:
+    """The id of the cheapest whole offer in effect for the enclosing accelerator row and `pricing_model`:
+    a LIMIT 1 walk of ix_price_quotes_cheapest (accelerator_id, pricing_model, usd_per_accelerator_hour, id)
+    that stops at the first row in effect — never a read of the whole sheet."""
     query = (
-        select(PriceQuote)
+        select(PriceQuote.id)
         .where(
-            PriceQuote.accelerator_id == accelerator_id,
+            PriceQuote.accelerator_id == Accelerator.id,
             PriceQuote.pricing_model == pricing_model,
             is_whole_offer(),
-            in_effect(as_of or date.today()),
+            in_effect(as_of),
+            *extra_conditions,
         )
         .order_by(PriceQuote.usd_per_accelerator_hour, PriceQuote.id)
         .limit(1)
     )
-    return session.scalars(query).first()
+    if min_accelerators_per_instance > 1:
+        query = query.where(PriceQuote.accelerator_count >= min_accelerators_per_instance)
+    return query.correlate(Accelerator).scalar_subquery()
+
+
+def cheapest_offers(
+    session: Session,
+    accelerator_ids: Iterable[int] | None = None,
+    pricing_models: Sequence[str] = ("on_demand",),
+    as_of: date | None = None,
+    min_accelerators_per_instance: int = 1,
+    *,
+    extra_conditions: Sequence[ColumnElement[bool]] = (),
+) -> dict[tuple[int, str], PriceQuote]:
+    """(accelerator id, pricing model) → the quote with the lowest price per accelerator-hour in effect on
+    `as_of` (default today), whole offers only, ties broken by id; with `min_accelerators_per_instance`, only
+    instances with at least that many accelerators; `extra_conditions` narrow the sheet further (the hardware
+    page's provider filter). Pairs without such an offer are absent.
+
+    One SQL statement whatever the size of the sheet: per (accelerator, pricing model) an index walk that
+    stops at the first row in effect, then the chosen rows by primary key. The pages, the estimates, the
+    sweeps and the simulator all read prices through here."""
+    day = as_of or date.today()
+    models = list(dict.fromkeys(pricing_models))
+    ids = None if accelerator_ids is None else sorted(set(accelerator_ids))
+    if not models or ids == []:
+        return {}
+    chosen = []
+    for model in models:
+        pick = select(_cheapest_id(model, day, min_accelerators_per_instance, extra_conditions))
+        pick = pick.where(Accelerator.id.in_(ids)) if ids is not None else pick.select_from(Accelerator)
+        chosen.append(pick)
+    union = chosen[0] if len(chosen) == 1 else union_all(*chosen)
+    rows = session.scalars(select(PriceQuote).where(PriceQuote.id.in_(union)))
+    wanted = set(models)
+    return {
+        (row.accelerator_id, row.pricing_model): row
+        for row in rows
+        if row.accelerator_id is not None and row.pricing_model in wanted
+    }
+
+
+def cheapest_quote(
+    session: Session,
+    accelerator_id: int,
+    pricing_model: str = "on_demand",
+    as_of: date | None = None,
+    min_accelerators_per_instance: int = 1,
+) -> PriceQuote | None:
+    """The lowest price per accelerator-hour in effect for this accelerator and pricing model."""
+    offers = cheapest_offers(session, [accelerator_id], [pricing_model], as_of, min_accelerators_per_instance)
+    return offers.get((accelerator_id, pricing_model))
 
 
 def accelerator_by_name(session: Session, name: str) -> Accelerator | None:

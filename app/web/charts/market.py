@@ -30,7 +30,8 @@ class PricePoint:
     output_usd_per_million: float
 
 
-def market_prices_chart(points: Sequence[PricePoint]) -> Chart:
+def market_prices_chart(points: Sequence[PricePoint], total: int | None = None) -> Chart:
+    """`points` in date order; `total` the number of prices stored when `points` are only the latest."""
     counts = Counter(p.provider for p in points)
     top = [name for name, _ in counts.most_common(TOP_PROVIDERS)]
     groups: dict[str, list[PricePoint]] = {name: [] for name in [*top, "other providers"]}
@@ -78,8 +79,11 @@ def market_prices_chart(points: Sequence[PricePoint]) -> Chart:
             key=lambda p: p.output_usd_per_million,
             default=None,
         )
+        shown = f"{len(points)} dated list prices"
+        if total is not None and total > len(points):
+            shown = f"The latest {len(points)} of {total:,} dated list prices"
         summary = (
-            f"{len(points)} dated list prices from {first.effective_date.isoformat()} "
+            f"{shown} from {first.effective_date.isoformat()} "
             f"({first.provider} {first.model_name}, {usd(first.output_usd_per_million)} per 1M output tokens)"
         )
         if cheapest_recent:

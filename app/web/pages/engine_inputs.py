@@ -1,7 +1,7 @@
 """Database rows → engine inputs for the pages, through the cost engine's use-case layer
 (app/services/estimates.py: the same row mapping as the REST estimates), plus one page-specific read:
-every accelerator with its cheapest price in effect, in one query (the heatmap and the lever lab need all
-of them at once; estimates.price resolves one accelerator at a time).
+every accelerator with its cheapest price in effect, through the price sheet's cheapest-offer query (the
+heatmap and the lever lab need all of them at once).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.engine.architecture import ModelSpec
 from app.engine.hardware import AcceleratorSpec
 from app.services import estimates
-from app.services.price_sheet import in_effect, is_whole_offer
+from app.services.price_sheet import cheapest_offers
 
 
 def model_spec(row: ModelConfig) -> ModelSpec:
@@ -38,20 +38,14 @@ class PricedAccelerator:
 def priced_accelerators(
     session: Session, as_of: date, pricing_model: str = "on_demand"
 ) -> list[PricedAccelerator]:
-    """Every accelerator with its cheapest per-accelerator-hour price in effect on `as_of` (one query)."""
-    quotes = session.scalars(
-        select(PriceQuote)
-        .where(
-            PriceQuote.pricing_model == pricing_model,
-            PriceQuote.accelerator_id.is_not(None),
-            is_whole_offer(),
-            in_effect(as_of),
-        )
-        .order_by(PriceQuote.usd_per_accelerator_hour, PriceQuote.id)
-    )
-    best: dict[int, PriceQuote] = {}
-    for quote in quotes:
-        best.setdefault(quote.accelerator_id or 0, quote)
+    """Every accelerator with its cheapest per-accelerator-hour price in effect on `as_of`: the price sheet's
+    one cheapest-offer query (an index walk per accelerator, never the whole sheet)."""
+    best = {
+        accelerator_id: quote
+        for (accelerator_id, _), quote in cheapest_offers(session, None, [pricing_model], as_of).items()
+    }
+    if not best:
+        return []
     rows = session.scalars(select(Accelerator).where(Accelerator.id.in_(best))).all()
     out = [
         PricedAccelerator(row, accelerator_spec(row), best[row.id].usd_per_accelerator_hour, best[row.id])

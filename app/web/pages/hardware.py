@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
-from urllib.parse import urlencode
+from datetime import date, timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
@@ -33,8 +33,10 @@ from app.web.charts.hardware import (
     price_history_chart,
 )
 from app.web.deps import SessionDep
+from app.web.heavy import HeavyWork
+from app.web.pages import hardware_sheet
 from app.web.pages.engine_inputs import model_spec
-from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other, validate_with
+from app.web.pages.forms import FormErrors, FormValues, parse_date, parse_float, see_other, validate_with
 from app.web.pages.page_cache import BoundedCache, database_of, stamp
 from app.web.pages.render import chart_html, render, templates
 from app.web.schemas import PriceQuoteUpdate
@@ -42,49 +44,8 @@ from app.web.schemas import PriceQuoteUpdate
 router = APIRouter()
 
 
-def _pflop_key(precision: str) -> Any:
-    """Sort by $/PFLOP-hour at `precision`; offers without that precision go last."""
+PAGE_SIZE = 50  # offers per page; sort, filters and the headline cards apply to the whole sheet (in SQL)
 
-    def key(o: OfferMetrics) -> tuple[bool, float]:
-        value = o.usd_per_pflop_hour[precision]
-        return value is None, value or 0.0
-
-    return key
-
-
-SORT_KEYS: dict[str, Any] = {
-    "provider": lambda o: (o.provider, o.instance_type),
-    "instance": lambda o: o.instance_type,
-    "accelerator": lambda o: o.accelerator,
-    "count": lambda o: o.accelerator_count,
-    "pricing": lambda o: o.pricing_model,
-    "usd_per_hour": lambda o: o.usd_per_hour,
-    "usd_per_accelerator_hour": lambda o: o.usd_per_accelerator_hour,
-    **{f"pflop_{p}": _pflop_key(p) for p in METRIC_PRECISIONS},
-    "gb_hour": lambda o: (o.usd_per_gb_hour is None, o.usd_per_gb_hour or 0),
-    "effective_from": lambda o: o.effective_from,
-}
-
-
-PAGE_SIZE = 50  # offers per page of the table; sort, filters and the headline cards use the whole sheet
-
-_QUOTE_COLUMNS = (
-    PriceQuote.id,
-    PriceQuote.provider,
-    PriceQuote.instance_type,
-    PriceQuote.region,
-    PriceQuote.accelerator_id,
-    PriceQuote.accelerator_family,
-    PriceQuote.accelerator_count,
-    PriceQuote.pricing_model,
-    PriceQuote.usd_per_hour,
-    PriceQuote.usd_per_accelerator_hour,
-    PriceQuote.price_scope,
-    PriceQuote.effective_from,
-    PriceQuote.effective_to,
-    PriceQuote.verification,
-    PriceQuote.source,
-)
 # What the unit metrics (offer_metrics) and the engine's spec (estimates.spec_of_row) read of an accelerator.
 _ACCELERATOR_COLUMNS = (
     Accelerator.id,
@@ -106,27 +67,6 @@ _ACCELERATOR_COLUMNS = (
 def _accelerators(session: Session) -> dict[int, Any]:
     """Every accelerator as a plain row (read-only, duck-typed like the ORM row), by id."""
     return {row.id: row for row in session.execute(select(*_ACCELERATOR_COLUMNS).order_by(Accelerator.id))}
-
-
-def _sheet(
-    session: Session,
-    accelerators: dict[int, Any],
-    as_of: date,
-    provider: str,
-    accelerator: str,
-    pricing: str,
-) -> list[OfferMetrics]:
-    """The filtered sheet with its unit metrics, read as plain rows (no ORM objects: the table only reads)."""
-    query = select(*_QUOTE_COLUMNS).where(price_sheet.in_effect(as_of)).order_by(PriceQuote.id)
-    if provider:
-        query = query.where(PriceQuote.provider == provider)
-    if pricing:
-        query = query.where(PriceQuote.pricing_model == pricing)
-    if accelerator:
-        query = query.where(
-            PriceQuote.accelerator_id.in_([a.id for a in accelerators.values() if a.name == accelerator])
-        )
-    return [offer_metrics(row, accelerators.get(row.accelerator_id)) for row in session.execute(query)]
 
 
 def _page_number(text: str) -> int | None:
@@ -206,16 +146,20 @@ def _options(session: Session) -> dict[str, list[str]]:
 class SheetView:
     """What the page shows of one filtered sheet, whatever the sort, page or chosen offer."""
 
-    offers: tuple[OfferMetrics, ...]  # in id order
+    sheet: hardware_sheet.SheetFilter
+    accelerators: dict[int, Any]
+    total: int  # offers in effect on the filtered sheet
+    cheapest_per_accelerator: tuple[OfferMetrics, ...]  # per accelerator and pricing model (chart, cards)
     throughput: dict[str, float]
     options: dict[str, list[str]]
     pflop_chart: Chart
     pflop_chart_html: Markup
 
 
-# Per worker: the filtered sheet with its metrics, the reference throughput and the chart, keyed by the
-# filters, the precision, the date and the stamps of the tables they are read from (page_cache), so an edit
-# of a price, an accelerator or the reference model is a new key and is shown on the next render.
+# Per worker: the filtered sheet's size, its cheapest offers, the reference throughput and the chart (all read
+# in SQL, never the whole sheet: hardware_sheet), keyed by the filters, the precision, the date and the stamps
+# of the tables they are read from (page_cache), so an edit of a price, an accelerator or the reference model
+# is a new key and is shown on the next render.
 _SHEET_VIEWS = BoundedCache(32)
 
 
@@ -224,10 +168,15 @@ def _sheet_view(
 ) -> tuple[tuple[Any, ...], SheetView]:
     def compute() -> SheetView:
         accelerators = _accelerators(session)
-        offers = _sheet(session, accelerators, as_of, provider, accelerator, pricing)
-        chart = pflop_hour_chart(offers, precision)
+        ids = tuple(a.id for a in accelerators.values() if a.name == accelerator) if accelerator else None
+        sheet = hardware_sheet.SheetFilter(as_of, provider, ids, pricing)
+        cheapest = hardware_sheet.cheapest_per_accelerator(session, accelerators, sheet, PRICING_MODELS)
+        chart = pflop_hour_chart(cheapest, precision)
         return SheetView(
-            tuple(offers),
+            sheet,
+            accelerators,
+            hardware_sheet.count(session, sheet),
+            tuple(cheapest),
             reference_throughput(session, accelerators),
             _options(session),
             chart,
@@ -246,8 +195,10 @@ def _sheet_view(
     return key, _SHEET_VIEWS.get_or_compute(key, compute)
 
 
-# The rendered rows of one page of a sheet view (most of the page's render time), by everything they show.
+# The rendered rows of one page of a sheet view (most of the page's render time), by everything they show,
+# and the rows themselves (one page read in SQL per view, sort and page).
 _ROWS_HTML = BoundedCache(64)
+_PAGE_ROWS = BoundedCache(64)
 
 
 def _page(
@@ -273,11 +224,11 @@ def _page(
     if precision not in METRIC_PRECISIONS:
         precision = "bf16"
     sort = params.get("sort", "pflop_bf16")
-    if sort not in SORT_KEYS and sort != "tokens_per_usd":
+    if sort not in hardware_sheet.SORTS:
         sort = "pflop_bf16"
     descending = params.get("dir") == "desc"
     view_key, view = _sheet_view(session, as_of, provider, accelerator, pricing, precision)
-    offers = list(view.offers)
+    offers = list(view.cheapest_per_accelerator)
     throughput = view.throughput
 
     def tokens_for(rows: list[OfferMetrics]) -> dict[int, float]:
@@ -286,14 +237,6 @@ def _page(
             for o in rows
             if o.accelerator in throughput
         }
-
-    if sort == "tokens_per_usd":
-        all_tokens = tokens_for(offers)
-        offers.sort(key=lambda o: (o.quote_id not in all_tokens, -all_tokens.get(o.quote_id, 0.0)))
-        if descending:
-            offers.reverse()
-    else:
-        offers.sort(key=SORT_KEYS[sort], reverse=descending)
 
     selected: PriceQuote | None = None
     history_chart = None
@@ -304,15 +247,26 @@ def _page(
             history_chart = price_history_chart(_offer_history(session, selected), as_of)
 
     # One page of the sorted, filtered sheet; without a page number, the page holding the chosen offer.
-    total = len(offers)
+    # (SQL: the page's rows only, hardware_sheet)
+    total = view.total
     page_count = max(1, -(-total // PAGE_SIZE))
     page = _page_number(params.get("page", ""))
     if page is None and selected is not None:
-        index = next((i for i, o in enumerate(offers) if o.quote_id == selected.id), None)
+        index = hardware_sheet.rank(
+            session, view.accelerators, view.sheet, sort, descending, selected, throughput
+        )
         page = index // PAGE_SIZE + 1 if index is not None else None
     page = min(page or 1, page_count)
     first = (page - 1) * PAGE_SIZE
-    shown = offers[first : first + PAGE_SIZE]
+
+    def page_rows() -> tuple[OfferMetrics, ...]:
+        return tuple(
+            hardware_sheet.page_rows(
+                session, view.accelerators, view.sheet, sort, descending, first, PAGE_SIZE, throughput
+            )
+        )
+
+    shown = list(_PAGE_ROWS.get_or_compute((view_key, sort, descending, page), page_rows))
 
     filters = {
         "as_of": params.get("as_of", ""),
@@ -408,6 +362,8 @@ def _page(
             "errors": errors or FormErrors(),
             "form": form or {},
             "saved": params.get("saved"),
+            "view_query": view_query(),
+            "default_start": default_start(selected).isoformat() if selected else "",
             "import_report": import_report,
             "import_text": import_text,
             "imported": params.get("imported"),
@@ -416,15 +372,28 @@ def _page(
     )
 
 
+def default_start(quote: PriceQuote) -> date:
+    """The date a new price of `quote` starts unless the editor picks another: today, or the day after the
+    current price started if that is today or later (a new price must start after the current one)."""
+    return max(date.today(), quote.effective_from + timedelta(days=1))
+
+
+VIEW_KEYS = ("as_of", "provider", "accelerator", "pricing_model", "precision", "sort", "dir", "page")
+
+
+def view_params(text: str) -> dict[str, str]:
+    """The sheet's filters carried through a form post (so saving keeps the user's view): known keys only."""
+    return {k: v for k, v in parse_qsl(text or "") if k in VIEW_KEYS and v and len(v) <= 200}
+
+
 @router.get("/hardware", response_class=HTMLResponse)
 def hardware(request: Request, session: SessionDep) -> HTMLResponse:
     return _page(request, session)
 
 
 @router.post("/hardware/quotes/{quote_id}/price", response_class=HTMLResponse)
-async def change_price(quote_id: int, request: Request, session: SessionDep) -> Response:
+def change_price(quote_id: int, request: Request, session: SessionDep, values: FormValues) -> Response:
     """An editor changes a price: the current row closes and a dated successor is added (as in the API)."""
-    values = await form_values(request)
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
     price = parse_float(values, "usd_per_hour", errors, low=0, strict_low=True)
@@ -455,17 +424,19 @@ async def change_price(quote_id: int, request: Request, session: SessionDep) -> 
             errors[exc.field or "usd_per_hour"] = exc.message
         else:
             session.flush()
+            view = view_params(values.get("view", ""))
+            view.pop("page", None)  # the successor's page is found from its id
             return (
-                see_other("/hardware", offer=successor.id, saved="price")
+                see_other("/hardware", **view, offer=successor.id, saved="price")
                 if successor
-                else see_other("/hardware")
+                else see_other("/hardware", **view)
             )
     return _page(request, session, errors=errors, form=values, status_code=422, offer_id=quote_id)
 
 
-@router.post("/hardware/import", response_class=HTMLResponse)
-async def import_csv(request: Request, session: SessionDep) -> Response:
-    """CSV import of quotes: "Preview" shows the diff (dry run); "Import" commits all or nothing, then 303."""
+async def _import_upload(request: Request) -> tuple[str, str]:
+    """(CSV text, action) of the import form: the body is read on the loop, the database work happens in the
+    plain `def` handler."""
     form = await request.form()
     upload = form.get("file")
     text = str(form.get("csv_text") or "")
@@ -473,11 +444,21 @@ async def import_csv(request: Request, session: SessionDep) -> Response:
         raw = await upload.read()
         if raw:
             text = raw.decode("utf-8-sig", errors="replace")
+    return text, str(form.get("action") or "")
+
+
+ImportUpload = Annotated[tuple[str, str], Depends(_import_upload)]
+
+
+@router.post("/hardware/import", response_class=HTMLResponse)
+def import_csv(request: Request, session: SessionDep, upload: ImportUpload, work: HeavyWork) -> Response:
+    """CSV import of quotes: "Preview" shows the diff (dry run); "Import" commits all or nothing, then 303."""
+    text, action = upload
     errors = FormErrors()
     if not text.strip():
         errors["csv_text"] = "Paste CSV rows or choose a file."
         return _page(request, session, errors=errors, import_text=text, status_code=422)
-    dry_run = form.get("action") != "import"
+    dry_run = action != "import"
     try:
         report = quote_import.import_quotes(session, text, dry_run=dry_run)
     except ServiceError as exc:

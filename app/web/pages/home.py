@@ -24,11 +24,13 @@ COUNTED = (
     ("scenarios", Scenario, "/explorer"),
     ("stored runs", SimulationRun, "/runs"),
 )
-# The market chart reads every market price: drawn once per state of that table (stamped), not per render.
+# The market chart: drawn once per state of that table (stamped), not per render, from the latest
+# MARKET_CHART_POINTS prices (an index walk of effective_date; never the whole table of a grown history).
 _MARKET_CHARTS = BoundedCache(8)
+MARKET_CHART_POINTS = 500
 
 
-def _market_chart(session: Session) -> tuple[Chart, Markup]:
+def _market_chart(session: Session, total: int) -> tuple[Chart, Markup]:
     points = [
         PricePoint(
             m.provider,
@@ -46,10 +48,12 @@ def _market_chart(session: Session) -> tuple[Chart, Markup]:
                 MarketPrice.event_type,
                 MarketPrice.input_usd_per_million,
                 MarketPrice.output_usd_per_million,
-            ).order_by(MarketPrice.effective_date, MarketPrice.id)
+            )
+            .order_by(MarketPrice.effective_date.desc(), MarketPrice.id.desc())
+            .limit(MARKET_CHART_POINTS)
         )
-    ]
-    chart = market_prices_chart(points)
+    ][::-1]
+    chart = market_prices_chart(points, total=total)
     return chart, chart_html(chart)
 
 
@@ -64,7 +68,9 @@ def home(request: Request, session: SessionDep) -> HTMLResponse:
     ).one()
     counts = {label: (values[i], href) for i, (label, _, href) in enumerate(COUNTED)}
     market_key = (database_of(session), *values[len(COUNTED) :])
-    market_chart, market_html = _MARKET_CHARTS.get_or_compute(market_key, lambda: _market_chart(session))
+    market_chart, market_html = _MARKET_CHARTS.get_or_compute(
+        market_key, lambda: _market_chart(session, counts["market prices"][0])
+    )
     context = {
         "active_nav": "overview",
         "counts": counts,
