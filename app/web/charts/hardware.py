@@ -219,16 +219,18 @@ def price_history_chart(history: Sequence[OfferMetrics], as_of: date) -> Chart:
         data,
         layout(
             axis("Effective from (date)", type="date"),
-            axis("$ per accelerator-hour", tickprefix="$", rangemode="tozero"),
+            # An explicit top 20 % above the highest price: the line never sits above the last labelled tick.
+            axis("$ per accelerator-hour", tickprefix="$", range=[0, max(ys, default=1.0) * 1.2]),
             showlegend=False,
         ),
     )
     if len(history) > 1:
         first, last = history[0].usd_per_accelerator_hour, history[-1].usd_per_accelerator_hour
         change = (last - first) / first
+        ratio = f"{change * 100:+.0f} %" if abs(change) < 10 else f"{last / first:,.3g}×"
         summary = (
             f"{name} moved from {usd(first)} to {usd(last)} per accelerator-hour "
-            f"({change * 100:+.0f} %) over {len(history)} dated prices."
+            f"({ratio}) over {len(history)} dated prices."
         )
     elif history:
         summary = (
