@@ -2,7 +2,7 @@
 
 Pure numpy + standard library. Frozen dataclasses in (`Scenario`, `Strategy`), dataclasses of arrays out
 (`SimulationResult`). Randomness comes in as `rng: np.random.Generator`; strategies share the same draws.
-Models and sources: shared/guides/MARKET-MODEL.md (item numbers are cited in the modules).
+Models, equations and sources: docs/methodology/market-model.md.
 
 Glossary (market)
 -----------------
@@ -40,8 +40,8 @@ months                            numbered from 1; month 1 is the first simulate
 from app.engine.market.closed_forms import (
     ClosedForm,
     breakeven_volume_million_tokens_per_month,
-    lerner_price_usd_per_million_tokens,
     payback_months,
+    profit_max_price_usd_per_million_tokens,
     required_volume_uplift_fraction,
 )
 from app.engine.market.codec import (
@@ -94,7 +94,7 @@ __all__ = [
     "StrategyResult",
     "baseline_strategy",
     "breakeven_volume_million_tokens_per_month",
-    "lerner_price_usd_per_million_tokens",
+    "profit_max_price_usd_per_million_tokens",
     "payback_months",
     "preset_from_dict",
     "preset_to_dict",

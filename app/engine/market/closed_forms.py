@@ -1,4 +1,4 @@
-"""Closed-form checks a finance reader can verify by hand (MARKET-MODEL.md items 2-5).
+"""Closed-form checks a finance reader can verify by hand (docs/methodology/market-model.md, "Closed forms").
 
 Each returns a `ClosedForm`: the value, or `math.inf` with a reason when the answer is "never".
 """
@@ -66,15 +66,18 @@ def breakeven_volume_million_tokens_per_month(
     return ClosedForm(fixed_costs_usd_per_month / unit_margin)
 
 
-def lerner_price_usd_per_million_tokens(
-    unit_cost_usd_per_million_tokens: float, elasticity: float
+def profit_max_price_usd_per_million_tokens(
+    scenario: Any, unit_cost_usd_per_million_tokens: float
 ) -> ClosedForm:
-    """Profit-maximising price under constant elasticity: p* = c e / (1 + e), for e < -1."""
+    """Our profit-maximising price in the simulator's own demand model, against the rivals' prices of month 1
+    (their dated month-1 cuts at central values, held at their floors), central elasticities: the root of
+    p = c + 1 / (alpha (1 - (1 - kappa) s(p))) (demand.best_response_price). It replaces the constant-
+    elasticity Lerner price c e / (1 + e), which ignores that a logit firm's elasticity grows with its
+    price."""
+    from app.engine.market.equilibrium import month_one_best_response
+
     _check("unit_cost_usd_per_million_tokens", unit_cost_usd_per_million_tokens)
-    _check("elasticity", elasticity)
-    if elasticity >= -1:
-        return ClosedForm(math.inf, "demand is not elastic (e >= -1): raising the price always raises profit")
-    return ClosedForm(unit_cost_usd_per_million_tokens * elasticity / (1 + elasticity))
+    return ClosedForm(month_one_best_response(scenario, unit_cost_usd_per_million_tokens))
 
 
 def payback_months(one_off_usd: float, monthly_contribution_usd: float) -> ClosedForm:
@@ -118,8 +121,6 @@ def strategy_closed_forms(
         "breakeven_volume_million_tokens_per_month": breakeven_volume_million_tokens_per_month(
             firm.fixed_costs_usd_per_month, p0, c
         ),
-        "lerner_price_usd_per_million_tokens": lerner_price_usd_per_million_tokens(
-            c, market.switching_elasticity.central
-        ),
+        "profit_max_price_usd_per_million_tokens": profit_max_price_usd_per_million_tokens(scenario, c),
         "payback_months": payback_months(one_off_training_usd, contribution),
     }

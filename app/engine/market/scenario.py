@@ -23,11 +23,11 @@ MAX_USD = 1e15
 MAX_MILLION_TOKENS_PER_MONTH = 1e15
 
 RangeKind = Literal["fixed", "uniform", "triangular", "lognormal"]
-OurRule = Literal["hold", "match", "undercut", "floor", "premium"]
+OurRule = Literal["hold", "match", "undercut", "floor", "premium", "best_response"]
 RivalRule = Literal["hold", "match", "undercut", "best_response", "script"]
 RivalCostDecline = Literal["ours", "market"]
 
-OUR_RULES: tuple[str, ...] = ("hold", "match", "undercut", "floor", "premium")
+OUR_RULES: tuple[str, ...] = ("hold", "match", "undercut", "floor", "premium", "best_response")
 RIVAL_RULES: tuple[str, ...] = ("hold", "match", "undercut", "best_response", "script")
 RANGE_KINDS: tuple[str, ...] = ("fixed", "uniform", "triangular", "lognormal")
 
@@ -85,7 +85,9 @@ class PricingPolicy:
     cheapest rival makes us cut 50 %; never above today's price). undercut: the lowest rival price
     x (1 - undercut_fraction); 0 meets it. floor: unit cost x (1 + floor margin). premium: the
     quality-adjusted lowest rival price (rival price + quality gap x utility per point / price
-    sensitivity) x (1 + premium). Every rule except hold is clamped at the floor,
+    sensitivity) x (1 + premium). best_response: each month a damped step (best_response_damping_fraction of
+    the way) toward the price that maximises our gross profit against the rivals' prices of that month, from
+    the same demand model (app/engine/market/demand.py). Every rule except hold is clamped at the floor,
     unit cost x (1 + floor_margin_fraction).
     """
 
@@ -93,6 +95,7 @@ class PricingPolicy:
     undercut_fraction: float = 0.10
     floor_margin_fraction: float = 0.0
     premium_fraction: float = 0.0
+    best_response_damping_fraction: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,8 @@ class Rival:
     hold: its list price x the market trend (price_decline_per_year) x its dated cuts;
     script: the same (hold with cuts); match: follow the lowest competing price's moves in percent,
     never above its hold price; undercut: the lowest competing price x (1 - undercut_fraction), never
-    above its hold price; best_response: a damped step toward the logit best response c + 1/(beta (1 - s)).
+    above its hold price; best_response: a damped step toward its profit-maximising price against last
+    month's prices, p = c + D / (alpha (1 - (1 - kappa) s)) (app/engine/market/demand.py).
     """
 
     name: str
@@ -154,14 +158,16 @@ class Rival:
 
 @dataclass(frozen=True)
 class Market:
-    """Demand. Total volume is constant-elasticity in a price index; shares come from a logit.
+    """Demand: a constant-elasticity total market around a pure switching logit (app/engine/market/demand.py,
+    docs/methodology/market-model.md).
 
-    The two elasticities are kept apart (MARKET-MODEL.md item 8): `market_elasticity` moves the whole
-    market when the price index moves; `switching_elasticity` is our own-price elasticity within the market
-    at today's prices and calibrates the logit's price coefficient beta = -e / (p0 (1 - s0)).
+    `market_elasticity` (e_m) moves the whole market when the market's price index moves;
+    `switching_elasticity` (e_s) is every firm's own-price elasticity of share at today's prices and sets
+    each firm's price coefficient alpha_j = -e_s / (p_j0 (1 - s_j0)) (never from which firm is "us").
     Prices enter the logit deflated by the market's price level d^(-t/12): when every list price follows
     the market's decline, shares stay put, and a price held still loses share as the market deflates.
-    The outside option holds the share nobody in the scenario serves (1 - ours - rivals').
+    Other providers (the fringe) hold the share the named firms do not (1 - ours - rivals') at the market's
+    going price. Consistency: the market may be no more elastic than switching (kappa = -e_m / eta <= 1).
     """
 
     volume_million_tokens_per_month: float
@@ -316,6 +322,9 @@ def validate_scenario(s: Scenario) -> None:
     _between("firm.pricing.undercut_fraction", p.undercut_fraction, 0, 1)
     _between("firm.pricing.floor_margin_fraction", p.floor_margin_fraction, -1, 100)
     _between("firm.pricing.premium_fraction", p.premium_fraction, -1, 100)
+    _between("firm.pricing.best_response_damping_fraction", p.best_response_damping_fraction, 0, 1)
+    if p.best_response_damping_fraction == 0:
+        raise ScenarioError("firm.pricing.best_response_damping_fraction", "must be > 0 (0 never moves)")
 
     m = s.market
     _at_least("market.volume_million_tokens_per_month", m.volume_million_tokens_per_month, 0, strict=True)
@@ -382,6 +391,26 @@ def validate_scenario(s: Scenario) -> None:
     if s.outside_share_fraction < -1e-9:
         raise ScenarioError(
             "rivals", f"start shares (ours + rivals') add up to {1 - s.outside_share_fraction:.4f} > 1"
+        )
+    _validate_consistency(s)
+
+
+def _validate_consistency(s: Scenario) -> None:
+    """The total market may respond to prices no more than switching does (kappa <= 1), at the corner of the
+    ranges where that is hardest: otherwise a rival's cut would raise our sales (see demand.py)."""
+    from app.engine.market.demand import calibrate
+
+    e_s, e_m = s.market.switching_elasticity.high, s.market.market_elasticity.low
+    prices = [s.firm.price_usd_per_million_tokens] + [r.price_usd_per_million_tokens for r in s.rivals]
+    shares = [s.firm.start_share_fraction] + [r.start_share_fraction for r in s.rivals]
+    kappa = float(calibrate(prices, shares, e_s, e_m).kappa[0])
+    if kappa > 1.0 + 1e-9:
+        limit = -e_m / kappa
+        raise ScenarioError(
+            "market.market_elasticity",
+            f"the total market ({e_m:g} at its most elastic) may be at most as elastic as switching allows "
+            f"(about {-limit:.3g} with switching elasticity {e_s:g} and these shares): a market more elastic "
+            "than switching would make a rival's price cut raise our sales",
         )
 
 

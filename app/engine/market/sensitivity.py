@@ -2,7 +2,7 @@
 
 Common random numbers: the uniforms behind every uncertain input are drawn once; a variant pins one input
 to a value and re-reads the others from the same uniforms, so a bar's width is that input's effect and not
-Monte Carlo noise (MARKET-MODEL.md item 14).
+Monte Carlo noise (docs/methodology/market-model.md, "Sensitivity").
 """
 
 from __future__ import annotations

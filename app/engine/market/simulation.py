@@ -1,32 +1,39 @@
 """The month-by-month price war, vectorised over strategies (S) and Monte Carlo paths (P).
 
-One loop runs over months; everything inside works on (S, P) arrays for us and (R, S, P) for the rivals.
-Order of events in month t (1-based), following MARKET-MODEL.md items 7-13:
+One loop runs over months; everything inside works on (S, P) arrays for us and (R, S, P) for the rivals. Each
+month is five named steps over a small state (`_State`), with the constants of the group in `_Group`
+(equations and assumptions: docs/methodology/market-model.md):
 
-1. Prices. Reactive rules (ours and rivals') look at everyone's prices of month t-1 (a one-month reaction
-   lag; month 1 reacts to today's prices). Scripted cuts dated month t apply in month t. Every rival is held
-   at its floor: unit cost, or unit cost x (1 - subsidy) while its subsidy budget lasts.
-2. Demand. Total volume Q(t) = Q0 (Pbar(t)/Pbar0)^e_market (1 + g)^((t-1)/12), Pbar a price index with
-   today's inside shares as fixed weights. Target shares from a logit with an outside option,
-   u_j = alpha_j - beta p_j / D(t) + gamma q_j, with prices deflated by the market's price level
-   D(t) = d^(-(t-1)/12) (customers judge a price gap against the going rate: a constant-dollar beta would
-   stop discriminating once prices have fallen 100-fold; with d = 1 this is MARKET-MODEL item 7 exactly);
-   realised shares move a fraction lambda toward them each month.
-3. Sales. We sell min(demand, capacity); unmet demand spills to the rivals in proportion to their shares.
-4. Money. cash(t) = cash(t-1) + (p - c) sales - F - training outlay(t) + funding(t). Death is the first month
-   with cash < 0 and is absorbing; cash keeps being accounted after death so its bands show how deep.
+1. `_set_prices`. Reactive rules (ours and rivals') look at everyone's prices of month t-1 (a one-month
+   reaction lag; month 1 reacts to today's prices). Scripted cuts dated month t apply in month t. Every rival
+   is held at its floor: unit cost, or unit cost x (1 - subsidy) while its subsidy budget lasts. Our
+   best_response is a damped step toward the price maximising our gross profit against the rivals' prices
+   of this month (demand.best_response_price), never below the floor the user sets.
+2. `_demand`. One demand system (app/engine/market/demand.py): a pure switching logit among every seller
+   (us, the rivals, other providers) with prices deflated by the market's price level D(t) = d^(-(t-1)/12),
+   realised shares closing a fraction lambda of the gap each month, inside a total market
+   Q(t) = Q0 exp(kappa IV(t)) (1 + g)^((t-1)/12) that moves with the logit's own price index (in prices
+   relative to the going rate: the growth g is stated at the going rate, so the market's own price decline
+   is not counted a second time as expansion).
+3. `_sales`. We sell min(demand, capacity); unmet demand spills to the rivals in proportion to their shares.
    Rivals' below-cost losses drain their subsidy budgets.
+4. `_money`. cash(t) = cash(t-1) + (p - c) sales - F - training outlay(t) + funding(t). Death is the first
+   month with cash < 0 and is absorbing; cash keeps being accounted after death so its bands show how deep.
+5. `_record` (`_Recorder.record`). Percentile bands of the month, sorted on a helper thread.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.engine.market.closed_forms import strategy_closed_forms
+from app.engine.market.demand import best_response_price, calibrate
 from app.engine.market.errors import ScenarioError
 from app.engine.market.sampling import PathInputs, draw_uniforms, sample_inputs
 from app.engine.market.scenario import Scenario, Strategy, validate_strategies
@@ -84,13 +91,15 @@ def run_simulation(
     *,
     paths_count: int | None = None,
     keep_cash_paths: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
-    """Draw the uncertain inputs once and run every strategy on the same paths."""
+    """Draw the uncertain inputs once and run every strategy on the same paths. `progress(done, total)`,
+    when given, is called after each group of strategies (it may raise to stop the run)."""
     n_paths = scenario.paths_count if paths_count is None else paths_count
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or not 1 <= n_paths <= 100_000:
         raise ScenarioError("paths_count", f"must be between 1 and 100000, got {n_paths!r}")
     inputs = sample_inputs(scenario, draw_uniforms(scenario, n_paths, rng))
-    return simulate(scenario, tuple(strategies), inputs, keep_cash_paths=keep_cash_paths)
+    return simulate(scenario, tuple(strategies), inputs, keep_cash_paths=keep_cash_paths, progress=progress)
 
 
 def simulate(
@@ -99,6 +108,7 @@ def simulate(
     inputs: PathInputs,
     *,
     keep_cash_paths: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
     """Deterministic given the per-path inputs: the core every public entry point calls.
 
@@ -113,17 +123,21 @@ def simulate(
     top_q = max(
         st.quality_delta_points for st in strategies
     )  # the logit's overflow guard sees every strategy
-    parts = [
-        _simulate_group(
-            scenario,
-            strategies[i : i + group],
-            inputs,
-            keep_cash_paths=keep_cash_paths,
-            max_quality_delta=top_q,
-            cost_bands=cost_bands,
+    starts = range(0, len(strategies), group)
+    parts = []
+    for k, i in enumerate(starts):
+        parts.append(
+            _simulate_group(
+                scenario,
+                strategies[i : i + group],
+                inputs,
+                keep_cash_paths=keep_cash_paths,
+                max_quality_delta=top_q,
+                cost_bands=cost_bands,
+            )
         )
-        for i in range(0, len(strategies), group)
-    ]
+        if progress is not None:
+            progress(k + 1, len(starts))
     cash_paths = None
     if keep_cash_paths:
         cash_paths = np.concatenate([p.cash_paths_usd for p in parts if p.cash_paths_usd is not None], axis=0)
@@ -180,6 +194,463 @@ def _simulate_group(
         return _run_group(*args, pool)
 
 
+@dataclass
+class _Group:
+    """What stays fixed over the months for one group of strategies: (S, 1), (P,) or (S, P) arrays."""
+
+    scenario: Scenario
+    n_s: int
+    n_p: int
+    shape: tuple[int, int]
+    unit_cost0: np.ndarray
+    one_off: np.ndarray
+    quality_delta: np.ndarray
+    capacity: np.ndarray
+    outlay_per_month: np.ndarray
+    amortisation_per_month: np.ndarray
+    funding: np.ndarray
+    log_k: np.ndarray
+    log_d: np.ndarray
+    log_growth: np.ndarray
+    e_market: np.ndarray
+    elastic: bool
+    alpha_us: np.ndarray  # (P,) our price coefficient per $ of deflated price
+    alpha_r: list[np.ndarray]  # (P,) each rival's
+    kappa: np.ndarray  # (P,) market expansion per unit of inclusive value
+    shift: np.ndarray  # (P,) overflow guard: every weight is exp(utility - shift)
+    a_us: np.ndarray  # (S, P) our brand constant (with the strategy's quality change), minus shift
+    a_r: list[np.ndarray]  # (P,) rivals' brand constants minus shift
+    w_out: np.ndarray  # (P,) the fringe's weight (its deflated price never moves)
+    cost_base: np.ndarray  # (S, P) our unit cost in month 1
+    rival_cost0: list[np.ndarray]
+    cut_month: list[np.ndarray]
+    cut_keep: list[np.ndarray]
+    subsidised: list[bool]
+    tracked: list[bool]
+    reactive: bool
+    sum_order: list[int]
+    others0: list[float]
+    lowest_rival0: float
+    n_x: int
+    lam: float
+
+
+@dataclass
+class _State:
+    """The war as it stands: carried from month to month, and the month's own values once computed."""
+
+    price: np.ndarray
+    r_price: list[np.ndarray]
+    share: np.ndarray
+    r_share: dict[int, np.ndarray]
+    passive_share: np.ndarray
+    passive_each: dict[int, np.ndarray]
+    budget: list[np.ndarray]
+    budget_hit: list[bool]
+    cash: np.ndarray
+    alive: np.ndarray
+    broke_even: np.ndarray
+    paid_back: np.ndarray
+    cumulative_contribution: np.ndarray
+    runway: np.ndarray
+    w_r: list[np.ndarray]  # rivals' logit weights at this month's prices (last month's before _demand)
+    den: np.ndarray  # sum of every weight at this month's prices
+    # the month's values, set by the steps
+    years: float = 0.0
+    trend: np.ndarray = field(default_factory=lambda: np.ones(1))
+    unit_cost: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    r_cost: list[np.ndarray] = field(default_factory=list)
+    split: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    rivals_w: np.ndarray | float = 0.0
+    total: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    rivals_share: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    demand: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    sales: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    revenue: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    gross: np.ndarray = field(default_factory=lambda: np.zeros(1))
+
+
+def _prepare(
+    scenario: Scenario, strategies: tuple[Strategy, ...], inputs: PathInputs, max_quality_delta: float
+) -> tuple[_Group, _State]:
+    firm, market, rivals = scenario.firm, scenario.market, scenario.rivals
+    n_s, n_p, n_r, n_t = len(strategies), inputs.paths_count, len(rivals), scenario.horizon_months
+    shape = (n_s, n_p)
+    unit_cost0 = np.array([st.unit_cost_usd_per_million_tokens for st in strategies])[:, None]
+    one_off = np.array([st.one_off_training_usd for st in strategies])[:, None]
+    quality_delta = np.array([st.quality_delta_points for st in strategies])[:, None]
+    funding = np.zeros(n_t)
+    for ev in firm.funding:
+        funding[ev.month - 1] += ev.amount_usd
+
+    p0, s0 = firm.price_usd_per_million_tokens, firm.start_share_fraction
+    demand = calibrate(
+        [p0] + [r.price_usd_per_million_tokens for r in rivals],
+        [s0] + [r.start_share_fraction for r in rivals],
+        inputs.switching_elasticity,
+        inputs.market_elasticity,
+    )
+    gamma = market.quality_utility_per_point
+    # Weights w_j = exp(a_j - alpha_j p_j / D + gamma dq - shift); shift keeps them finite whatever the
+    # quality change (0 in any realistic scenario: a_j <= ln s_j0 + MAX_PRICE_SEMI_ELASTICITY).
+    bound = demand.a.max(axis=0) + gamma * max(max_quality_delta, 0.0)
+    shift = np.maximum(bound - 600.0, 0.0)
+    a_us = demand.a[0] - shift + gamma * quality_delta  # (S, P)
+    a_r = [demand.a[1 + j] - shift for j in range(n_r)]
+    w_out = demand.fringe_share_fraction * np.exp(-shift)
+
+    subsidised = [r.subsidy_budget_usd > 0 and r.subsidy_fraction > 0 for r in rivals]
+    start_prices = [p0] + [r.price_usd_per_million_tokens for r in rivals]
+    group = _Group(
+        scenario=scenario,
+        n_s=n_s,
+        n_p=n_p,
+        shape=shape,
+        unit_cost0=unit_cost0,
+        one_off=one_off,
+        quality_delta=quality_delta,
+        capacity=capacity_million_tokens_per_month(scenario, strategies)[:, None],
+        outlay_per_month=one_off / firm.training_spend_months,
+        amortisation_per_month=one_off / firm.amortisation_months,
+        funding=funding,
+        log_k=np.log(inputs.cost_decline_per_year),
+        log_d=np.log(inputs.price_decline_per_year),
+        log_growth=np.log1p(inputs.demand_growth_per_year_fraction),
+        e_market=inputs.market_elasticity,
+        elastic=bool(np.any(inputs.market_elasticity != 0.0)),
+        alpha_us=demand.alpha[0],
+        alpha_r=[demand.alpha[1 + j] for j in range(n_r)],
+        kappa=demand.kappa,
+        shift=shift,
+        a_us=a_us,
+        a_r=a_r,
+        w_out=w_out,
+        cost_base=unit_cost0 * inputs.unit_cost_multiplier[None, :],
+        rival_cost0=[inputs.rival_unit_cost_usd_per_million_tokens[:, j] for j in range(n_r)],
+        cut_month=[inputs.rival_cut_month[:, j, : len(r.cuts)] for j, r in enumerate(rivals)],
+        cut_keep=[1.0 - inputs.rival_cut_fraction[:, j, : len(r.cuts)] for j, r in enumerate(rivals)],
+        subsidised=subsidised,
+        # Individual shares are tracked only for rivals with a subsidy budget to drain; the others move as
+        # one aggregate, which the linear inertia update allows.
+        tracked=subsidised,
+        reactive=any(r.rule in ("match", "undercut") for r in rivals),
+        # Rivals whose price can never depend on our strategy first (their sums stay per-path arrays).
+        sum_order=sorted(
+            range(n_r), key=lambda j: (subsidised[j] or rivals[j].rule not in ("hold", "script"), j)
+        ),
+        others0=[min(start_prices[: j + 1] + start_prices[j + 2 :]) for j in range(n_r)],
+        lowest_rival0=min(start_prices[1:], default=0.0),
+        n_x=min(n_p, SHARE_SAMPLE_PATHS),
+        lam=market.inertia_per_month_fraction,
+    )
+    w_r0 = [r.start_share_fraction * np.exp(-shift) for r in rivals]
+    den0 = np.exp(a_us - demand.alpha[0] * p0) + w_out
+    for w in w_r0:
+        den0 = den0 + w
+    state = _State(
+        price=np.full(shape, p0),
+        r_price=[np.full(shape, r.price_usd_per_million_tokens) for r in rivals],
+        share=np.full(shape, s0),
+        r_share={j: np.full(shape, r.start_share_fraction) for j, r in enumerate(rivals) if subsidised[j]},
+        passive_share=np.full(
+            shape, sum(r.start_share_fraction for j, r in enumerate(rivals) if not subsidised[j])
+        ),
+        # Display only: each untracked rival's own share, on the first n_x paths (SHARE_SAMPLE_PATHS).
+        passive_each={
+            j: np.full((n_s, group.n_x), r.start_share_fraction)
+            for j, r in enumerate(rivals)
+            if not subsidised[j]
+        },
+        budget=[np.full(shape, r.subsidy_budget_usd) for r in rivals],
+        budget_hit=[False] * n_r,  # until some path runs out, a funded rival's floor is the same everywhere
+        cash=np.full(shape, float(firm.starting_cash_usd)),
+        alive=np.ones(shape, dtype=bool),
+        broke_even=np.zeros(shape, dtype=bool),
+        paid_back=np.zeros(shape, dtype=bool),
+        cumulative_contribution=np.zeros(shape),
+        runway=np.full(shape, np.inf),
+        w_r=w_r0,
+        den=den0,
+    )
+    return group, state
+
+
+def _weight(a: np.ndarray, alpha_t: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """exp(a - alpha_t p), the utility floored at -700 so that some weight survives any price."""
+    u = a - alpha_t * price
+    np.maximum(u, -700.0, out=u)
+    return np.exp(u, out=u)
+
+
+def _set_prices(g: _Group, st: _State, t: int) -> None:
+    """Step 1. Everyone's price this month. Reactive rules read last month's prices (a one-month lag; month 1
+    reacts to today's); dated cuts apply in their month; a rival never prices below its floor (unit cost, or
+    unit cost x (1 - subsidy) while its budget lasts); our rules respect our floor (except hold)."""
+    scenario = g.scenario
+    firm, market, rivals, policy = scenario.firm, scenario.market, scenario.rivals, scenario.firm.pricing
+    n_r = len(rivals)
+    st.years = years = t / 12.0
+    cost_factor = np.exp(-years * g.log_k)  # (P,)
+    st.unit_cost = g.cost_base * cost_factor  # (S, P)
+    st.trend = trend = np.exp(-years * g.log_d)  # (P,) the market's price level D(t)
+    rival_cost_factor = trend if market.rival_cost_decline == "market" else cost_factor
+
+    prev_price, prev_r_price = st.price, st.r_price
+    if g.reactive:  # lowest and second-lowest of last month's prices, to get "lowest among the others"
+        low1, low2 = prev_price, np.full(g.shape, np.inf)
+        for p in prev_r_price:
+            low2 = np.minimum(low2, np.maximum(low1, p))
+            low1 = np.minimum(low1, p)
+    r_price: list[np.ndarray] = []
+    st.r_cost = []
+    st.split = {}
+    for j, r in enumerate(rivals):
+        cost_j = g.rival_cost0[j] * rival_cost_factor  # (P,)
+        st.r_cost.append(cost_j)
+        anchor = r.price_usd_per_million_tokens * trend
+        if r.cuts:
+            anchor = anchor * np.prod(np.where(g.cut_month[j] <= t + 1, g.cut_keep[j], 1.0), axis=-1)
+        if r.rule in ("match", "undercut"):
+            others = np.where(prev_r_price[j] == low1, low2, low1)
+            if r.rule == "undercut":
+                others = others * (1.0 - r.undercut_fraction)
+            else:  # match the lowest competing price's moves in percent, keeping today's gap to it
+                others = (
+                    others * (r.price_usd_per_million_tokens / g.others0[j]) if g.others0[j] > 0 else anchor
+                )
+            target = np.minimum(anchor, others)
+        elif r.rule == "best_response":  # a damped step toward its best response to last month's prices
+            best = best_response_price(cost_j, g.alpha_r[j], g.a_r[j], st.den - st.w_r[j], g.kappa, trend)
+            target = prev_r_price[j] + r.best_response_damping_fraction * (best - prev_r_price[j])
+        else:  # hold / script: the anchor (list price x market trend x dated cuts)
+            target = anchor
+        if g.subsidised[j] and st.budget_hit[j]:
+            # Some paths ran out of subsidy: price both ways, pick per path.
+            funded = st.budget[j] > 0.0
+            p_funded = np.maximum(target, cost_j * (1.0 - r.subsidy_fraction))
+            p_unfunded = np.maximum(target, cost_j)
+            st.split[j] = (funded, p_funded, p_unfunded)
+            r_price.append(np.where(funded, p_funded, p_unfunded))
+        else:
+            floor_j = cost_j * (1.0 - r.subsidy_fraction) if g.subsidised[j] else cost_j
+            r_price.append(np.maximum(target, floor_j))  # (P,) unless it reacts to us: (S, P)
+    st.r_price = r_price
+    _rival_weights(g, st)
+
+    p0 = firm.price_usd_per_million_tokens
+    floor = st.unit_cost * (1.0 + policy.floor_margin_fraction)
+    if policy.rule == "hold":
+        price = st.price  # today's price, set before month 1
+    elif policy.rule == "floor":
+        price = floor
+    elif policy.rule == "best_response":  # a damped step toward the best response to this month's prices
+        best = best_response_price(st.unit_cost, g.alpha_us, g.a_us, st.rivals_w, g.kappa, trend)
+        price = np.maximum(prev_price + policy.best_response_damping_fraction * (best - prev_price), floor)
+    elif not n_r:  # nobody to react to: keep today's price, never below the floor
+        price = np.maximum(p0, floor)
+    elif policy.rule in ("match", "undercut"):
+        lowest = prev_r_price[0]
+        for p in prev_r_price[1:]:
+            lowest = np.minimum(lowest, p)
+        if policy.rule == "undercut":
+            price = np.maximum(lowest * (1.0 - policy.undercut_fraction), floor)
+        elif g.lowest_rival0 > 0:  # match: follow the lowest rival price's moves in percent, capped at p0
+            price = np.maximum(np.minimum(lowest * (p0 / g.lowest_rival0), p0), floor)
+        else:
+            price = np.maximum(p0, floor)
+    else:  # premium: the quality-adjusted lowest rival price (a quality point is worth gamma D / alpha $)
+        gamma = market.quality_utility_per_point
+        q_us = firm.quality_points + g.quality_delta
+        dollars_per_point = gamma * trend / g.alpha_us
+        adjusted = None
+        for j, r in enumerate(rivals):
+            a = prev_r_price[j] + (q_us - r.quality_points) * dollars_per_point
+            adjusted = a if adjusted is None else np.minimum(adjusted, a)
+        assert adjusted is not None
+        price = np.maximum(adjusted * (1.0 + policy.premium_fraction), floor)
+    st.price = np.broadcast_to(price, g.shape) if np.ndim(price) < 2 else price
+
+
+def _rival_weights(g: _Group, st: _State) -> None:
+    """Rivals' logit weights at this month's prices and their sum with the fringe's (in a fixed order, so a
+    strategy's numbers never depend on which strategies share its group)."""
+    w_r = []
+    for j in range(len(g.scenario.rivals)):
+        alpha_t = g.alpha_r[j] / st.trend
+        if j in st.split and st.split[j][1].ndim == 1:
+            funded, p_funded, p_unfunded = st.split[j]
+            w_r.append(
+                np.where(funded, _weight(g.a_r[j], alpha_t, p_funded), _weight(g.a_r[j], alpha_t, p_unfunded))
+            )
+        else:
+            w_r.append(_weight(g.a_r[j], alpha_t, st.r_price[j]))
+    rivals_w: np.ndarray | float = g.w_out
+    for j in g.sum_order:
+        rivals_w = rivals_w + w_r[j]
+    st.w_r = w_r
+    st.rivals_w = rivals_w
+
+
+def _demand(g: _Group, st: _State, t: int) -> None:
+    """Step 2. Target shares from the switching logit at this month's prices; realised shares close a
+    fraction lambda of the gap; the total market Q0 exp(kappa IV) (1 + g)^years."""
+    lam = g.lam
+    w_us = _weight(g.a_us, g.alpha_us / st.trend, st.price)
+    den = w_us + st.rivals_w
+    st.den = den
+    inv_den = 1.0 / den
+    lam_inv_den = lam * inv_den
+    st.share = (1.0 - lam) * st.share + w_us * lam_inv_den
+    for j in st.r_share:  # s <- (1 - lambda) s + lambda s*, in place
+        st.r_share[j] *= 1.0 - lam
+        st.r_share[j] += st.w_r[j] * lam_inv_den
+    n_r = len(g.scenario.rivals)
+    if n_r > len(st.r_share):
+        passive_w: np.ndarray | float = 0.0
+        for j in g.sum_order:
+            if not g.tracked[j]:
+                passive_w = passive_w + st.w_r[j]
+        st.passive_share = (1.0 - lam) * st.passive_share + passive_w * lam_inv_den
+    sample = slice(0, g.n_x)
+    lam_inv_den_x = lam_inv_den[:, sample]
+    for j, each in st.passive_each.items():
+        each *= 1.0 - lam
+        each += st.w_r[j][..., sample] * lam_inv_den_x  # untracked rivals are never split (no subsidy)
+    volume0 = g.scenario.market.volume_million_tokens_per_month
+    if g.elastic:  # ln Q = ln Q0 + kappa IV + years ln(1 + g); IV = ln(den) + shift, deflated prices
+        st.total = volume0 * np.exp(g.kappa * (np.log(den) + g.shift) + st.years * g.log_growth)
+    else:
+        st.total = volume0 * np.exp(st.years * g.log_growth)  # (P,)
+
+
+def _sales(g: _Group, st: _State, t: int, share_p50: np.ndarray) -> None:
+    """Step 3. We sell min(demand, capacity); unmet demand spills to the rivals in proportion to their shares.
+    Every firm's share of all demand is recorded (medians over the first paths); subsidised rivals' losses
+    below cost drain their budgets."""
+    rivals = g.scenario.rivals
+    n_r = len(rivals)
+    st.demand = demand = st.total * st.share
+    st.sales = sales = np.minimum(demand, g.capacity)
+    rivals_share = st.passive_share
+    for rs in st.r_share.values():
+        rivals_share = rivals_share + rs
+    st.rivals_share = rivals_share
+    sample = slice(0, g.n_x)
+    total_x = np.broadcast_to(st.total, g.shape)[:, sample]
+    spill_x = (demand - sales)[:, sample] / np.maximum(total_x * rivals_share[:, sample], 1e-300)
+    rows_x = np.empty((n_r + 2, g.n_s, g.n_x))
+    rows_x[0] = sales[:, sample] / np.maximum(total_x, 1e-300)
+    for j in range(n_r):
+        own = st.r_share[j][:, sample] if j in st.r_share else st.passive_each[j]
+        rows_x[1 + j] = own * (1.0 + spill_x)
+    rows_x[-1] = 1.0 - st.share[:, sample] - rivals_share[:, sample]
+    share_p50[:, :, t] = _median_last(rows_x)
+    per_share = None
+    for j in range(n_r):
+        if g.subsidised[j]:
+            # Paths that ran out of subsidy have a zero budget that stays zero, so the loss can be computed at
+            # the funded price everywhere.
+            funded_price = st.split[j][1] if j in st.split else st.r_price[j]
+            unit_loss = np.maximum(st.r_cost[j] - funded_price, 0.0)
+            if not np.any(unit_loss > 0.0):  # at or above cost on every path: nothing to pay
+                continue
+            if per_share is None:  # a rival's volume is its share x per_share (spill included)
+                per_share = st.total + (demand - sales) / np.maximum(rivals_share, 1e-300)
+            spent = unit_loss * st.r_share[j]
+            spent *= per_share
+            st.budget[j] -= spent
+            np.maximum(st.budget[j], 0.0, out=st.budget[j])
+            if not st.budget_hit[j] and st.budget[j].min() <= 0.0:
+                st.budget_hit[j] = True
+
+
+def _money(g: _Group, st: _State, t: int, counts: dict[str, np.ndarray]) -> None:
+    """Step 4. cash(t) = cash(t-1) + (p - c) sales - F - training outlay(t) + funding(t); death (cash < 0) is
+    absorbing; break-even and payback are counted per month."""
+    firm = g.scenario.firm
+    st.revenue = st.price * st.sales
+    st.gross = st.revenue - st.unit_cost * st.sales
+    contribution = st.gross - firm.fixed_costs_usd_per_month
+    outlay = g.outlay_per_month if t < firm.training_spend_months else 0.0
+    amortisation = g.amortisation_per_month if t < firm.amortisation_months else 0.0
+    st.cash = st.cash + (contribution - outlay + g.funding[t])
+    st.alive &= st.cash >= 0.0
+    st.broke_even |= contribution >= amortisation
+    st.cumulative_contribution += contribution
+    st.paid_back |= st.cumulative_contribution >= g.one_off
+    counts["alive"][:, t] = np.count_nonzero(st.alive, axis=1)
+    counts["breakeven"][:, t] = np.count_nonzero(st.broke_even, axis=1)
+    counts["payback"][:, t] = np.count_nonzero(st.paid_back, axis=1)
+    if t == 0:  # operating burn of month 1; cash net of the one-off spend, before any funding
+        burn = -contribution
+        cash_left = np.maximum(firm.starting_cash_usd - g.one_off, 0.0)
+        st.runway = np.where(burn > 0.0, cash_left / np.where(burn > 0.0, burn, 1.0), np.inf)
+
+
+class _Recorder:
+    """Step 5. Percentile bands: every display series in one float32 sort, cash in float64 (exact to the
+    cent). The sorting runs on a helper thread (numpy releases the GIL) while the next month is computed;
+    two display buffers alternate, so a buffer is refilled only once its sort has finished."""
+
+    KEYS = ("price", "volume", "share", "revenue", "gross_profit", "gross_margin")
+
+    def __init__(self, g: _Group, n_t: int, keep_cash_paths: bool, pool: ThreadPoolExecutor | None) -> None:
+        n_r, n_q = len(g.scenario.rivals), len(QUANTILES)
+        self.pool = pool
+        self.buffers = [
+            np.empty((len(self.KEYS) + n_r, g.n_s, g.n_p), dtype=np.float32)
+            for _ in range(1 if pool is None else 2)
+        ]
+        self.pending: list[Future[None]] = []
+        self.display_bands = np.empty((len(self.KEYS) + n_r, g.n_s, n_q, n_t))
+        self.band_arrays = {key: self.display_bands[k] for k, key in enumerate(self.KEYS)}
+        self.band_arrays["cash"] = np.empty((g.n_s, n_q, n_t))
+        self.r_price_bands = self.display_bands[len(self.KEYS) :]
+        self.cash_paths = np.empty((g.n_s, n_t, g.n_p)) if keep_cash_paths else None
+
+    def record(self, g: _Group, st: _State, t: int) -> None:
+        if self.cash_paths is not None:
+            self.cash_paths[:, t, :] = st.cash
+        if len(self.pending) >= len(self.buffers):
+            self.pending.pop(0).result()
+        display = self.buffers[t % len(self.buffers)]
+        display[0] = st.price
+        display[1] = st.sales
+        np.divide(st.sales, np.maximum(st.total, 1e-300), out=display[2], casting="unsafe")  # of all sellers
+        display[3] = st.revenue
+        display[4] = st.gross
+        display[5] = np.maximum(1.0 - st.unit_cost / np.maximum(st.price, 1e-12), _MARGIN_CLIP)
+        n_r = len(st.r_price)
+        per_strategy = [j for j in range(n_r) if st.r_price[j].ndim == 2]
+        for k, j in enumerate(per_strategy):
+            display[6 + k] = st.r_price[j]
+        shared = [(j, st.r_price[j]) for j in range(n_r) if st.r_price[j].ndim == 1]
+        job = functools.partial(
+            _summarise,
+            display,
+            per_strategy,
+            shared,
+            st.cash,
+            t,
+            self.display_bands,
+            self.r_price_bands,
+            self.band_arrays["cash"],
+        )
+        if self.pool is None:
+            job()
+        else:
+            self.pending.append(self.pool.submit(job))
+
+    def finish(self) -> None:
+        for future in self.pending:
+            future.result()
+
+
+def _record(recorder: _Recorder, g: _Group, st: _State, t: int) -> None:
+    """Step 5. The month's percentile bands (and the cash paths when kept)."""
+    recorder.record(g, st, t)
+
+
 def _run_group(
     scenario: Scenario,
     strategies: tuple[Strategy, ...],
@@ -189,346 +660,45 @@ def _run_group(
     cost_bands: np.ndarray,
     pool: ThreadPoolExecutor | None,
 ) -> SimulationResult:
-    firm, market, rivals, policy = scenario.firm, scenario.market, scenario.rivals, scenario.firm.pricing
-    n_s, n_p, n_r, n_t = len(strategies), inputs.paths_count, len(rivals), scenario.horizon_months
-    shape = (n_s, n_p)
-
-    # --- per-strategy constants, (S, 1) ---------------------------------------------------------------
-    unit_cost0 = np.array([st.unit_cost_usd_per_million_tokens for st in strategies])[:, None]
-    one_off = np.array([st.one_off_training_usd for st in strategies])[:, None]
-    quality_delta = np.array([st.quality_delta_points for st in strategies])[:, None]
-    capacity = capacity_million_tokens_per_month(scenario, strategies)[:, None]
-    outlay_per_month = one_off / firm.training_spend_months
-    amortisation_per_month = one_off / firm.amortisation_months
-    funding = np.zeros(n_t)
-    for ev in firm.funding:
-        funding[ev.month - 1] += ev.amount_usd
-
-    # --- per-path draws, (P,) -------------------------------------------------------------------------
-    log_k = np.log(inputs.cost_decline_per_year)
-    log_d = np.log(inputs.price_decline_per_year)
-    log_growth = np.log1p(inputs.demand_growth_per_year_fraction)
-    e_market = inputs.market_elasticity
-    elastic = bool(np.any(e_market != 0.0))
-    volume0 = market.volume_million_tokens_per_month
-    p0 = firm.price_usd_per_million_tokens
-    s0 = firm.start_share_fraction
-    beta = -inputs.switching_elasticity / (p0 * (1.0 - s0))  # logit price coefficient, per $/1M tokens
-    gamma = market.quality_utility_per_point
-    cost_base = unit_cost0 * inputs.unit_cost_multiplier[None, :]  # (S, P): unit cost in month 1
-
-    # Logit weights w_j = s_j0 exp(beta p_j0 - beta_t p_j + gamma dq_j), scaled by exp(-shift) so no weight
-    # can overflow even at a zero price; shift is 0 in any realistic scenario.
-    bound = np.log(s0) + beta * p0 + gamma * max(max_quality_delta, 0.0)
-    for r in rivals:
-        bound = np.maximum(bound, np.log(r.start_share_fraction) + beta * r.price_usd_per_million_tokens)
-    shift = np.maximum(bound - 600.0, 0.0)
-    a_us = np.log(s0) + beta * p0 - shift + gamma * quality_delta  # (S, P)
-    a_r = [np.log(r.start_share_fraction) + beta * r.price_usd_per_million_tokens - shift for r in rivals]
-    w_out = max(scenario.outside_share_fraction, 0.0) * np.exp(-shift)  # (P,)
-
-    inside0 = s0 + sum(r.start_share_fraction for r in rivals)
-    index_w_us = s0 / inside0  # price index: today's inside shares as fixed weights
-    index_w_r = [r.start_share_fraction / inside0 for r in rivals]
-    rival_index0 = sum(w * r.price_usd_per_million_tokens for w, r in zip(index_w_r, rivals, strict=True))
-    index0 = max(index_w_us * p0 + rival_index0, 1e-12)
-
-    rival_cost0 = [inputs.rival_unit_cost_usd_per_million_tokens[:, j] for j in range(n_r)]
-    cut_month = [inputs.rival_cut_month[:, j, : len(r.cuts)] for j, r in enumerate(rivals)]
-    cut_keep = [1.0 - inputs.rival_cut_fraction[:, j, : len(r.cuts)] for j, r in enumerate(rivals)]
-    subsidised = [r.subsidy_budget_usd > 0 and r.subsidy_fraction > 0 for r in rivals]
-    reactive = any(r.rule in ("match", "undercut") for r in rivals)
-    # Rivals whose price can never depend on our strategy first (their sums stay per-path arrays).
-    sum_order = sorted(
-        range(n_r),
-        key=lambda j: (subsidised[j] or rivals[j].rule not in ("hold", "script"), j),
-    )
-    # Today's lowest price each firm sees among the others: "match" keeps its ratio to it.
-    start_prices = [p0] + [r.price_usd_per_million_tokens for r in rivals]
-    others0 = [min(start_prices[: j + 1] + start_prices[j + 2 :]) for j in range(n_r)]
-    lowest_rival0 = min(start_prices[1:], default=0.0)
-
-    # --- state ----------------------------------------------------------------------------------------
-    price: np.ndarray = np.full(shape, p0)
-    r_price: list[np.ndarray] = [np.full(shape, r.price_usd_per_million_tokens) for r in rivals]
-    share: np.ndarray = np.full(shape, s0)
-    # Individual shares are tracked only for rivals that need them (a subsidy budget to drain, a best
-    # response to compute); the others move as one aggregate, which the linear inertia update allows.
-    tracked = [subsidised[j] or r.rule == "best_response" for j, r in enumerate(rivals)]
-    r_share: dict[int, np.ndarray] = {
-        j: np.full(shape, r.start_share_fraction) for j, r in enumerate(rivals) if tracked[j]
-    }
-    passive_share = np.full(
-        shape, sum(r.start_share_fraction for j, r in enumerate(rivals) if not tracked[j])
-    )
-    # Display only: each untracked rival's own share, on the first n_x paths (SHARE_SAMPLE_PATHS).
-    n_x = min(n_p, SHARE_SAMPLE_PATHS)
-    sample = slice(0, n_x)
-    passive_each = {
-        j: np.full((n_s, n_x), r.start_share_fraction) for j, r in enumerate(rivals) if not tracked[j]
-    }
-    share_p50 = np.empty((n_r + 2, n_s, n_t))  # ours, the rivals, the outside option: of all demand
-    budget_hit = [False] * n_r  # until some path runs out, a funded rival's floor is the same on every path
-    budget: list[np.ndarray] = [np.full(shape, r.subsidy_budget_usd) for r in rivals]
-    cash = np.full(shape, float(firm.starting_cash_usd))
-    alive = np.ones(shape, dtype=bool)
-    # Paths that have broken even / paid back so far; first-month medians come from the counts per month.
-    broke_even = np.zeros(shape, dtype=bool)
-    paid_back = np.zeros(shape, dtype=bool)
-    counts = {key: np.empty((n_s, n_t), dtype=np.int64) for key in ("alive", "breakeven", "payback")}
-    cumulative_contribution = np.zeros(shape)
-    runway = np.full(shape, np.inf)
-    hold_price = np.full(shape, p0)
-
-    n_q = len(QUANTILES)
-    keys = ("price", "volume", "share", "revenue", "gross_profit", "gross_margin")
-    # Display buffers, reused every month; two when a thread sorts one while the next month fills the other.
-    buffers = [
-        np.empty((len(keys) + n_r, n_s, n_p), dtype=np.float32) for _ in range(1 if pool is None else 2)
-    ]
-    pending: list[Future[None]] = []
-    display_bands = np.empty((len(keys) + n_r, n_s, n_q, n_t))
-    band_arrays = {key: display_bands[k] for k, key in enumerate(keys)}
-    band_arrays["cash"] = np.empty((n_s, n_q, n_t))
-    r_price_bands = display_bands[len(keys) :]
-    cash_paths = np.empty((n_s, n_t, n_p)) if keep_cash_paths else None
-    lam = market.inertia_per_month_fraction
-
+    """The month loop: five named steps over a small state (see the module docstring)."""
+    g, st = _prepare(scenario, strategies, inputs, max_quality_delta)
+    n_t, n_r = scenario.horizon_months, len(scenario.rivals)
+    counts = {key: np.empty((g.n_s, n_t), dtype=np.int64) for key in ("alive", "breakeven", "payback")}
+    share_p50 = np.empty((n_r + 2, g.n_s, n_t))  # ours, the rivals, other providers: of all demand
+    recorder = _Recorder(g, n_t, keep_cash_paths, pool)
     for t in range(n_t):
-        years = t / 12.0
-        cost_factor = np.exp(-years * log_k)  # (P,)
-        unit_cost = cost_base * cost_factor  # (S, P)
-        trend = np.exp(-years * log_d)  # (P,)
-        rival_cost_factor = trend if market.rival_cost_decline == "market" else cost_factor
-        beta_t = beta / trend  # price sensitivity per $ in today's money (prices deflated by the trend)
-
-        # 1. prices: everyone reacts to last month's prices
-        prev_price, prev_r_price = price, r_price
-        if reactive:  # lowest and second-lowest of last month's prices, to get "lowest among the others"
-            low1, low2 = prev_price, np.full(shape, np.inf)
-            for p in prev_r_price:
-                low2 = np.minimum(low2, np.maximum(low1, p))
-                low1 = np.minimum(low1, p)
-        r_price = []
-        r_cost = []
-        split: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for j, r in enumerate(rivals):
-            cost_j = rival_cost0[j] * rival_cost_factor  # (P,)
-            r_cost.append(cost_j)
-            anchor = r.price_usd_per_million_tokens * trend
-            if r.cuts:
-                anchor = anchor * np.prod(np.where(cut_month[j] <= t + 1, cut_keep[j], 1.0), axis=-1)
-            if r.rule in ("match", "undercut"):
-                others = np.where(prev_r_price[j] == low1, low2, low1)
-                if r.rule == "undercut":
-                    others = others * (1.0 - r.undercut_fraction)
-                else:  # match the lowest competing price's moves in percent, keeping today's gap to it
-                    others = (
-                        others * (r.price_usd_per_million_tokens / others0[j]) if others0[j] > 0 else anchor
-                    )
-                target = np.minimum(anchor, others)
-            elif r.rule == "best_response":  # p = c + 1/(beta (1 - s)), approached with damping
-                markup = 1.0 / (beta_t * np.maximum(1.0 - r_share[j], 1e-9))
-                target = prev_r_price[j] + r.best_response_damping_fraction * (
-                    cost_j + markup - prev_r_price[j]
-                )
-            else:  # hold / script: the anchor (list price x market trend x dated cuts)
-                target = anchor
-            if subsidised[j] and budget_hit[j]:
-                # Some paths ran out of subsidy: price both ways, pick per path. When the target is the
-                # same for every strategy, the exponentials below are also taken on (P,) arrays only.
-                funded = budget[j] > 0.0
-                p_funded = np.maximum(target, cost_j * (1.0 - r.subsidy_fraction))
-                p_unfunded = np.maximum(target, cost_j)
-                split[j] = (funded, p_funded, p_unfunded)
-                r_price.append(np.where(funded, p_funded, p_unfunded))
-            else:
-                floor_j = cost_j * (1.0 - r.subsidy_fraction) if subsidised[j] else cost_j
-                r_price.append(np.maximum(target, floor_j))  # (P,) unless it reacts to us: (S, P)
-
-        floor = unit_cost * (1.0 + policy.floor_margin_fraction)
-        if policy.rule == "hold":
-            price = hold_price
-        elif policy.rule == "floor":
-            price = floor
-        elif not n_r:  # nobody to react to: keep today's price, never below the floor
-            price = np.maximum(p0, floor)
-        elif policy.rule in ("match", "undercut"):
-            lowest = prev_r_price[0]
-            for p in prev_r_price[1:]:
-                lowest = np.minimum(lowest, p)
-            if policy.rule == "undercut":
-                price = np.maximum(lowest * (1.0 - policy.undercut_fraction), floor)
-            elif lowest_rival0 > 0:  # match: follow the lowest rival price's moves in percent, capped at p0
-                price = np.maximum(np.minimum(lowest * (p0 / lowest_rival0), p0), floor)
-            else:
-                price = np.maximum(p0, floor)
-        else:  # premium: the quality-adjusted lowest rival price
-            q_us = firm.quality_points + quality_delta
-            adjusted = None
-            for j, r in enumerate(rivals):
-                a = prev_r_price[j] + gamma * (q_us - r.quality_points) / beta_t
-                adjusted = a if adjusted is None else np.minimum(adjusted, a)
-            assert adjusted is not None
-            price = np.maximum(adjusted * (1.0 + policy.premium_fraction), floor)
-
-        # 2. demand: logit target shares with an outside option, inertia, constant-elasticity total
-        # Sums start from the (P,) terms so they stay (P,) as long as possible (fewer (S, P) operations).
-        w_us = np.exp(a_us - beta_t * price)
-        w_r = []
-        for j in range(n_r):
-            if j in split and split[j][1].ndim == 1:
-                funded, p_funded, p_unfunded = split[j]
-                w_r.append(
-                    np.where(funded, np.exp(a_r[j] - beta_t * p_funded), np.exp(a_r[j] - beta_t * p_unfunded))
-                )
-            else:
-                w_r.append(np.exp(a_r[j] - beta_t * r_price[j]))
-        # The order of the sums is fixed by the scenario (never by which arrays happen to be per-path in this
-        # group), so a strategy's numbers do not depend on the strategies it is grouped with.
-        rivals_w: np.ndarray | float = w_out
-        rivals_index: np.ndarray | float = 0.0
-        passive_w: np.ndarray | float = 0.0
-        for j in sum_order:
-            rivals_w = rivals_w + w_r[j]
-            rivals_index = rivals_index + index_w_r[j] * r_price[j]
-            if not tracked[j]:
-                passive_w = passive_w + w_r[j]
-        inv_den = 1.0 / (w_us + rivals_w)
-        index = index_w_us * price + rivals_index
-        lam_inv_den = lam * inv_den
-        share = (1.0 - lam) * share + w_us * lam_inv_den
-        for j in r_share:  # s <- (1 - lambda) s + lambda s*, in place
-            r_share[j] *= 1.0 - lam
-            r_share[j] += w_r[j] * lam_inv_den
-        if n_r > len(r_share):
-            passive_share = (1.0 - lam) * passive_share + passive_w * lam_inv_den
-        lam_inv_den_x = lam_inv_den[:, sample]
-        for j, each in passive_each.items():
-            each *= 1.0 - lam
-            each += w_r[j][..., sample] * lam_inv_den_x  # untracked rivals are never split (no subsidy)
-        if elastic:
-            total = volume0 * np.exp(e_market * np.log(np.maximum(index / index0, 1e-9)) + years * log_growth)
-        else:
-            total = volume0 * np.exp(years * log_growth)  # (P,)
-
-        # 3. sales, capacity; unmet demand spills to the rivals in proportion to their shares
-        demand = total * share
-        sales = np.minimum(demand, capacity)
-        rivals_share = passive_share
-        for rs in r_share.values():
-            rivals_share = rivals_share + rs
-        inside_volume = total * (share + rivals_share)
-        # Shares of all demand (the outside option included), by volume sold: our sales, each rival's
-        # logit share plus its part of our unmet demand, and what buys no API; they add up to 1 on each path.
-        total_x = np.broadcast_to(total, shape)[:, sample]
-        spill_x = (demand - sales)[:, sample] / np.maximum(total_x * rivals_share[:, sample], 1e-300)
-        rows_x = np.empty((n_r + 2, n_s, n_x))
-        rows_x[0] = sales[:, sample] / np.maximum(total_x, 1e-300)
-        for j in range(n_r):
-            own = r_share[j][:, sample] if j in r_share else passive_each[j]
-            rows_x[1 + j] = own * (1.0 + spill_x)
-        rows_x[-1] = 1.0 - share[:, sample] - rivals_share[:, sample]
-        share_p50[:, :, t] = _median_last(rows_x)
-        per_share = None
-        for j in range(n_r):
-            if subsidised[j]:
-                # Paths that ran out of subsidy have a zero budget that stays zero, so the loss can be
-                # computed at the funded price everywhere (a (P,) array while the target is per path).
-                funded_price = split[j][1] if j in split else r_price[j]
-                unit_loss = np.maximum(r_cost[j] - funded_price, 0.0)
-                if not np.any(unit_loss > 0.0):  # at or above cost on every path: nothing to pay
-                    continue
-                if per_share is None:  # a rival's volume is its share x per_share (spill included)
-                    per_share = total + (demand - sales) / np.maximum(rivals_share, 1e-300)
-                spent = unit_loss * r_share[j]
-                spent *= per_share
-                budget[j] -= spent
-                np.maximum(budget[j], 0.0, out=budget[j])
-                if not budget_hit[j] and budget[j].min() <= 0.0:
-                    budget_hit[j] = True
-
-        # 4. money
-        revenue = price * sales
-        gross = revenue - unit_cost * sales
-        contribution = gross - firm.fixed_costs_usd_per_month
-        outlay = outlay_per_month if t < firm.training_spend_months else 0.0
-        amortisation = amortisation_per_month if t < firm.amortisation_months else 0.0
-        cash = cash + (contribution - outlay + funding[t])
-        alive &= cash >= 0.0
-        broke_even |= contribution >= amortisation
-        cumulative_contribution += contribution
-        paid_back |= cumulative_contribution >= one_off
-        counts["alive"][:, t] = np.count_nonzero(alive, axis=1)
-        counts["breakeven"][:, t] = np.count_nonzero(broke_even, axis=1)
-        counts["payback"][:, t] = np.count_nonzero(paid_back, axis=1)
-        if t == 0:  # operating burn of month 1; cash net of the one-off spend, before any funding
-            burn = -contribution
-            cash_left = np.maximum(firm.starting_cash_usd - one_off, 0.0)
-            runway = np.where(burn > 0.0, cash_left / np.where(burn > 0.0, burn, 1.0), np.inf)
-
-        if cash_paths is not None:
-            cash_paths[:, t, :] = cash
-        # percentile bands: every display series in one float32 sort; cash in float64 (exact to the cent).
-        # The sorting runs on a helper thread (numpy releases the GIL) while the next month is computed;
-        # two display buffers alternate, so a buffer is refilled only once its sort has finished.
-        if len(pending) >= len(buffers):
-            pending.pop(0).result()
-        display = buffers[t % len(buffers)]
-        display[0] = price
-        display[1] = sales
-        np.divide(sales, np.maximum(inside_volume, 1e-300), out=display[2], casting="unsafe")
-        display[3] = revenue
-        display[4] = gross
-        display[5] = np.maximum(1.0 - unit_cost / np.maximum(price, 1e-12), _MARGIN_CLIP)
-        per_strategy = [j for j in range(n_r) if r_price[j].ndim == 2]
-        for k, j in enumerate(per_strategy):
-            display[6 + k] = r_price[j]
-        shared = [(j, r_price[j]) for j in range(n_r) if r_price[j].ndim == 1]
-        job = functools.partial(
-            _summarise,
-            display,
-            per_strategy,
-            shared,
-            cash,
-            t,
-            display_bands,
-            r_price_bands,
-            band_arrays["cash"],
-        )
-        if pool is None:
-            job()
-        else:
-            pending.append(pool.submit(job))
-
-    for future in pending:
-        future.result()
+        _set_prices(g, st, t)
+        _demand(g, st, t)
+        _sales(g, st, t, share_p50)
+        _money(g, st, t, counts)
+        _record(recorder, g, st, t)
+    recorder.finish()
 
     return SimulationResult(
         horizon_months=n_t,
-        paths_count=n_p,
-        rival_names=tuple(r.name for r in rivals),
+        paths_count=g.n_p,
+        rival_names=tuple(r.name for r in scenario.rivals),
         strategies=tuple(
             _strategy_result(
                 scenario,
-                st,
+                strat,
                 i,
-                cost_base,
-                capacity,
-                band_arrays,
-                r_price_bands,
+                g.cost_base,
+                g.capacity,
+                recorder.band_arrays,
+                recorder.r_price_bands,
                 counts,
-                runway,
-                budget,
-                n_p,
+                st.runway,
+                st.budget,
+                g.n_p,
                 cost_bands,
                 share_p50,
-                n_x,
+                g.n_x,
             )
-            for i, st in enumerate(strategies)
+            for i, strat in enumerate(strategies)
         ),
         rival_stamina=rival_stamina(scenario),
-        cash_paths_usd=cash_paths,
+        cash_paths_usd=recorder.cash_paths,
     )
 
 

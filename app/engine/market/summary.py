@@ -81,7 +81,7 @@ class Bands:
 
 @dataclass(frozen=True)
 class RivalStamina:
-    """How far and how long a rival can cut, at today's volume (MARKET-MODEL.md items 6 and 13).
+    """How far and how long a rival can cut, at today's volume (docs/methodology/market-model.md).
 
     At its subsidised floor, with the other prices as today and customers fully moved, the rival loses
     (unit cost - floor) x volume a month; its budget lasts budget / loss months.
@@ -100,17 +100,24 @@ class RivalStamina:
 
 
 def rival_stamina(scenario: Scenario) -> tuple[RivalStamina, ...]:
-    p0 = scenario.firm.price_usd_per_million_tokens
-    s0 = scenario.firm.start_share_fraction
-    beta = -scenario.market.switching_elasticity.central / (p0 * (1.0 - s0))
+    """Each rival at its floor, the other prices as today and customers fully moved (central values), in
+    the scenario's own demand model: its share and the total market from the logit and its inclusive value."""
+    from app.engine.market.demand import calibrate
+
+    firm, market = scenario.firm, scenario.market
+    prices = [firm.price_usd_per_million_tokens] + [r.price_usd_per_million_tokens for r in scenario.rivals]
+    shares = [firm.start_share_fraction] + [r.start_share_fraction for r in scenario.rivals]
+    demand = calibrate(prices, shares, market.switching_elasticity.central, market.market_elasticity.central)
     out = []
-    for r in scenario.rivals:
+    for j, r in enumerate(scenario.rivals):
         cost = r.unit_cost_usd_per_million_tokens.central
         floor = cost * (1.0 - r.subsidy_fraction) if r.subsidy_budget_usd > 0 else cost
         price = r.price_usd_per_million_tokens
-        w = r.start_share_fraction * math.exp(min(-beta * (floor - price), 700.0))
-        share = w / (1.0 - r.start_share_fraction + w)
-        loss = max(cost - floor, 0.0) * scenario.market.volume_million_tokens_per_month * share
+        at_floor = demand.start_prices.copy()
+        at_floor[1 + j] = floor
+        share = float(demand.shares(at_floor[:, None])[1 + j, 0])
+        volume = market.volume_million_tokens_per_month * float(demand.volume_factor(at_floor[:, None])[0])
+        loss = max(cost - floor, 0.0) * volume * share
         months = r.subsidy_budget_usd / loss if loss > 0 else None
         out.append(
             RivalStamina(

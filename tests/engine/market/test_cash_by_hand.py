@@ -80,7 +80,7 @@ def test_flat_market_cash_by_hand() -> None:
     for band in (s.cash_usd.p5, s.cash_usd.p50, s.cash_usd.p95):
         assert_allclose(band, [270_000.00, 290_000.00, 390_000.00, 440_000.00], atol=0.005, rtol=0)
     assert_allclose(s.volume_million_tokens_per_month.p50, 100_000.0)
-    assert_allclose(s.share_fraction.p50, 100_000 / 300_000, rtol=1e-6)  # of the inside market
+    assert_allclose(s.share_fraction.p50, 0.25, rtol=1e-6)  # of every seller's volume (other providers too)
     assert_allclose(s.survival_curve_fraction, 1.0)
     assert s.survival_probability == 1.0
     # operating profit 50,000 - 60,000/12 = 45,000 >= 0 from month 1; payback when 50,000 x m >= 60,000
@@ -116,10 +116,13 @@ def test_cost_decline_and_capacity_by_hand() -> None:
 
 
 def test_rival_cut_moves_shares_through_the_logit_by_hand() -> None:
-    # The rival cuts 50 % in month 2: 1.50 -> 0.75. beta = -e / (p0 (1 - s0)) = 1.5 / (2.00 x 0.75) = 1.0.
-    # Logit weights: ours 0.25 (price unchanged), rival 0.50 x exp(1.0 x 0.75), outside 0.25.
-    # Market elasticity -0.5 on the price index with today's inside weights 1/3 (ours), 2/3 (rival):
-    # index0 = 2/3 + 1.00 = 1.6667, after the cut 2/3 + 0.50 = 1.1667 -> volume x (0.7)^-0.5.
+    # The rival cuts 50 % in month 2: 1.50 -> 0.75. Each firm's price coefficient is set on its own start
+    # price and share (docs/methodology/market-model.md):
+    # alpha_rival = -e_s / (p0 (1 - s0)) = 1.5 / (1.50 x 0.50)
+    # = 2.0 per $, so its weight becomes 0.50 x exp(2.0 x 0.75) = 0.50 e^1.5; ours 0.25 (price unchanged);
+    # other providers 0.25 (the going price). Total market: kappa = -e_m / eta with
+    # eta = sum s_j alpha_j p_j0 = 0.25 x 1.5/0.75 + 0.50 x 1.5/0.50 + 0.25 x 1.5/0.75 = 2.5, kappa = 0.2,
+    # and Q = Q0 exp(kappa IV) = 400,000 x (0.50 + 0.50 e^1.5)^0.2.
     rival = Rival(
         name="Rival",
         price_usd_per_million_tokens=1.50,
@@ -141,20 +144,21 @@ def test_rival_cut_moves_shares_through_the_logit_by_hand() -> None:
         horizon_months=4,
         paths_count=2,
     )
-    target = 0.25 / (0.25 + 0.50 * math.exp(0.75) + 0.25)  # 0.16041065
+    den = 0.25 + 0.50 * math.exp(1.5) + 0.25  # 2.74084454
+    target = 0.25 / den  # 0.09121276
     share = [0.25]
     for _ in range(3):  # inertia: close half the gap each month
         share.append(share[-1] + 0.5 * (target - share[-1]))
-    assert_allclose(share, [0.25, 0.20520533, 0.18280799, 0.17160932], atol=1e-8)
-    volume_total = [400_000.0] + [400_000.0 * (1.1666666666666667 / 1.6666666666666667) ** -0.5] * 3
-    assert_allclose(volume_total[1], 478_091.4439, atol=1e-4)
+    assert_allclose(share, [0.25, 0.17060638, 0.13090957, 0.11106117], atol=1e-8)
+    volume_total = [400_000.0] + [400_000.0 * den**0.2] * 3
+    assert_allclose(volume_total[1], 489_369.4700, atol=1e-4)
     contribution = [(2.00 - 0.50) * v * s - 100_000 for v, s in zip(volume_total, share, strict=True)]
     expected = 250_000 + np.cumsum(contribution)
     # month 1: 250,000 + 150,000 - 100,000 = 300,000.00
-    # month 2: + 1.5 x 478,091.44 x 0.20520533 - 100,000 = + 47,160.37 -> 347,160.37
-    # month 3: + 1.5 x 478,091.44 x 0.18280799 - 100,000 = + 31,098.40 -> 378,258.77
-    # month 4: + 1.5 x 478,091.44 x 0.17160932 - 100,000 = + 23,067.42 -> 401,326.19
-    assert_allclose(expected, [300_000.00, 347_160.37, 378_258.77, 401_326.19], atol=0.01, rtol=0)
+    # month 2: + 1.5 x 489,369.47 x 0.17060638 - 100,000 = + 25,234.33 -> 325,234.33
+    # month 3: + 1.5 x 489,369.47 x 0.13090957 - 100,000 =  - 3,905.28 -> 321,329.05
+    # month 4: + 1.5 x 489,369.47 x 0.11106117 - 100,000 = - 18,475.08 -> 302,853.97
+    assert_allclose(expected, [300_000.00, 325_234.33, 321_329.05, 302_853.97], atol=0.01, rtol=0)
     result = run_simulation(
         scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True
     )

@@ -7,8 +7,8 @@ import pytest
 from app.engine.market import (
     ScenarioError,
     breakeven_volume_million_tokens_per_month,
-    lerner_price_usd_per_million_tokens,
     payback_months,
+    profit_max_price_usd_per_million_tokens,
     required_volume_uplift_fraction,
 )
 
@@ -45,11 +45,18 @@ def test_breakeven_volume() -> None:
     assert never.value == math.inf and never.reason
 
 
-def test_lerner_price() -> None:
-    assert lerner_price_usd_per_million_tokens(1.0, -2.0).value == pytest.approx(2.0)  # 1 x -2 / -1
-    assert lerner_price_usd_per_million_tokens(0.3, -3.0).value == pytest.approx(0.45)
-    inelastic = lerner_price_usd_per_million_tokens(1.0, -0.8)
-    assert inelastic.value == math.inf and inelastic.reason
+def test_profit_max_price_is_the_top_of_the_models_own_profit_curve() -> None:
+    """The Lerner price c e / (1 + e) is gone: the closed form is the simulator's own profit maximum."""
+    import numpy as np
+
+    from app.engine.market.equilibrium import _month_one_rival_prices, profit_curve
+    from tests.engine.market.test_cash_by_hand import base_scenario
+
+    scenario = base_scenario()
+    best = profit_max_price_usd_per_million_tokens(scenario, 0.5).value
+    grid = np.linspace(0.5, 10.0, 40_001)
+    curve = profit_curve(scenario, 0.5, _month_one_rival_prices(scenario), grid)
+    assert best == pytest.approx(grid[int(np.argmax(curve))], abs=grid[1] - grid[0])
 
 
 def test_payback_months() -> None:
@@ -59,11 +66,13 @@ def test_payback_months() -> None:
 
 
 def test_bad_inputs_name_the_field() -> None:
+    from tests.engine.market.test_cash_by_hand import base_scenario
+
     with pytest.raises(ScenarioError) as err:
         required_volume_uplift_fraction(0.6, 1.5)
     assert err.value.field == "cut_fraction"
     with pytest.raises(ScenarioError) as err:
-        lerner_price_usd_per_million_tokens(float("nan"), -2)
+        profit_max_price_usd_per_million_tokens(base_scenario(), float("nan"))
     assert err.value.field == "unit_cost_usd_per_million_tokens"
 
 
@@ -84,7 +93,10 @@ def test_closed_forms_come_with_every_strategy() -> None:
     assert forms["match_cut_fraction"].value == pytest.approx(0.25)
     assert forms["required_volume_uplift_fraction"].value == pytest.approx(0.25 / 0.50)
     assert forms["breakeven_volume_million_tokens_per_month"].value == pytest.approx(100_000 / 1.5)
-    assert forms["lerner_price_usd_per_million_tokens"].value == pytest.approx(0.5 * -1.5 / -0.5)
+    assert forms["profit_max_price_usd_per_million_tokens"].value == pytest.approx(
+        profit_max_price_usd_per_million_tokens(base_scenario(), 0.5).value
+    )
+    assert "lerner_price_usd_per_million_tokens" not in forms
     # contribution at today's volume: 1.5 x 100,000 - 100,000 = 50,000 a month -> 60,000 / 50,000
     assert forms["payback_months"].value == pytest.approx(1.2)
     assert result.to_dict()["strategies"][0]["closed_forms"]["payback_months"] == {

@@ -87,9 +87,9 @@ def test_shares_with_the_outside_option_add_up_to_one_deterministic() -> None:
     total = ms.ours + sum(ms.rivals) + ms.outside_option
     assert_allclose(total, 1.0, atol=1e-6)
     assert len(ms.rivals) == 2
-    # ours, by volume of all demand, is our inside share x the inside part of the market
+    # ours, by volume of all demand, is our share of every seller's volume (other providers included)
     s = result.strategies[0]
-    assert_allclose(ms.ours, s.share_fraction.p50 * (1 - ms.outside_option), rtol=1e-5)
+    assert_allclose(ms.ours, s.share_fraction.p50, rtol=1e-5)
     assert ms.outside_option[0] == pytest.approx(0.15, abs=0.05)  # 1 - 0.25 - 0.5 - 0.1 at the start
     assert ms.rivals[1][-1] > ms.rivals[1][0]  # the undercutter gains share
 

@@ -129,11 +129,11 @@ def test_the_logit_compares_prices_against_the_going_rate() -> None:
         base, market=market, firm=dataclasses.replace(base.firm, unit_cost_usd_per_million_tokens=0.0)
     )
     s = run_simulation(riding, [Strategy("baseline", 0.0)], np.random.default_rng(0)).strategies[0]
-    # our share of the inside market stays 0.25 / 0.75 (month 2 on: we follow one month late)
-    assert_allclose(s.share_fraction.p50[0], 1 / 3, rtol=1e-6)
+    # our share of every seller's volume stays 0.25 in month 1 (month 2 on: we follow one month late)
+    assert_allclose(s.share_fraction.p50[0], 0.25, rtol=1e-6)
     # from month 2 our price is 2.00 x the trend one month back: a constant deflated gap, a constant share
     assert_allclose(s.share_fraction.p50[1:], s.share_fraction.p50[1], rtol=1e-6)
-    assert s.share_fraction.p50[1] < 1 / 3
+    assert s.share_fraction.p50[1] < 0.25
     holding = dataclasses.replace(
         riding, firm=dataclasses.replace(riding.firm, pricing=PricingPolicy("hold"))
     )

@@ -67,8 +67,8 @@ def scenario_from(
         for i, rule in enumerate(rival_rules)
     )
     e_market = (
-        Range.triangular(-1.5, -0.6, -0.1) if market_elasticity is None else Range.fixed(market_elasticity)
-    )
+        Range.triangular(-0.5, -0.3, -0.1) if market_elasticity is None else Range.fixed(market_elasticity)
+    )  # no more elastic than switching allows (kappa <= 1, Scenario validation)
     return Scenario(
         firm=Firm(
             price_usd_per_million_tokens=price,
