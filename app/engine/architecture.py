@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 WORKLOADS: tuple[str, ...] = ("language", "vision", "recommendation", "speech")
+MLP_ACTIVATIONS: tuple[str, ...] = ("swiglu", "gelu")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class ModelSpec:
     flops_per_unit / bytes_per_unit / unit_name: forward FLOPs and bytes read or written per unit of work
         (beyond the weights) for non-language workloads; language models use 2·active params per token and
         the KV cache.
+    mlp_activation: "swiglu" (Llama-style gated MLP, no dropout; the default) or "gelu" (GPT-style 4h MLP with
+        dropout). intermediate_size: the MLP's hidden width per token (all active experts together for a
+        mixture of experts); None infers it from the parameter count (see ffn_hidden_size).
     """
 
     parameter_count: float
@@ -43,8 +47,12 @@ class ModelSpec:
     flops_per_unit: float | None = None
     bytes_per_unit: float | None = None
     unit_name: str = "token"
+    mlp_activation: str = "swiglu"
+    intermediate_size: int | None = None
 
     def __post_init__(self) -> None:
+        if self.mlp_activation not in MLP_ACTIVATIONS:
+            raise ValueError(f"mlp_activation must be one of {MLP_ACTIVATIONS}, not {self.mlp_activation!r}")
         if self.workload not in WORKLOADS:
             raise ValueError(f"workload must be one of {WORKLOADS}, not {self.workload!r}")
         if not self.parameter_count > 0:
@@ -89,6 +97,31 @@ class ModelSpec:
         return float(self.flops_per_unit)
 
     @property
+    def kv_head_ratio(self) -> float:
+        """Key/value heads per query head (1 for multi-head attention, 1/8 for Llama 2 70B's GQA)."""
+        if self.attention_head_count and self.kv_head_count:
+            return self.kv_head_count / self.attention_head_count
+        return 1.0
+
+    @property
+    def ffn_hidden_size(self) -> float | None:
+        """The MLP's hidden width: intermediate_size when given; GELU models 4h; SwiGLU models inferred from
+        the active parameters: per layer 2h² + 2h²·r (q, o and the narrower k, v) + 3·h·f (gate, up, down),
+        plus the (untied) embeddings V·h twice — Llama 2 7B gives 11,011 (published 11,008), 70B 28,674
+        (28,672). Falls back to 8h/3 when that inference is impossible."""
+        if self.intermediate_size:
+            return float(self.intermediate_size)
+        h, layers = self.hidden_size, self.layer_count
+        if not (h and layers):
+            return None
+        if self.mlp_activation == "gelu":
+            return 4.0 * h
+        embeddings = 2.0 * (self.vocabulary_size or 0) * h
+        per_layer = (self.active_parameters - embeddings) / layers
+        f = (per_layer - (2.0 + 2.0 * self.kv_head_ratio) * h * h) / (3.0 * h)
+        return f if f > 0 else 8.0 * h / 3.0
+
+    @property
     def uses_kv_cache(self) -> bool:
         return self.workload == "language" and self.flops_per_unit is None
 
@@ -125,6 +158,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         vocabulary_size=50257,
         sequence_length=2048,
         training_tokens=300e9,
+        mlp_activation="gelu",
         source="Brown et al. 2020, 'Language Models are Few-Shot Learners', Table 2.1 and D.1",
         notes="Dense decoder; 3.14e23 training FLOPs (3,640 PF-days) published.",
     ),
@@ -137,6 +171,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         kv_head_count=32,
         vocabulary_size=32000,
         sequence_length=4096,
+        intermediate_size=11008,
         training_tokens=2e12,
         source="Touvron et al. 2023, 'Llama 2', Table 1-2; Llama 2 model card",
         notes="184,320 A100-80GB GPU-hours, 400 W.",
@@ -150,6 +185,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         kv_head_count=8,
         vocabulary_size=32000,
         sequence_length=4096,
+        intermediate_size=28672,
         training_tokens=2e12,
         source="Touvron et al. 2023, 'Llama 2', Table 1-2; Llama 2 model card",
         notes="Grouped-query attention (8 KV heads). 1,720,320 A100-80GB GPU-hours, 400 W.",
@@ -163,6 +199,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         kv_head_count=8,
         vocabulary_size=128256,
         sequence_length=8192,
+        intermediate_size=14336,
         training_tokens=15.6e12,
         source="Llama Team 2024, 'The Llama 3 Herd of Models', Table 3; Llama 3.1 model card",
         notes="Pre-trained at 8K, extended to 128K context. Model card: 1.46M H100-80GB GPU-hours.",
@@ -176,6 +213,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         kv_head_count=8,
         vocabulary_size=128256,
         sequence_length=8192,
+        intermediate_size=28672,
         training_tokens=15.6e12,
         source="Llama Team 2024, 'The Llama 3 Herd of Models', Table 3; Llama 3.1 model card",
         notes="128K context after extension. Model card: 7.0M H100-80GB GPU-hours.",
@@ -189,6 +227,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         kv_head_count=8,
         vocabulary_size=128256,
         sequence_length=8192,
+        intermediate_size=53248,
         training_tokens=15.6e12,
         source="Llama Team 2024, 'The Llama 3 Herd of Models', Table 3-4; Llama 3.1 model card",
         notes="3.8e25 FLOPs; 38-43 % MFU on up to 16K H100 reported. Model card: 30.84M H100-80GB GPU-hours.",
@@ -203,6 +242,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         kv_head_count=8,
         vocabulary_size=32000,
         sequence_length=32768,
+        intermediate_size=2 * 14336,
         training_tokens=None,
         source="Jiang et al. 2024, 'Mixtral of Experts' (arXiv:2401.04088)",
         notes="Sparse MoE, 8 experts, 2 active per token. Training tokens not published.",
@@ -218,6 +258,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         vocabulary_size=129280,
         sequence_length=4096,
         kv_cache_values_per_token_per_layer=512 + 64,
+        intermediate_size=9 * 2048,
         training_tokens=14.8e12,
         source="DeepSeek-AI 2024, 'DeepSeek-V3 Technical Report' (arXiv:2412.19437), Sections 2.1, 4.2",
         notes=(
@@ -239,6 +280,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         vocabulary_size=30522,
         sequence_length=512,
         training_tokens=1e6 * 256 * 512,
+        mlp_activation="gelu",
         source="Devlin et al. 2019, 'BERT', Section 3.1 and Appendix A.2",
         notes="Encoder only. 1M steps x 256 sequences x 512 tokens = 1.31e11 tokens (upper bound: 90 % of "
         "steps used 128-token sequences).",
@@ -286,6 +328,7 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         flops_per_unit=6.8e10,
         bytes_per_unit=16000 * 4.0,
         unit_name="audio_second",
+        mlp_activation="gelu",
         training_tokens=2.5 * 2**20 * 256 * 30,
         source="Radford et al. 2022, 'Robust Speech Recognition via Large-Scale Weak Supervision', "
         "Table 1 and Section 2.4; openai/whisper-large-v2 model card",

@@ -95,6 +95,44 @@ def activation_bytes_per_layer(
     raise ValueError(f"activation_recomputation must be none, selective or full, not {mode!r}")
 
 
+def transformer_activation_bytes_per_layer(
+    sequence_length: F,
+    micro_batch_size: F,
+    hidden_size: F,
+    attention_head_count: F,
+    mode: str,
+    *,
+    kv_head_ratio: F = 1.0,
+    ffn_ratio: F = 4.0,
+    gated_mlp: bool = False,
+    dropout: bool = True,
+) -> F:
+    """16-bit activations of one transformer layer, no parallelism, Korthikanti et al. 2022's accounting
+    generalised to Llama-style blocks (in units of s·b·h bytes unless noted):
+
+    - two norms' inputs 4; attention: QKV input 2, Q 2, K and V 4·r (r = kv heads / heads: grouped-query
+      attention stores narrower K and V), output-projection input 2, dropout mask 1 (GPT only);
+    - attention core 2·a·s/h (softmax output) + 3·a·s/h more with attention dropout (mask 1, output 2);
+      selective recomputation (or FlashAttention) drops the whole core;
+    - MLP of width f = ffn_ratio·h: GELU stores its two linear inputs and the GELU input, 2 + 2·f/h + 2·f/h,
+      plus a dropout mask 1; SwiGLU stores the input 2 and gate, up, SiLU output and product, 2 + 8·f/h.
+    GPT (r = 1, f = 4h, GELU, dropout) gives Korthikanti's 34 + 5·a·s/h. Llama 2 7B (f = 2.69h) 37.5, Llama 2
+    70B (r = 1/8, f = 3.5h) 40.5: 10-19 % more than the GPT constants. Full recomputation keeps the layer
+    input only, 2·s·b·h."""
+    sbh = sequence_length * micro_batch_size * hidden_size
+    if mode == "full":
+        return sbh * 2.0
+    if mode not in ("none", "selective"):
+        raise ValueError(f"activation_recomputation must be none, selective or full, not {mode!r}")
+    drop = 1.0 if dropout else 0.0
+    attention = 6.0 + 4.0 * kv_head_ratio + drop
+    mlp = 2.0 + (8.0 * ffn_ratio if gated_mlp else 4.0 * ffn_ratio + drop)
+    per_sbh = 4.0 + attention + mlp
+    if mode == "none":
+        per_sbh = per_sbh + (5.0 if dropout else 2.0) * attention_head_count * sequence_length / hidden_size
+    return sbh * per_sbh
+
+
 def sharded_state_bytes(
     parameters: F,
     weight_bytes_per_parameter: F,

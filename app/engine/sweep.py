@@ -27,10 +27,21 @@ from app.engine.serving import (
     DEFAULT_UTILIZATION,
     serving_core,
 )
+from app.engine.parallelism import DEFAULT_GPUS_PER_NODE, DEFAULT_OVERLAP_FRACTION, TENSOR_PARALLEL_DEGREES
+from app.engine.parallelism import DEFAULT_HOP_LATENCY_S as TRAINING_HOP_LATENCY_S
+from app.engine.parallelism import (
+    inter_node_bandwidth_gb_s,
+    intra_node_bandwidth_gb_s,
+    step_core,
+    tokens_per_sequence,
+)
 from app.engine.training import DEFAULT_MEMORY_USABLE_FRACTION as TRAINING_USABLE_FRACTION
 from app.engine.training import (
-    DEFAULT_MFU_LANGUAGE,
     DEFAULT_MFU_OTHER,
+    TrainingPlan,
+    _activation_per_layer,
+    _mfu_default,
+    global_batch_tokens,
     state_bytes_per_parameter,
 )
 
@@ -190,17 +201,51 @@ def sweep_training(
     micro_batch_size_count: int = 1,
     quality_loss_points_by_precision: Mapping[str, float] | None = None,
     memory_usable_fraction: float = TRAINING_USABLE_FRACTION,
+    tensor_parallel_counts: Sequence[int] = TENSOR_PARALLEL_DEGREES,
+    pipeline_parallel_counts: Sequence[int] | None = None,
+    global_batch_token_count: float | None = None,
+    gpus_per_node_count: int = DEFAULT_GPUS_PER_NODE,
+    overlap_fraction: float = DEFAULT_OVERLAP_FRACTION,
+    best_layout_only: bool = True,
 ) -> SweepTable:
-    """Accelerators × precisions × GPU counts × pricing models of one pre-training run.
+    """Accelerators × precisions × GPU counts × tensor-parallel × pipeline-parallel degrees × pricing models
+    of one pre-training run.
 
-    Same model as estimate_training without a parallelism plan: MFU end-to-end, states fully sharded
-    (ZeRO-3) over the GPUs, Korthikanti activations without tensor parallelism. Infeasible plans (precision
-    unsupported, no price, out of memory) are dropped. Time column: wall_clock_days.
+    Every row is a parallel layout: tensor t (within a node, dividing the head count), pipeline p (default
+    powers of two up to the layer count), data d = GPUs / (t·p) (whole), ZeRO-1 when the states fit, else
+    ZeRO-3. The step model is parallelism.step_core (the one estimate_training uses) at a fixed global batch
+    (default 4M tokens): a layout whose d × micro-batch × sequence exceeds it is infeasible and dropped, as are
+    plans that do not fit, lack a price or use an unsupported precision. mfu_fraction is a compute MFU (the
+    default: published runs' calibrated median per accelerator generation and size class). best_layout_only
+    keeps the fastest layout per (accelerator, precision, GPUs, pricing model). Time column: wall_clock_days.
     """
     assumptions: list[str] = []
+    if not accelerators:
+        raise ValueError("a training sweep needs at least one accelerator")
+    probe = TrainingPlan(
+        model=model,
+        training_tokens=training_tokens,
+        accelerator=accelerators[0],
+        gpu_count=1,
+        precision="bf16",
+        activation_recomputation=activation_recomputation,
+        micro_batch_size_count=micro_batch_size_count,
+        global_batch_token_count=global_batch_token_count,
+    )
+    mfu_by_acc: list[float] = []
+    for acc in accelerators:
+        if mfu_fraction is not None:
+            mfu_by_acc.append(mfu_fraction)
+            continue
+        default = _mfu_default(TrainingPlan(model=model, training_tokens=training_tokens, accelerator=acc, gpu_count=1))
+        mfu_by_acc.append(default.mfu if default else DEFAULT_MFU_OTHER)
     if mfu_fraction is None:
-        mfu_fraction = DEFAULT_MFU_LANGUAGE if model.workload == "language" else DEFAULT_MFU_OTHER
-        assumptions.append(f"MFU {mfu_fraction:.2f} (Epoch AI default)")
+        assumptions.append(
+            "compute MFU per accelerator: median of published runs for its generation and the model's size "
+            "class ("
+            + ", ".join(f"{a.name} {m:.3f}" for a, m in zip(accelerators, mfu_by_acc, strict=True))
+            + ")"
+        )
     losses = dict(quality_loss_points_by_precision or {})
     for p in precisions:
         if p not in losses:
@@ -210,50 +255,145 @@ def sweep_training(
                 assumptions.append(f"{p} training quality loss {losses[p]} points (assumed)")
     prices = _prices(prices_usd_per_gpu_hour, len(accelerators), pricing_model_names)
     gpu = np.asarray(gpu_counts, dtype=np.float64)
+    layers = int(model.layer_count or 0) if model.hidden_size else 0
+    heads = model.attention_head_count
+    tps = [t for t in tensor_parallel_counts if t <= gpus_per_node_count]
+    if not layers:
+        tps = [1]
+    if pipeline_parallel_counts is None:
+        pipeline_parallel_counts = [p for p in (1, 2, 4, 8, 16, 32, 64) if p <= max(layers, 1)]
+    pps = list(pipeline_parallel_counts)
     a_n, p_n, g_n, k_n = len(accelerators), len(precisions), gpu.shape[0], prices.shape[1]
+    t_n, q_n = len(tps), len(pps)
 
-    peak = _peaks(accelerators, precisions)[:, :, None, None]  # (A,P,1,1)
-    flops = fx.training_model_flops(model.forward_flops_per_unit / 2.0, training_tokens)
-    gpu_hours = fx.gpu_hours_from_mfu(flops, peak, mfu_fraction)
-    days = fx.wall_clock_days(gpu_hours, gpu[None, None, :, None])
-    cost = fx.cost_usd(gpu_hours, prices[:, None, None, :])
-
-    # Memory per GPU: ZeRO-3 states / n + activations (16-bit constants, doubled for fp32/tf32).
-    state = np.array([sum(state_bytes_per_parameter(p)) for p in precisions])[None, :, None, None]
-    act_scale = np.array([2.0 if p in ("fp32", "tf32") else 1.0 for p in precisions])[None, :, None, None]
-    activations: Any = 0.0
-    if model.layer_count and model.hidden_size and model.attention_head_count and model.sequence_length:
-        activations = (
-            fx.activation_bytes_per_layer(
-                model.sequence_length,
-                micro_batch_size_count,
-                model.hidden_size,
-                model.attention_head_count,
-                activation_recomputation,
-            )
-            * model.layer_count
+    # Axes: (A, P, G, T, Q) then K for prices.
+    t = np.asarray(tps, dtype=np.float64)[None, None, None, :, None]
+    pp = np.asarray(pps, dtype=np.float64)[None, None, None, None, :]
+    g = gpu[None, None, :, None, None]
+    d = g / (t * pp)
+    shape_ok = (d >= 1.0) & (np.abs(d - np.round(d)) < 1e-9) & (pp <= max(layers, 1))
+    if heads:
+        shape_ok = shape_ok & (np.asarray([heads % x == 0 for x in tps])[None, None, None, :, None])
+    d = np.maximum(np.round(d), 1.0)
+    peak = _peaks(accelerators, precisions)[:, :, None, None, None]  # (A,P,1,1,1)
+    mfu = np.asarray(mfu_by_acc, dtype=np.float64)[:, None, None, None, None]
+    per_gpu_flops = peak * fx.TERA * mfu
+    wbs = np.array([state_bytes_per_parameter(p)[0] for p in precisions])[None, :, None, None, None]
+    gbs = np.array([state_bytes_per_parameter(p)[1] for p in precisions])[None, :, None, None, None]
+    obs = np.array([state_bytes_per_parameter(p)[2] for p in precisions])[None, :, None, None, None]
+    act_scale = np.array([2.0 if p in ("fp32", "tf32") else 1.0 for p in precisions])[None, :, None, None, None]
+    intra = np.array([intra_node_bandwidth_gb_s(a.interconnect_bandwidth_gb_s) for a in accelerators])
+    inter = np.array([inter_node_bandwidth_gb_s(a.name) for a in accelerators])
+    seq = tokens_per_sequence(model.sequence_length, model.workload)
+    gbt = global_batch_tokens(probe)
+    common = dict(
+        active_parameter_count=model.active_parameters,
+        synced_parameter_count=model.parameter_count,
+        layer_count=float(layers),
+        hidden_size=float(model.hidden_size or 0),
+        sequence_length=seq,
+        global_batch_tokens=gbt,
+        micro_batch_size=float(micro_batch_size_count),
+        tensor_parallel=t,
+        pipeline_parallel=pp,
+        data_parallel=d,
+        per_gpu_flops_per_s=per_gpu_flops,
+        flops_per_parameter_token=6.0,
+        gradient_bytes_per_parameter=gbs,
+        activation_bytes_per_value=wbs,
+        full_recomputation=activation_recomputation == "full",
+        gpus_per_node=float(gpus_per_node_count),
+        intra_gb_s=intra[:, None, None, None, None],
+        inter_gb_s=inter[:, None, None, None, None],
+        hop_latency_s=TRAINING_HOP_LATENCY_S,
+        overlap_fraction=overlap_fraction,
+    )
+    # Memory per GPU for ZeRO-1 and ZeRO-3; choose ZeRO-1 where it fits.
+    m = gbt / (d * micro_batch_size_count * seq)
+    per_layer = _activation_per_layer(probe, float(micro_batch_size_count))
+    in_flight = np.minimum(pp, np.maximum(np.ceil(m - 1e-9), 1.0))
+    acts = per_layer * layers / pp * in_flight / t * act_scale / 1e9
+    per_shard = model.parameter_count / (t * pp) / 1e9
+    mem1 = per_shard * (wbs + gbs + obs / d) + acts
+    mem3 = per_shard * (wbs + gbs + obs) / d + acts
+    available = np.array([a.memory_gb for a in accelerators])[:, None, None, None, None] * memory_usable_fraction
+    fits1, fits3 = mem1 <= available, mem3 <= available
+    zero = np.where(d > 1, np.where(fits1, 1.0, 3.0), 0.0)
+    r = step_core(zero_stage=zero, **common)  # type: ignore[arg-type]
+    memory_gb = np.where(fits1 | (d <= 1), mem1, mem3)
+    valid5 = shape_ok & np.asarray(r["batch_ok"]) & (fits1 | fits3) & np.isfinite(peak)
+    batch_dropped = int(np.count_nonzero(np.broadcast_to(shape_ok & ~np.asarray(r["batch_ok"]), (1, 1, g_n, t_n, q_n))))
+    if batch_dropped:
+        assumptions.append(
+            f"{batch_dropped:,} layouts (GPU count × tensor × pipeline) dropped: data-parallel × micro-batch "
+            f"{micro_batch_size_count} × sequence {seq:,.0f} exceeds the {gbt:,.0f}-token global batch"
         )
-    w, g, o = fx.sharded_state_bytes(model.parameter_count, state, 0.0, 0.0, 1.0, gpu[None, None, :, None], 3)
-    memory_gb = (w + activations * act_scale) / 1e9
-    available = np.array([a.memory_gb for a in accelerators])[:, None, None, None] * memory_usable_fraction
-    fits = memory_gb <= available
-    shape = (a_n, p_n, g_n, k_n)
-    valid = np.broadcast_to(fits & np.isfinite(cost), shape)
+    efficiency = r["efficiency"]
+    flops = fx.training_model_flops(model.forward_flops_per_unit / 2.0, training_tokens)
+    ideal_hours = fx.gpu_hours_from_mfu(flops, peak, mfu)
+    gpu_hours5 = np.where(valid5, ideal_hours / efficiency, np.inf)
+    full5 = (a_n, p_n, g_n, t_n, q_n)
+    layout_columns = {
+        "tensor_parallel_count": np.broadcast_to(t, full5),
+        "pipeline_parallel_count": np.broadcast_to(pp, full5),
+        "data_parallel_count": np.broadcast_to(d, full5),
+        "zero_stage": np.broadcast_to(zero, full5),
+        "scaling_efficiency": np.broadcast_to(efficiency, full5),
+        "memory_gb_per_gpu": np.broadcast_to(memory_gb, full5),
+        "gpu_hours": np.broadcast_to(gpu_hours5, full5),
+    }
+    if best_layout_only:
+        flat = np.broadcast_to(gpu_hours5, full5).reshape(a_n, p_n, g_n, t_n * q_n)
+        best = np.argmin(flat, axis=3)[..., None]
+        picked = {
+            k: np.take_along_axis(v.reshape(a_n, p_n, g_n, t_n * q_n), best, axis=3)[..., 0][..., None]
+            for k, v in layout_columns.items()
+        }  # (A,P,G,1): the K axis comes next
+        evaluated = a_n * p_n * g_n * t_n * q_n * k_n
+        shape = (a_n, p_n, g_n, k_n)
+        price = prices[:, None, None, :]
+        gpu_col = gpu[None, None, :, None]
+        idx = (
+            np.arange(a_n)[:, None, None, None],
+            np.arange(p_n)[None, :, None, None],
+            np.arange(k_n)[None, None, None, :],
+        )
+    else:
+        picked = {k: v[..., None] for k, v in layout_columns.items()}  # (A,P,G,T,Q,1)
+        evaluated = a_n * p_n * g_n * t_n * q_n * k_n
+        shape = (a_n, p_n, g_n, t_n, q_n, k_n)
+        price = prices[:, None, None, None, None, :]
+        gpu_col = gpu[None, None, :, None, None, None]
+        idx = (
+            np.arange(a_n)[:, None, None, None, None, None],
+            np.arange(p_n)[None, :, None, None, None, None],
+            np.arange(k_n)[None, None, None, None, None, :],
+        )
+    hours = picked["gpu_hours"]
+    cost = fx.cost_usd(hours, price)
+    days = fx.wall_clock_days(hours, gpu_col)
+    valid = np.broadcast_to(np.isfinite(hours) & np.isfinite(cost), shape)
     columns: dict[str, Any] = {
-        "accelerator_index": np.arange(a_n)[:, None, None, None],
-        "precision_index": np.arange(p_n)[None, :, None, None],
-        "gpu_count": gpu[None, None, :, None],
-        "pricing_model_index": np.arange(k_n)[None, None, None, :],
-        "price_usd_per_gpu_hour": prices[:, None, None, :],
-        "gpu_hours": gpu_hours,
+        "accelerator_index": idx[0],
+        "precision_index": idx[1],
+        "gpu_count": gpu_col,
+        "pricing_model_index": idx[2],
+        "price_usd_per_gpu_hour": price,
+        "tensor_parallel_count": picked["tensor_parallel_count"],
+        "pipeline_parallel_count": picked["pipeline_parallel_count"],
+        "data_parallel_count": picked["data_parallel_count"],
+        "zero_stage": picked["zero_stage"],
+        "scaling_efficiency": picked["scaling_efficiency"],
+        "mfu": mfu[:, :, :, 0, 0][..., None] if best_layout_only else mfu[..., None],
+        "gpu_hours": hours,
         "wall_clock_days": days,
         "cost_usd": cost,
-        "memory_gb_per_gpu": memory_gb,
-        "quality_loss_points": np.array([losses[p] for p in precisions])[None, :, None, None],
+        "memory_gb_per_gpu": picked["memory_gb_per_gpu"],
+        "quality_loss_points": np.array([losses[p] for p in precisions])[None, :, None, None]
+        if best_layout_only
+        else np.array([losses[p] for p in precisions])[None, :, None, None, None, None],
     }
-    table = _finish(
-        columns, valid, "cost_usd", "wall_clock_days", "quality_loss_points", int(np.prod(shape)), assumptions
-    )
+    table = _finish(columns, valid, "cost_usd", "wall_clock_days", "quality_loss_points", evaluated, assumptions)
     return _with_names(table, accelerators, precisions, pricing_model_names)
 
 

@@ -63,3 +63,64 @@ def test_llama2_energy_uses_board_power() -> None:
     assert est.energy_kwh is not None and est.co2_kg is not None
     assert_allclose(est.energy_kwh, est.gpu_hours * 0.4, rtol=1e-12)
     assert_allclose(est.co2_kg, est.energy_kwh * 0.5, rtol=1e-12)
+
+
+# --- the published-runs table (app/engine/published_runs.py), the source of the default MFU ---------------
+
+from dataclasses import replace  # noqa: E402
+
+import pytest  # noqa: E402
+
+from app.engine.published_runs import PUBLISHED_RUNS, PublishedRun, accelerator_generation  # noqa: E402
+from app.engine.training import published_compute_mfus, published_run_plan  # noqa: E402
+
+
+def test_the_table_holds_at_least_ten_runs_with_sources() -> None:
+    assert len(PUBLISHED_RUNS) >= 10
+    for run in PUBLISHED_RUNS:
+        assert run.url.startswith("https://") and run.source
+        assert 0.1 < run.mfu < 0.7
+    names = " ".join(r.name for r in PUBLISHED_RUNS)
+    for expected in (
+        "GPT-3",
+        "MT-NLG",
+        "BLOOM",
+        "OPT",
+        "Llama 2",
+        "Llama 3.1 405B",
+        "DeepSeek-V3",
+        "MPT",
+        "Falcon",
+    ):
+        assert expected in names
+    assert {accelerator_generation(r.accelerator.name) for r in PUBLISHED_RUNS} >= {"ampere", "hopper", "tpu"}
+
+
+@pytest.mark.parametrize("run", PUBLISHED_RUNS, ids=lambda r: r.name)
+def test_each_run_reproduces_at_its_published_mfu(run: PublishedRun) -> None:
+    """At its published (end-to-end) MFU, on its layout, the engine gives the published GPU-hours (±10 %) and
+    the wall-clock they mean on the published GPU count; the compute MFU left once this engine's
+    communication and bubble are taken out is physically plausible (0.3-0.65 of the 16-bit peak)."""
+    est = estimate_training(published_run_plan(run))
+    assert_allclose(est.gpu_hours, run.reference_gpu_hours, rtol=0.10)
+    assert_allclose(est.wall_clock_days, run.reference_gpu_hours / run.gpu_count / 24, rtol=0.10)
+    assert 0.70 <= est.scaling_efficiency < 0.96
+    assert 0.30 <= est.mfu_fraction <= 0.65
+
+
+def test_most_runs_fall_inside_the_default_range() -> None:
+    """At the default MFU (the calibrated median for the generation and size class), the published GPU-hours
+    of most runs lie within the reported p10-p90 range."""
+    inside = []
+    for run in PUBLISHED_RUNS:
+        est = estimate_training(replace(published_run_plan(run), mfu_fraction=None))
+        assert est.gpu_hours_range is not None
+        low, high = est.gpu_hours_range
+        inside.append(low <= run.reference_gpu_hours <= high)
+    assert sum(inside) >= 0.75 * len(PUBLISHED_RUNS), inside
+
+
+def test_compute_mfus_are_below_one_and_above_the_end_to_end_ones() -> None:
+    values = published_compute_mfus()
+    for run in PUBLISHED_RUNS:
+        assert run.mfu < values[run.name] < 1.0
