@@ -182,9 +182,15 @@ class InferenceRequest(ModelAndAccelerator):
     activation_precision: ServingPrecision = "bf16"
     kv_cache_precision: ServingPrecision = "bf16"
     batch_size: Annotated[int, Field(gt=0, le=65_536)] | None = Field(
-        default=None, description="Default: the largest batch that fits and meets the latency targets"
+        default=None,
+        description="Concurrency (requests in flight). Default: searched over 1, 2, 3, 4, 6, 8, … 1,024: the "
+        "highest throughput that fits (no targets: max_throughput mode) or that fits and meets the "
+        "targets (latency_targets mode)",
     )
     max_batch_size: Annotated[int, Field(gt=0, le=65_536)] = 1024
+    max_batched_tokens: Annotated[int, Field(gt=0, le=1_048_576)] = Field(
+        default=8192, description="Tokens one iteration may hold (chunked-prefill budget)"
+    )
     prompt_tokens: Annotated[int, Field(gt=0, le=10_000_000)] = 1024
     output_tokens: Annotated[int, Field(gt=0, le=10_000_000)] = 256
     time_to_first_token_target_s: Seconds | None = None
@@ -208,8 +214,12 @@ class InferenceEstimateRead(BaseModel):
     memory_gb_per_gpu: float
     available_memory_gb_per_gpu: float
     fits_in_memory: bool
-    meets_latency_targets: bool
+    mode: Literal["max_throughput", "latency_targets"] = Field(
+        description="max_throughput: no latency targets given; latency_targets: targets constrain the plan"
+    )
+    meets_latency_targets: bool = Field(description="True only when targets were given and are met")
     batch_size: int
+    concurrency: int = Field(description="Requests in flight (the same as batch_size)")
     compute_precision: str
     time_to_first_token_s: float
     time_per_output_token_s: float
@@ -217,10 +227,30 @@ class InferenceEstimateRead(BaseModel):
     decode_compute_s: float
     communication_s: float
     bound: Literal["memory", "compute"]
-    output_tokens_per_second: float
+    iteration_s: float = Field(description="One steady-state iteration (decode tokens + prompt chunks)")
+    gemm_memory_s: float
+    gemm_compute_s: float
+    attention_s: float
+    queue_wait_s: float = Field(description="Mean wait for a free slot at the utilisation (M/D/c)")
+    prefill_iteration_count: float
+    output_tokens_per_second: float = Field(
+        description="Steady-state end-to-end output throughput of the replica, prompt processing counted"
+    )
     output_tokens_per_second_per_gpu: float
-    cost_usd_per_million_output_tokens: float | None
-    cost_usd_per_million_tokens: float | None
+    input_tokens_per_second: float = Field(description="Prompt tokens processed per second alongside")
+    decode_output_tokens_per_second: float = Field(
+        description="Decode-only rate at the same concurrency (no prompts): an upper bound, not billable"
+    )
+    prefill_input_tokens_per_second: float = Field(
+        description="Prefill-only rate at the chunk budget (prompt tokens per second)"
+    )
+    utilization: float
+    cost_usd_per_million_output_tokens: float | None = Field(
+        description="GPUs × price ÷ (3,600 × output_tokens_per_second × utilization) × 1e6"
+    )
+    cost_usd_per_million_tokens: float | None = Field(
+        description="Blended: the same replica-hours over prompt + output tokens"
+    )
     unit_name: str
     cost_usd_per_thousand_units: float | None
     quality_loss_points: float | None

@@ -36,7 +36,6 @@ QUANTIZATIONS: dict[str, tuple[str, str, str]] = {
     "INT4 weights": ("int4", "bf16", "bf16"),
 }
 GPUS_PER_REPLICA = (1, 2, 4, 8)
-BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 class _Defaults(TypedDict):
@@ -122,7 +121,9 @@ def _training_rows(
 def _serving(
     spec: Any, priced: list[PricedAccelerator], utilization: float, tpot_s: float | None, ttft_s: float | None
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], str], float]:
-    """Cheapest feasible plan per (accelerator, precision) from one vectorised sweep."""
+    """Cheapest feasible plan per (accelerator, precision) from one vectorised sweep: the plan search every
+    caller shares (GPUs per replica 1-8, the engine's concurrency grid), so a cell's $/1M is the Strategy
+    lab's and the simulator's for the same inputs."""
     labels = list(QUANTIZATIONS)
     language = spec.uses_kv_cache
     table = sweep_serving(
@@ -130,7 +131,7 @@ def _serving(
         [p.spec for p in priced],
         list(QUANTIZATIONS.values()),
         GPUS_PER_REPLICA,
-        BATCH_SIZES,
+        None,
         np.array([p.usd_per_gpu_hour for p in priced]),
         pricing_model_names=["on_demand"],
         time_to_first_token_target_s=ttft_s if language else None,
@@ -147,8 +148,11 @@ def _serving(
             continue
         costs[key] = float(cols["cost_usd_per_million_output_tokens"][i]) * scale
         details[key] = (
-            f"{int(cols['gpus_per_replica'][i])} GPU(s) per replica, batch {int(cols['batch_size'][i])}, "
-            f"{cols['output_tokens_per_second_per_gpu'][i]:,.0f} {spec.unit_name}s/s per GPU"
+            f"{int(cols['gpus_per_replica'][i])} GPU(s) per replica, "
+            f"{int(cols['batch_size'][i])} requests in flight, "
+            f"{cols['output_tokens_per_second_per_gpu'][i]:,.0f} output {spec.unit_name}s/s per GPU "
+            f"(prompts counted), TTFT {cols['time_to_first_token_s'][i]:.2g} s, "
+            f"TPOT {cols['time_per_output_token_s'][i] * 1000:.0f} ms"
         )
     return costs, details, scale
 
