@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.db.access import AuditEntry
 from app.db.base import Base
+from app.services import paging
 
 ACTOR_KEY = "pricewar_actor"
 # Never copied into the log: secrets and bookkeeping that changes on every write.
@@ -198,14 +199,20 @@ class AuditFilter:
 def list_entries(
     session: Session, filters: AuditFilter, limit: int, offset: int
 ) -> tuple[list[AuditEntry], int]:
-    """Newest first."""
-    conditions = filters.conditions()
-    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
+    """Newest first; the total is counted up to `offset` + paging.COUNT_CAP (list_entries_page says so)."""
+    rows, total, _ = list_entries_page(session, filters, limit, offset)
+    return rows, total
+
+
+def list_entries_page(
+    session: Session, filters: AuditFilter, limit: int, offset: int
+) -> tuple[list[AuditEntry], int, bool]:
+    """Newest first: (the entries, the total, whether the total is exact). A page is an index walk of
+    (at, id) — or of (entity|actor|action, at, id) when filtered — and the total is counted only up to
+    `offset` + paging.COUNT_CAP entries, so a page of a million-entry log never counts the whole log."""
     query = (
-        select(AuditEntry)
-        .where(*conditions)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-        .offset(offset)
+        select(AuditEntry).where(*filters.conditions()).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     )
-    return list(session.scalars(query)), int(total)
+    total, exact = paging.capped_count(session, query, offset + paging.COUNT_CAP)
+    rows = list(session.scalars(query.limit(limit).offset(offset)))
+    return rows, total, exact

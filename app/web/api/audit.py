@@ -33,7 +33,14 @@ class AuditEntryRead(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditEntryRead]
-    total: int
+    total: int = Field(
+        description="Entries matching the filters, counted up to offset + 10,000 (see total_is_exact)"
+    )
+    total_is_exact: bool = Field(
+        default=True,
+        description="false: there are more than `total` entries (a million-entry log is never "
+        "counted whole per page)",
+    )
     limit: int
     offset: int
 
@@ -82,10 +89,11 @@ def read_audit(session: SessionDep, query: Annotated[AuditQuery, Query()]) -> Au
         since=_aware(query.since),
         until=_aware(query.until),
     )
-    rows, total = audit.list_entries(session, filters, query.limit, query.offset)
+    rows, total, exact = audit.list_entries_page(session, filters, query.limit, query.offset)
     return AuditPage(
         items=[AuditEntryRead.model_validate(r) for r in rows],
         total=total,
+        total_is_exact=exact,
         limit=query.limit,
         offset=query.offset,
     )
