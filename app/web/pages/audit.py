@@ -33,15 +33,56 @@ QUOTE_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# What the filters offer, in words (the stored value is the internal name; typed words are accepted too).
+ACTION_LABELS: dict[str, str] = {
+    "create": "added",
+    "update": "edited",
+    "delete": "deleted",
+    "price_change": "price change",
+    "restore": "price restored",
+    "import": "import",
+    "login": "sign-in",
+    "login_failed": "failed sign-in",
+    "logout": "sign-out",
+    "user_create": "user added",
+    "user_update": "user changed",
+    "token_create": "API token created",
+    "token_revoke": "API token revoked",
+}
+ENTITY_LABELS: dict[str, str] = {
+    "price_quotes": "Price sheet",
+    "accelerators": "Accelerators",
+    "market_prices": "API market prices",
+    "model_configs": "Models",
+    "scenarios": "Scenarios",
+    "simulation_runs": "Stored runs",
+    "users": "Users",
+    "api_tokens": "API tokens",
+}
+
+
+def internal_name(text: str | None, labels: dict[str, str]) -> str | None:
+    """A filter value as stored: the internal name itself, or its label / words typed any way
+    ("Price change", "price-change", "sign-in" → price_change, login)."""
+    if not text or not text.strip():
+        return None
+    words = text.strip().lower()
+    for name, label in labels.items():
+        if words in (name, label.lower()):
+            return name
+    squashed = "_".join(words.replace("-", " ").split())
+    return next((n for n in labels if n == squashed), text.strip())
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, session: SessionDep) -> HTMLResponse:
     params = request.query_params
     entity_id = params.get("entity_id", "")
     offset = params.get("offset", "0")
     filters = audit.AuditFilter(
-        entity=params.get("entity") or None,
+        entity=internal_name(params.get("entity"), ENTITY_LABELS),
         actor=params.get("actor") or None,
-        action=params.get("action") or None,
+        action=internal_name(params.get("action"), ACTION_LABELS),
         entity_id=int(entity_id) if entity_id.isdigit() else None,
     )
     start = int(offset) if offset.isdigit() else 0
@@ -55,6 +96,8 @@ def audit_page(request: Request, session: SessionDep) -> HTMLResponse:
             "offset": start,
             "page_size": PAGE_SIZE,
             "filters": filters,
+            "action_labels": ACTION_LABELS,
+            "entity_labels": ENTITY_LABELS,
             "active_nav": "audit",
         },
     )
