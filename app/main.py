@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app.config import STATIC_DIR, get_settings
 from app.web.api import api_router
 from app.web.api.system import health_router
-from app.web.api_docs import SWAGGER_PREFIX, docs_router, swagger_files
+from app.web.api_docs import SWAGGER_PREFIX, docs_router, install_openapi_security, swagger_files
 from app.web.auth import APP_DEPENDENCIES, announce_setup_token, install_access
 from app.web.errors import install_error_handlers
 from app.web.pages import page_router
@@ -50,6 +50,7 @@ def create_app() -> FastAPI:
     app.include_router(api_router())
     app.include_router(plotly_router)
     app.include_router(docs_router)
+    install_openapi_security(app)  # the bearer scheme in the OpenAPI document: /docs shows "Authorize"
     app.mount(SWAGGER_PREFIX, swagger_files, name="swagger")
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
