@@ -49,10 +49,12 @@ EVENT_TYPE_MAP = {
 class SeedReport:
     added: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # loaded, but not as the source row reads
 
     def summary(self) -> str:
         parts = [f"{count} {table}" for table, count in self.added.items()]
         text = "added " + (", ".join(parts) if parts else "nothing (already loaded)")
+        text += "".join(f"\n  note: {note}" for note in self.notes)
         return text + "".join(f"\n  skipped: {reason}" for reason in self.skipped)
 
 
@@ -178,10 +180,11 @@ def _seed_price_quotes(session: Session, report: SeedReport) -> None:
             ("on_demand", _float(r["price_usd_per_hour"])),
             ("spot", _float(r["spot_price_usd_per_hour"])),
         )
-        if offers[0][1] is None:
-            report.skipped.append(
-                f"gpu_prices.csv line {line} ({r['provider']} {r['instance_type']}): no on-demand price; "
-                "loaded its spot price only"
+        spot_key = (r["provider"], r["instance_type"], r["region"], "spot")
+        if offers[0][1] is None and offers[1][1] is not None and spot_key not in existing:
+            report.notes.append(  # loaded (as a spot quote), so a note, not "skipped"
+                f"gpu_prices.csv line {line} ({r['provider']} {r['instance_type']}): no on-demand price in "
+                "the source; loaded as a spot quote"
             )
         for pricing_model, usd_per_hour in offers:
             key = (r["provider"], r["instance_type"], r["region"], pricing_model)
