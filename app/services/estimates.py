@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.engine import article
-from app.engine.architecture import ModelSpec
+from app.engine.architecture import PRESETS, ModelSpec
 from app.engine.hardware import A100_SXM4_80GB, AcceleratorSpec, UnsupportedPrecision, accelerator_from_row
-from app.engine.parallelism import ParallelismPlan
+from app.engine.parallelism import LayoutInfeasible, ParallelismPlan
 from app.engine.serving import (
     CONCURRENCY_CANDIDATES,
     DEFAULT_MAX_BATCHED_TOKEN_COUNT,
@@ -77,6 +77,8 @@ def spec_of_model_row(row: ModelConfig) -> ModelSpec:
             flops_per_unit=row.flops_per_unit,
             bytes_per_unit=row.bytes_per_unit,
             unit_name=row.unit_name or "token",
+            # The table stores no MLP kind: a shipped preset's (GPT-3, BERT: GELU) by name, else Llama-style.
+            mlp_activation=PRESETS[row.name].mlp_activation if row.name in PRESETS else "swiglu",
         )
     except ValueError as error:
         raise ValidationFailed(f"stored model {row.name}: {error}", field="model_id") from error
@@ -155,6 +157,44 @@ def price(
     return quote.usd_per_accelerator_hour, "cheapest " + _describe(quote)
 
 
+def multi_gpu_price(
+    session: Session,
+    given_usd_per_gpu_hour: float | None,
+    accelerator_id: int | None,
+    pricing_model: str,
+    gpu_count: int,
+    price_quote_id: int | None = None,
+    as_of: date | None = None,
+) -> tuple[float | None, str, int | None]:
+    """The price of a run on gpu_count GPUs: given, a named quote, or the cheapest offer in effect whose
+    instance holds at least min(gpu_count, 8) accelerators (a 2,048-GPU run is not priced at a one-GPU
+    marketplace offer). Where the part has no such instance, the cheapest offer of the largest instances it
+    has, said so. Returns (USD per GPU-hour, price_source, the offer's accelerators per instance)."""
+    if given_usd_per_gpu_hour is not None:
+        return given_usd_per_gpu_hour, "given", None
+    if price_quote_id is not None:
+        quote = session.get(PriceQuote, price_quote_id)
+        if quote is None:
+            raise NotFoundError(f"price quote {price_quote_id} does not exist", field="price_quote_id")
+        return quote.usd_per_accelerator_hour, _describe(quote), quote.accelerator_count
+    if accelerator_id is None:
+        return None, "none: inline accelerator and no price given", None
+    wanted = min(gpu_count, 8)
+    for minimum in sorted({wanted, *(k for k in (4, 2, 1) if k < wanted)}, reverse=True):
+        quote = cheapest_quote(session, accelerator_id, pricing_model, as_of, minimum)
+        if quote is None:
+            continue
+        note = (
+            f"cheapest {pricing_model} offer with at least {minimum} accelerators per instance"
+            if minimum > 1
+            else f"cheapest {pricing_model} offer"
+        )
+        if minimum < wanted:
+            note += f" (none with {wanted} or more in effect)"
+        return quote.usd_per_accelerator_hour, f"{note}: {_describe(quote)}", quote.accelerator_count
+    return None, f"none: no {pricing_model} quote in effect for this accelerator", None
+
+
 def _describe(quote: PriceQuote) -> str:
     return (
         f"{quote.pricing_model} quote #{quote.id}: "
@@ -210,7 +250,8 @@ def _guarded(
 
 @_guarded
 def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /estimates/training: resolve, estimate, and report every number with its assumptions."""
+    """POST /estimates/training: resolve, estimate, and report every number with its assumptions and the
+    parallel layout it ran on."""
     spec, stored_tokens = model_spec(session, request.get("model"), request.get("model_id"))
     acc, acc_id = accelerator_spec(
         session, request.get("accelerator"), request.get("accelerator_id"), request.get("accelerator_name")
@@ -220,14 +261,17 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(
             "training_tokens is required (the model has none stored)", field="training_tokens"
         )
-    usd, price_source = price(
+    pricing_model = request.get("pricing_model", "on_demand")
+    usd, price_source, offer_count = multi_gpu_price(
         session,
         request.get("price_usd_per_gpu_hour"),
         acc_id,
-        request.get("pricing_model", "on_demand"),
+        pricing_model,
+        request["gpu_count"],
         request.get("price_quote_id"),
     )
     layout = request.get("parallelism")
+    calibration: tuple[float, str] | None = None
     try:
         parallelism = ParallelismPlan(**layout) if layout else None
         plan = TrainingPlan(
@@ -237,7 +281,9 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             gpu_count=request["gpu_count"],
             precision=request.get("precision", "bf16"),
             mfu_fraction=request.get("mfu"),
+            mfu_basis=request.get("mfu_basis", "end_to_end"),
             achieved_tflops_per_gpu=request.get("achieved_tflops_per_gpu"),
+            achieved_flops_basis=request.get("achieved_flops_basis", "megatron"),
             activation_recomputation=request.get("activation_recomputation", "selective"),
             price_usd_per_gpu_hour=usd,
             pue=request.get("pue"),
@@ -246,6 +292,8 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             half_precision_fraction=request.get("half_precision_fraction"),
             parallelism=parallelism,
             micro_batch_size_count=request.get("micro_batch_size", 1),
+            global_batch_token_count=request.get("global_batch_tokens"),
+            efficiency_factor=calibration[0] if calibration else None,
         )
     except UnsupportedPrecision as error:
         raise _engine_error(error, "precision") from error
@@ -257,7 +305,19 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         est = estimate_training(plan)
     except UnsupportedPrecision as error:
         raise _engine_error(error, "precision") from error
+    except LayoutInfeasible as error:
+        raise ValidationFailed(str(error), field="parallelism" if layout else "gpu_count") from error
+    except ValueError as error:
+        field = "achieved_tflops_per_gpu" if "achieved" in str(error) else "mfu"
+        raise ValidationFailed(str(error), field=field) from error
     memory = est.memory
+    chosen = est.layout
+    assert chosen is not None
+    assumptions = list(est.assumptions)
+    if calibration:
+        assumptions.append(calibration[1])
+    if usd is not None:
+        assumptions.append(f"price: {price_source}")
     return {
         "model_name": spec.name,
         "accelerator_name": acc.name,
@@ -266,14 +326,32 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "hardware_flops": est.hardware_flops,
         "effective_peak_tflops": est.effective_peak_tflops,
         "mfu": est.mfu_fraction,
+        "end_to_end_mfu": est.end_to_end_mfu_fraction,
+        "mfu_source": est.mfu_source,
+        "calibration": calibration[1] if calibration else None,
         "achieved_tflops_per_gpu": est.achieved_tflops_per_gpu,
         "ideal_gpu_hours": est.ideal_gpu_hours,
         "gpu_hours": est.gpu_hours,
+        "gpu_hours_range": list(est.gpu_hours_range) if est.gpu_hours_range else None,
         "wall_clock_days": est.wall_clock_days,
+        "wall_clock_days_range": list(est.wall_clock_days_range) if est.wall_clock_days_range else None,
         "scaling_efficiency": est.scaling_efficiency,
+        "layout": {
+            "tensor_parallel_count": chosen.tensor_parallel_count,
+            "pipeline_parallel_count": chosen.pipeline_parallel_count,
+            "data_parallel_count": chosen.data_parallel_count,
+            "zero_stage": chosen.zero_stage,
+            "micro_batch_size_count": chosen.micro_batch_size_count,
+            "global_batch_token_count": chosen.global_batch_token_count,
+            "chosen": est.layout_chosen,
+            "description": chosen.describe(),
+        },
         "cost_usd": est.cost_usd,
+        "cost_usd_range": list(est.cost_usd_range) if est.cost_usd_range else None,
         "price_usd_per_gpu_hour": usd,
         "price_source": price_source,
+        "pricing_model": pricing_model,
+        "price_offer_accelerator_count": offer_count,
         "energy_kwh": est.energy_kwh,
         "co2_kg": est.co2_kg,
         "memory_gb_per_gpu": memory.total_gb,
@@ -288,7 +366,7 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "minimum_gpu_count": est.minimum_gpu_count,
         "memory_message": est.memory_message,
         "communication": asdict(est.scaling) if est.scaling else None,
-        "assumptions": list(est.assumptions) + ([f"price: {price_source}"] if usd is not None else []),
+        "assumptions": assumptions,
     }
 
 
@@ -400,14 +478,21 @@ def _sweep_accelerators(
 
 
 def _sweep_prices(
-    session: Session, rows: Sequence[Accelerator], pricing_models: Sequence[str], given: float | None
+    session: Session,
+    rows: Sequence[Accelerator],
+    pricing_models: Sequence[str],
+    given: float | None,
+    min_accelerators_per_instance: int = 1,
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Accelerators × pricing models: the given price, or the cheapest offer of each pair (one query)."""
+    """Accelerators × pricing models: the given price, or the cheapest offer of each pair (one query), from
+    instances with at least min_accelerators_per_instance accelerators."""
     prices = np.full((len(rows), len(pricing_models)), np.nan)
     if given is not None:
         prices[:, :] = given
         return prices
-    offers = cheapest_offers(session, [row.id for row in rows], pricing_models)
+    offers = cheapest_offers(
+        session, [row.id for row in rows], pricing_models, None, min_accelerators_per_instance
+    )
     for i, row in enumerate(rows):
         for k, model in enumerate(pricing_models):
             quote = offers.get((row.id, model))
@@ -435,8 +520,9 @@ def sweep(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     rows = _sweep_accelerators(session, request.get("accelerator_ids"), request.get("accelerator_names"))
     pricing_models = list(request.get("pricing_models") or ["on_demand"])
     accs = [spec_of_row(r) for r in rows]
-    prices = _sweep_prices(session, rows, pricing_models, request.get("price_usd_per_gpu_hour"))
     kind = request["kind"]
+    multi = min(8, max(request.get("gpu_counts") or [8])) if kind == "training" else 1
+    prices = _sweep_prices(session, rows, pricing_models, request.get("price_usd_per_gpu_hour"), multi)
     cheapest: dict[str, Any] | None = None
     if kind == "training":
         tokens = request.get("training_tokens") or stored_tokens
@@ -446,19 +532,31 @@ def sweep(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             )
         precisions = list(request.get("precisions") or ["bf16"])
         gpu_counts = list(request.get("gpu_counts") or [8, 64, 256, 1024])
-        size = len(accs) * len(precisions) * len(gpu_counts) * len(pricing_models)
+        size = len(accs) * len(precisions) * len(gpu_counts) * len(pricing_models) * 4 * 7
         _check_size(size)
-        table = sweep_training(
-            spec,
-            float(tokens),
-            accs,
-            precisions,
-            gpu_counts,
-            prices,
-            pricing_model_names=pricing_models,
-            mfu_fraction=request.get("mfu"),
-            activation_recomputation=request.get("activation_recomputation", "selective"),
-        )
+        try:
+            table = sweep_training(
+                spec,
+                float(tokens),
+                accs,
+                precisions,
+                gpu_counts,
+                prices,
+                pricing_model_names=pricing_models,
+                mfu_fraction=request.get("mfu"),
+                activation_recomputation=request.get("activation_recomputation", "selective"),
+                global_batch_token_count=request.get("global_batch_tokens"),
+            )
+        except ValueError as error:
+            raise ValidationFailed(str(error), field="model") from error
+        if request.get("price_usd_per_gpu_hour") is None and multi > 1:
+            table = replace(
+                table,
+                assumptions=(
+                    *table.assumptions,
+                    f"prices: cheapest offers of instances with at least {multi} accelerators",
+                ),
+            )
         max_days = request.get("max_days")
         if max_days is not None:
             ok = np.flatnonzero(table.columns["wall_clock_days"] <= max_days)

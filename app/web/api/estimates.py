@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.engine.parallelism import DEFAULT_OVERLAP_FRACTION
 from app.services import estimates
 from app.web.auth import require_role
 from app.web.deps import SessionDep
@@ -99,20 +100,34 @@ class ModelAndAccelerator(StrictModel):
 
 
 class ParallelismInput(StrictModel):
+    """A parallel layout. Omit it and the engine chooses one (reported in the response's `layout`)."""
+
     data_parallel_count: Count = 1
     tensor_parallel_count: Count = 1
     pipeline_parallel_count: Count = 1
-    zero_stage: Literal[0, 1, 2, 3] = 0
+    zero_stage: Literal[0, 1, 2, 3] = 1
     micro_batch_count: Count = 8
     micro_batch_size_count: Count = 1
     gpus_per_node_count: Count = 8
-    intra_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] = 300.0
-    inter_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] = 25.0
+    intra_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] | None = Field(
+        default=None, description="Per GPU, per direction. Default: half the accelerator's NVLink figure"
+    )
+    inter_node_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] | None = Field(
+        default=None, description="Per GPU, per direction. Default: 50 GB/s for Hopper and later, else 25"
+    )
     hop_latency_s: Annotated[float, Field(ge=0, le=1)] = 5e-6
     gradient_compression_ratio: Annotated[float, Field(ge=1, le=1e6)] = 1.0
-    backward_overlap_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
+    backward_overlap_fraction: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=DEFAULT_OVERLAP_FRACTION,
+        description="Share of the data-parallel traffic that can hide behind the backward pass",
+    )
     global_batch_token_count: Annotated[float, Field(ge=1, le=1e12)] | None = Field(
-        default=None, description="Tokens per optimizer step (strong scaling); overrides micro_batch_count"
+        default=None,
+        description="Tokens per optimizer step (default 4,194,304). A layout whose data-parallel × "
+        "micro-batch × sequence exceeds it is a 422 naming the numbers",
+    )
+    virtual_pipeline_stage_count: Count | None = Field(
+        default=None, description="Interleaved schedule chunks per GPU; default min(4, layers per stage)"
     )
 
 
@@ -121,11 +136,28 @@ class TrainingRequest(ModelAndAccelerator):
     gpu_count: Count
     precision: TrainingPrecision = "bf16"
     mfu: Fraction | None = Field(
-        default=None, description="Model FLOPs utilisation; default 0.30/0.40 (Epoch AI)"
+        default=None,
+        description="Model FLOPs utilisation. Default: the median compute MFU of published runs for the "
+        "accelerator generation and model size (response: mfu_source, gpu_hours_range, cost_usd_range)",
+    )
+    mfu_basis: Literal["end_to_end", "compute"] = Field(
+        default="end_to_end",
+        description="end_to_end: the given MFU includes communication, as published MFUs do; compute: the "
+        "engine's communication and pipeline bubble come on top",
     )
     achieved_tflops_per_gpu: Annotated[float, Field(ge=0.001, le=1e6)] | None = Field(
-        default=None, description="Counts hardware FLOPs (recomputation included), as Megatron-LM reports"
+        default=None,
+        description="Measured TFLOP/s per GPU, end to end; achieved_flops_basis says what it counts",
     )
+    achieved_flops_basis: Literal["megatron", "model", "hardware"] = Field(
+        default="megatron",
+        description="megatron: hardware FLOPs with full recomputation (8·N·D), as Megatron-LM reports; "
+        "model: 6·N·D; hardware: model FLOPs × this request's recomputation",
+    )
+    global_batch_tokens: Annotated[float, Field(ge=1, le=1e12)] | None = Field(
+        default=None, description="Tokens per optimizer step when no layout sets it (default 4,194,304)"
+    )
+
     activation_recomputation: Recomputation = "selective"
     pue: Annotated[float, Field(ge=1, le=5)] | None = None
     grid_kg_co2_per_kwh: Annotated[float, Field(ge=0, le=5)] | None = None
@@ -148,6 +180,17 @@ class MemoryByPart(BaseModel):
     activations_gb: float
 
 
+class LayoutRead(BaseModel):
+    tensor_parallel_count: int
+    pipeline_parallel_count: int
+    data_parallel_count: int
+    zero_stage: int
+    micro_batch_size_count: int
+    global_batch_token_count: float | None
+    chosen: bool = Field(description="True when the engine chose the layout (none was given)")
+    description: str
+
+
 class TrainingEstimateRead(BaseModel):
     model_name: str
     accelerator_name: str
@@ -155,15 +198,28 @@ class TrainingEstimateRead(BaseModel):
     model_flops: float
     hardware_flops: float
     effective_peak_tflops: float
-    mfu: float
+    mfu: float = Field(description="Compute MFU (communication excluded)")
+    end_to_end_mfu: float = Field(description="mfu × scaling_efficiency: what a run would report")
+    mfu_source: str
+    calibration: str | None
     achieved_tflops_per_gpu: float
     ideal_gpu_hours: float
     gpu_hours: float
+    gpu_hours_range: list[float] | None = Field(
+        description="At the 10th-90th percentile MFU of the published runs (default MFU only)"
+    )
     wall_clock_days: float
+    wall_clock_days_range: list[float] | None
     scaling_efficiency: float
+    layout: LayoutRead
     cost_usd: float | None
+    cost_usd_range: list[float] | None
     price_usd_per_gpu_hour: float | None
     price_source: str
+    pricing_model: str
+    price_offer_accelerator_count: int | None = Field(
+        description="Accelerators per instance of the priced offer (at least min(GPUs, 8) by default)"
+    )
     energy_kwh: float | None
     co2_kg: float | None
     memory_gb_per_gpu: float
@@ -280,7 +336,11 @@ class SweepRequest(StrictModel):
     training_tokens: Positive | None = None
     precisions: Annotated[list[TrainingPrecision], Field(min_length=1, max_length=5)] | None = None
     gpu_counts: Annotated[list[Count], Field(min_length=1, max_length=100_000)] | None = None
-    mfu: Fraction | None = None
+    mfu: Fraction | None = Field(
+        default=None,
+        description="Compute MFU; default: published runs' median per accelerator and model size",
+    )
+    global_batch_tokens: Annotated[float, Field(ge=1, le=1e12)] | None = None
     activation_recomputation: Recomputation = "selective"
     max_days: Annotated[float, Field(gt=0, le=1e6)] | None = None
     quantizations: Annotated[list[QuantizationInput], Field(min_length=1, max_length=20)] | None = None
