@@ -208,3 +208,4 @@ class SimulationRun(TimestampedVersioned, Base):
 # Base.metadata for Alembic and `from app.db.models import User` keeps working.
 from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401
 from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
+from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
