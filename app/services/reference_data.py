@@ -63,6 +63,7 @@ def seed_reference_data(session: Session) -> SeedReport:
     _seed_accelerators(session, report)
     _seed_price_quotes(session, report)
     _seed_market_prices(session, report)
+    _seed_capability_scores(session, report)
     _seed_model_presets(session, report)
     _seed_scenario_presets(session, report)
     session.flush()
@@ -244,6 +245,24 @@ def _seed_market_prices(session: Session, report: SeedReport) -> None:
                 notes=r["notes"],
             ),
         )
+
+
+def _seed_capability_scores(session: Session, report: SeedReport) -> None:
+    """Benchmark scores (capability_scores.csv) onto the market prices of the same provider and model, where
+    no score is set yet (a score someone entered is never overwritten)."""
+    session.flush()  # the market prices just added are visible to the query below
+    scores = {(r["provider"], r["model"]): r for _, r in _rows("capability_scores.csv")}
+    rows = session.scalars(select(MarketPrice).where(MarketPrice.capability_score.is_(None)))
+    for row in rows:
+        found = scores.get((row.provider, row.model_name))
+        if found is None:
+            continue
+        row.capability_score = float(found["score"])
+        row.capability_source = (
+            f"{found['benchmark']}: {found['source']} [{found['verification']}]"
+            + (f"; {found['notes']}" if found["notes"] else "")
+        )
+        report.added["capability scores"] = report.added.get("capability scores", 0) + 1
 
 
 def _month_or_day(text: str) -> date:

@@ -10,13 +10,29 @@ from app.web.pages import (
     explorer,
     hardware,
     home,
+    jobs,
+    market,
     methodology,
     models,
     runs,
     strategy,
 )
 
-PAGE_MODULES = (home, hardware, models, strategy, explorer, compare, runs, methodology, access, audit, admin)
+PAGE_MODULES = (
+    home,
+    hardware,
+    models,
+    strategy,
+    explorer,
+    compare,
+    runs,
+    jobs,
+    market,
+    methodology,
+    access,
+    audit,
+    admin,
+)
 
 
 def page_router() -> APIRouter:
