@@ -1,18 +1,32 @@
-# Price War Room — production image (PostgreSQL via DATABASE_URL; see docker-compose.yml).
-FROM python:3.11-slim
+# Price War Room — production image (PostgreSQL via DATABASE_URL; see docker-compose.yml and README "Self-hosting").
+#
+# Stage 1 runs docker/install.sh, the same script tests/test_installed_wheel.py runs in CI (Docker itself cannot
+# run there): it builds the wheel with pinned, hashed build tools and installs it, non-editable, with every
+# dependency from requirements.lock (pinned, hash-checked, wheels only) into the virtualenv /opt/pricewar.
+# Stage 2 is a plain Python runtime with that virtualenv copied in: no compiler, no pip/setuptools/wheel.
+ARG PYTHON_IMAGE=python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
-WORKDIR /app
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY . .
+RUN sh docker/install.sh /src /opt/pricewar
 
-COPY pyproject.toml README.md ./
-COPY app ./app
+FROM ${PYTHON_IMAGE}
+ENV PYTHONUNBUFFERED=1 \
+    PATH=/opt/pricewar/bin:$PATH \
+    PRICEWAR_DATA_DIR=/var/lib/pricewar \
+    PRICEWAR_HOST=0.0.0.0 \
+    PRICEWAR_PORT=8000
+# The base image's own packaging tools go too: nothing in the final stage can build or fetch code.
+RUN python -m pip uninstall --quiet --yes pip setuptools wheel \
+    && useradd --system --uid 10001 --user-group --home-dir /var/lib/pricewar --no-create-home pricewar \
+    && install -d -o pricewar -g pricewar -m 0750 /var/lib/pricewar
+COPY --from=build /opt/pricewar /opt/pricewar
 COPY docker/entrypoint.sh /usr/local/bin/pricewar-entrypoint
-RUN pip install --no-cache-dir . \
-    && useradd --system --uid 10001 --home /app pricewar \
-    && chown -R pricewar /app
-
 USER pricewar
+WORKDIR /var/lib/pricewar
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"
-ENTRYPOINT ["pricewar-entrypoint"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('PRICEWAR_PORT', '8000'), timeout=2).status == 200 else 1)"]
+ENTRYPOINT ["sh", "/usr/local/bin/pricewar-entrypoint"]

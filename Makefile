@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup migrate seed bench lint browser-deps clean
+.PHONY: run test setup migrate seed bench lint lock browser-deps clean
 
-# Create the virtualenv and install the project (re-run when pyproject.toml changes).
-$(STAMP): pyproject.toml
+# Create the virtualenv and install exactly what was tested: every dependency pinned and hashed in
+# requirements-dev.lock (wheels only), then the project itself without dependencies (editable).
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --only-binary=:all: -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -36,6 +37,14 @@ browser-deps:
 ## make bench: speed benchmarks (engine sweep, simulator, REST latency); numbers go in the README
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## make lock: re-pin the lock files after changing dependencies in pyproject.toml (existing pins are kept;
+## `make lock UPGRADE=1` takes the newest versions allowed). Then `make setup` and `make test`, and commit them.
+LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --universal $(if $(UPGRADE),--upgrade)
+lock: setup
+	$(LOCK) pyproject.toml -o requirements.lock
+	$(LOCK) pyproject.toml --extra test -c requirements.lock -o requirements-dev.lock
+	$(LOCK) docker/requirements-build.in -o requirements-build.lock
 
 lint: setup
 	$(BIN)/ruff check app tests

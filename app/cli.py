@@ -5,29 +5,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from alembic.config import Config
-
-from app.config import MIGRATIONS_DIR, get_settings
-
-
-def _alembic_config() -> Config:
-    """Alembic's configuration built in code from the migrations inside the installed package (no alembic.ini:
-    the repository's alembic.ini is only for the `alembic` command during development)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
-    return config
+from app.config import get_settings
+from app.db.migrate import alembic_config as _alembic_config  # noqa: F401 - tests run Alembic through it
 
 
 def migrate(revision: str = "head") -> None:
-    """Bring the database schema to `revision` (default: the newest)."""
-    from alembic import command
+    """Bring the database schema to `revision` (default: the newest), under the migration lock."""
+    from app.db.migrate import upgrade
+    from app.db.session import get_engine
 
-    command.upgrade(_alembic_config(), revision)
+    upgrade(get_engine(), revision)
 
 
 def seed() -> str:
@@ -42,6 +35,10 @@ def seed() -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.observability.logs import logging_config
+
+    # Before anything imports prometheus_client: the workers share their samples through this folder.
+    metrics_dir = _metrics_dir()
     if not args.no_setup:
         migrate()
         print(seed())
@@ -54,10 +51,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
             stack.enter_context(serve_embedded())
             print("background jobs: embedded worker on (PRICEWAR_EMBEDDED_WORKER=false turns it off)")
-        uvicorn.run(
-            "app.main:app", host=host, port=port, workers=args.workers, proxy_headers=True, log_level="info"
-        )
+        try:
+            uvicorn.run(
+                "app.main:app",
+                host=host,
+                port=port,
+                workers=args.workers,
+                proxy_headers=True,
+                log_config=logging_config(settings.log_format, settings.log_level),
+                log_level=settings.log_level,
+                access_log=False,  # the app's own access log has the request id (app/web/request_context.py)
+            )
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _metrics_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR for this server's workers: the operator's if set (emptied), else a fresh temp
+    folder removed at exit (returned, to remove)."""
+    import tempfile
+
+    # Not imported from app.observability.metrics: prometheus_client picks its storage when first imported,
+    # which must happen after the variable is set.
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = given or tempfile.mkdtemp(prefix="pricewar-metrics-")
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return None if given else folder
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -84,31 +109,33 @@ def cmd_seed(_args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from app.db.session import session_scope
-    from app.services.transfer import export_document
+    from app.services.transfer import write_export
 
+    # Streamed a row at a time (the audit log included): memory stays flat however large the tables.
     with session_scope() as session:
-        document = export_document(session)
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-    if args.output == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-        print(
-            f"exported {sum(len(v) for v in document.values() if isinstance(v, list))} rows to {args.output}"
-        )
+        if args.output == "-":
+            write_export(session, sys.stdout)
+        else:
+            with Path(args.output).open("w", encoding="utf-8") as out:
+                counts = write_export(session, out)
+            print(f"exported {sum(counts.values())} rows to {args.output}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    import ijson
+
     from app.db.session import session_scope
     from app.services.errors import ServiceError
-    from app.services.transfer import import_document
+    from app.services.transfer import import_document, import_file
 
-    raw = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
     try:
         with session_scope() as session:
-            counts = import_document(session, json.loads(raw))
-    except (ServiceError, json.JSONDecodeError) as exc:
+            if args.input == "-":
+                counts = import_document(session, json.loads(sys.stdin.read()))
+            else:  # streamed from the file, a row at a time (all or nothing: one transaction)
+                counts = import_file(session, args.input)
+    except (ServiceError, json.JSONDecodeError, ijson.JSONError) as exc:
         print(f"import refused, nothing written: {exc}", file=sys.stderr)
         return 2
     print("imported " + ", ".join(f"{n} {table}" for table, n in counts.items()))

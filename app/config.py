@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         default=Path("var"),
-        description="Writable folder (the default SQLite database); relative paths follow the working directory.",
+        description="Writable folder (the default SQLite database); relative to the working directory.",
     )
     database_url: str = Field(
         default="",
@@ -58,6 +59,32 @@ class Settings(BaseSettings):
     token_creations_per_window: int = Field(default=10, ge=1, description="Tokens created per user/address.")
     rate_limit_window_seconds: int = Field(default=300, ge=1)
     setup_token_hours: int = Field(default=24, ge=1, description="Lifetime of the first-start setup token.")
+    # Background jobs (app/services/jobs).
+    embedded_worker: bool = Field(
+        default=True, description="`pricewar serve` also runs one job worker in its own process (make run)."
+    )
+    jobs_max_active_per_user: int = Field(
+        default=5, ge=1, description="Queued + running jobs one user may have; beyond it 429."
+    )
+    jobs_chunk_paths: int = Field(
+        default=10_000, ge=1_000, le=100_000, description="Monte Carlo paths per chunk of a simulation job."
+    )
+    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often a worker says it is alive.")
+    jobs_stale_after_seconds: float = Field(
+        default=60.0, gt=0, description="A running job or chunk silent this long is retried or failed."
+    )
+    jobs_max_attempts: int = Field(default=3, ge=1, description="Tries of a job (or chunk) before it fails.")
+
+    # Operations (README "Operator's checklist").
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per log line (with request_id); text: plain."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics: Literal["admin", "public", "off"] = Field(
+        default="admin",
+        description="/metrics (Prometheus): admin = an admin session or admin-scoped API token; "
+        "public = anyone who can reach it (a private network); off = no endpoint.",
+    )
 
     @model_validator(mode="after")
     def _default_database_in_data_dir(self) -> Settings:

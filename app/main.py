@@ -16,6 +16,7 @@ from app.web.auth import APP_DEPENDENCIES, announce_setup_token, install_access
 from app.web.errors import install_error_handlers
 from app.web.pages import page_router
 from app.web.plotly_asset import plotly_router
+from app.web.request_context import install_observability
 
 API_DESCRIPTION = (
     "Price War Room: hardware price sheets, model configurations, cost estimates and price-war simulations. "
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
     app.mount(SWAGGER_PREFIX, swagger_files, name="swagger")
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_observability(app)  # last: the outermost middleware (request id, access log, metrics)
     return app
 
 

@@ -1,0 +1,225 @@
+"""The app as operators install it: the wheel, non-editable, in a fresh virtualenv outside the source tree.
+
+docker/install.sh (the script the Docker image runs) builds the wheel and installs it with its dependencies
+from the hashed lock; then docker/entrypoint.sh (the image's entry) runs from an empty folder against
+PostgreSQL and against SQLite: wait for the database, migrate, seed, serve with two workers. Every page,
+the static files, plotly.js, /docs, /openapi.json and the API must answer 200, with the settings the
+image and docker-compose.yml use (production, anonymous reading off, an admin made by `pricewar
+create-admin`). The venv is built once per test session (the first run downloads the locked wheels; later runs
+use pip's cache).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import create_postgres_database
+
+pytestmark = pytest.mark.installed
+
+SOURCE = Path(__file__).resolve().parent.parent
+INSTALL_SCRIPT = SOURCE / "docker" / "install.sh"
+ENTRYPOINT = SOURCE / "docker" / "entrypoint.sh"
+ADMIN, PASSWORD = "operator", "a-long-test-passphrase-7"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _clean_env(venv: Path, **extra: str) -> dict[str, str]:
+    """The environment of a container: nothing pointing back at the source tree or the dev virtualenv."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONPATH", "VIRTUAL_ENV", "DATABASE_URL", "PYTHONHOME"}
+        and not key.startswith("PRICEWAR_")
+    }
+    env["PATH"] = f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin"
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def installed_venv() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="pricewar-wheel-"))
+    venv = root / "venv"
+    result = subprocess.run(
+        ["sh", str(INSTALL_SCRIPT), str(SOURCE), str(venv)],
+        cwd=root,
+        env=_clean_env(venv, PIP_COMPILE="0"),  # no .pyc at install time: most of the install's CPU
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert result.returncode == 0, f"install.sh failed:\n{result.stdout}\n{result.stderr}"
+    yield venv
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_installed_package_is_the_wheel_not_the_source_tree(installed_venv: Path) -> None:
+    code = "import app, app.config as c; print(app.__file__); print(c.TEMPLATES_DIR); print(c.MIGRATIONS_DIR)"
+    out = subprocess.run(
+        [str(installed_venv / "bin" / "python"), "-c", code],
+        cwd=installed_venv.parent,
+        env=_clean_env(installed_venv),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    site_packages = str(installed_venv / "lib")
+    assert all(line.startswith(site_packages) for line in out), out
+    assert not any(str(SOURCE) in line for line in out)
+    package = Path(out[0]).parent
+    for must_ship in (
+        "templates/base.html",
+        "templates/_partials/chart.html",
+        "static/css/app.css",
+        "static/js/charts.js",
+        "migrations/env.py",
+        "migrations/script.py.mako",
+        "data/reference/accelerators.csv",
+        "data/common_passwords.txt",
+    ):
+        assert (package / must_ship).is_file(), must_ship
+    assert list((package / "migrations" / "versions").glob("*.py")), "no migrations in the wheel"
+
+
+def _page_paths() -> list[str]:
+    """Every GET page of the app without path parameters (read from the source's routes)."""
+    from fastapi.routing import APIRoute
+
+    from app.main import create_app
+
+    paths = []
+    for route in create_app().routes:
+        if not isinstance(route, APIRoute) or "GET" not in route.methods or "{" in route.path:
+            continue
+        if route.path.startswith("/api/") or route.path in {"/setup", "/healthz", "/readyz"}:
+            continue
+        paths.append(route.path)
+    assert "/" in paths and "/hardware" in paths
+    return sorted(paths)
+
+
+def _wait_ready(base: str, process: subprocess.Popen[str], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.terminate()
+            output = process.communicate(timeout=20)[0]
+            pytest.fail(f"entrypoint did not become ready:\n{output}")
+        time.sleep(0.5)
+
+
+def _sign_in(client: httpx.Client) -> None:
+    page = client.get("/login")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "no CSRF field on /login"
+    done = client.post(
+        "/login",
+        data={"username": ADMIN, "password": PASSWORD, "csrf_token": token.group(1), "next": "/"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text[:500]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: Path, backend: str) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="pricewar-container-"))  # an empty folder: no source tree near
+    drop = None
+    if backend == "postgresql":
+        url, drop = create_postgres_database()
+        database = {"DATABASE_URL": url}
+    else:
+        database = {"PRICEWAR_DATA_DIR": str(workdir / "data")}  # the default SQLite file goes there
+    port = _free_port()
+    env = _clean_env(
+        installed_venv,
+        **database,
+        PRICEWAR_ENVIRONMENT="production",
+        PRICEWAR_SECRET_KEY="x" * 64,
+        PRICEWAR_ANONYMOUS_READ="false",
+        PRICEWAR_HOST="127.0.0.1",
+        PRICEWAR_PORT=str(port),
+        PRICEWAR_WORKERS="2",
+        PRICEWAR_DB_WAIT_S="30",
+    )
+    process = subprocess.Popen(
+        ["sh", str(ENTRYPOINT)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, process)
+        if backend == "sqlite":
+            assert (workdir / "data" / "pricewar.sqlite3").is_file()
+        created = subprocess.run(
+            ["pricewar", "create-admin", ADMIN, "--password-stdin"],
+            input=PASSWORD + "\n",
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert created.returncode == 0, created.stderr
+        with httpx.Client(base_url=base, timeout=30) as client:
+            assert client.get("/hardware", follow_redirects=False).status_code == 303  # anonymous read off
+            _sign_in(client)
+            failures = {}
+            pages = _page_paths()
+            for path in pages:
+                response = client.get(path)
+                if response.status_code != 200:
+                    failures[path] = response.status_code
+            home = client.get("/").text
+            assets = sorted(set(re.findall(r'(?:href|src)="(/(?:static|assets)/[^"?#]+)', home)))
+            assert any(a.startswith("/static/css/") for a in assets), assets
+            assert any(a.startswith("/assets/plotly-") for a in assets), assets
+            for path in [*assets, "/static/js/charts.js", "/static/favicon.svg", "/docs", "/openapi.json"]:
+                response = client.get(path)
+                if response.status_code != 200 or not response.content:
+                    failures[path] = response.status_code
+            accelerators = client.get("/api/v1/accelerators")
+            assert accelerators.status_code == 200 and accelerators.json()["total"] == 18
+            for path in ("/api/v1/price-quotes?limit=5", "/api/v1/models", "/api/v1/scenarios"):
+                if client.get(path).status_code != 200:
+                    failures[path] = client.get(path).status_code
+            assert not failures, failures
+            assert len(pages) >= 8, pages
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait(timeout=10)
+        if drop is not None:
+            drop()
+        shutil.rmtree(workdir, ignore_errors=True)
