@@ -1,9 +1,9 @@
 """Prices at equal capability: how fast the cheapest price of a given capability falls.
 
-The method of a16z's "LLMflation" analysis (Appenzeller, 12 November 2024): for each month, the cheapest model
-whose benchmark score is at least a threshold (MMLU ≥ 42: GPT-3's level), its price per 1M tokens being the mean
-of the input and output prices; then the decline per year of that cheapest price, from a least-squares fit of
-log10(price) on time (and, beside it, from the first and last months alone).
+The method of a16z's "LLMflation" analysis (Appenzeller, 12 November 2024): for each month, the cheapest
+model whose benchmark score is at least a threshold (MMLU ≥ 42: GPT-3's level), its price per 1M tokens
+being the mean of the input and output prices; then the decline per year of that cheapest price, from a
+least-squares fit of log10(price) on time (and, beside it, from the first and last months alone).
 
 A model's dated price holds from its date until its next dated price (the data has no withdrawal dates, so an
 old model stays available: harmless for a minimum). Free prices (0) are left out: a logarithm needs a price.

@@ -30,8 +30,9 @@ def price_capability_chart(prices: Sequence[RatedPrice]) -> Chart:
                 "y": [p.mean_usd_per_million for p in rows],
                 "marker": {"color": color(index), "size": 9},
                 "text": [
-                    f"{_plain(p.model)} ({p.effective_date.isoformat()}): {usd(p.mean_usd_per_million)} per 1M "
-                    f"tokens (mean of input and output), score {p.capability_score:g}"
+                    f"{_plain(p.model)} ({p.effective_date.isoformat()}): "
+                    f"{usd(p.mean_usd_per_million)} per 1M tokens (mean of input and output), "
+                    f"score {p.capability_score:g}"
                     for p in rows
                 ],
                 "hovertemplate": "%{text}<extra></extra>",

@@ -285,11 +285,14 @@ def crossover_chart(result: dict[str, Any]) -> Chart:
     if rental is None:
         summary = "No comparable rental offer is on the sheet: the owned cost alone."
     elif be is None:
-        summary = f"Renting at {usd(rental['usd_per_gpu_hour'])} per GPU-hour is cheaper than owning at any utilisation."
+        summary = (
+            f"Renting at {usd(rental['usd_per_gpu_hour'])} per GPU-hour is cheaper than owning at any "
+            "utilisation."
+        )
     else:
         summary = (
-            f"Owning beats renting at {usd(rental['usd_per_gpu_hour'])} per GPU-hour once the GPUs are busy more "
-            f"than {be:.0%} of the time."
+            f"Owning beats renting at {usd(rental['usd_per_gpu_hour'])} per GPU-hour once the GPUs are busy "
+            f"more than {be:.0%} of the time."
         )
     fig = figure(
         data,
