@@ -74,6 +74,21 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="A running job or chunk silent this long is retried or failed."
     )
     jobs_max_attempts: int = Field(default=3, ge=1, description="Tries of a job (or chunk) before it fails.")
+    # Background jobs (app/services/jobs).
+    embedded_worker: bool = Field(
+        default=True, description="`pricewar serve` also runs one job worker in its own process (make run)."
+    )
+    jobs_max_active_per_user: int = Field(
+        default=5, ge=1, description="Queued + running jobs one user may have; beyond it 429."
+    )
+    jobs_chunk_paths: int = Field(
+        default=10_000, ge=1_000, le=100_000, description="Monte Carlo paths per chunk of a simulation job."
+    )
+    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often a worker says it is alive.")
+    jobs_stale_after_seconds: float = Field(
+        default=60.0, gt=0, description="A running job or chunk silent this long is retried or failed."
+    )
+    jobs_max_attempts: int = Field(default=3, ge=1, description="Tries of a job (or chunk) before it fails.")
 
     # Operations (README "Operator's checklist").
     log_format: Literal["json", "text"] = Field(

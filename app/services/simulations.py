@@ -15,7 +15,7 @@ import functools
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -285,8 +285,13 @@ def _simulate(
     return results
 
 
-def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
-    """The sensitivity of one strategy, on its own common random numbers (seeded like the run)."""
+def _tornado(
+    resolved: Resolved,
+    request: Mapping[str, Any],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The sensitivity of one strategy, on its own common random numbers (seeded like the run).
+    `progress(done, total)` is called after each of its runs (background jobs: progress and cancel)."""
     wanted = request.get("strategy")
     strategy = (
         next((s for s in resolved.strategies if s.name == wanted), None) if wanted else resolved.strategies[0]
@@ -310,6 +315,7 @@ def _tornado(resolved: Resolved, request: Mapping[str, Any]) -> dict[str, Any]:
                 outcome=request.get("outcome", "cash_at_month"),
                 outcome_month=request.get("outcome_month", 24),
                 paths_count=paths,
+                progress=progress,
             )
     except ScenarioError as error:
         raise _engine_error(error, "tornado") from error
@@ -404,6 +410,13 @@ def get_run(session: Session, run_id: int) -> dict[str, Any]:
         "inputs": inputs,
         "results": run.results,
     }
+
+
+# Background jobs (app/services/jobs) run the same steps outside a request: resolve, then compute.
+run_tornado = _tornado
+inputs_snapshot = _inputs_snapshot
+engine_error = _engine_error
+all_finite = _all_finite
 
 
 # --- the month-by-month table ---------------------------------------------------------------------------
