@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +42,43 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (a session bound through read_only_bind) begin DEFERRED: in WAL mode they never take the
+        # write lock, so they never wait behind a writer nor make one wait.
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY_OPTION = "pricewar_read_only"
+WRITE_BIND_INFO = "pricewar_write_bind"
+_READ_BINDS: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+
+
+def read_only_bind(engine: Engine) -> Engine:
+    """The same engine and pool, marked so that SQLite begins a deferred (reading) transaction.
+
+    For requests that read (GET/HEAD): a write in such a transaction still works in WAL mode, but may fail
+    with "database is locked" if another writer committed since it began, so code that writes on a GET must
+    tolerate that (see accounts.resolve_session)."""
+    bound = _READ_BINDS.get(engine)
+    if bound is None:
+        bound = _READ_BINDS[engine] = engine.execution_options(**{READ_ONLY_OPTION: True})
+    return bound
+
+
+def end_transaction(session: Session) -> None:
+    """End the session's transaction before long compute (read inputs → end → compute → write in a new one).
+
+    Commits what is pending (only bookkeeping such as a session's last-seen time may be, since the use case
+    calls this before it writes anything), so no lock, snapshot or pooled connection is held while the
+    compute runs; loaded rows stay usable (expire_on_commit=False). Inside a test's outer transaction this
+    releases a savepoint only."""
+    if session.in_transaction():
+        session.commit()
+    write_bind = session.info.pop(WRITE_BIND_INFO, None)
+    if write_bind is not None:  # a request that read first: what follows is the short writing transaction
+        session.bind = write_bind
 
 
 @lru_cache

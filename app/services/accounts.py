@@ -10,9 +10,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import Settings
 from app.db.access import ROLES, ApiToken, SetupToken, User, UserSession
@@ -267,12 +270,28 @@ def resolve_session(
         return None
     idle_limit = timedelta(minutes=settings.session_idle_timeout_minutes)
     if row.expires_at <= now or now - row.last_seen_at > idle_limit or not row.user.is_active:
-        session.delete(row)
-        session.flush()
+        _bookkeeping(session, delete(UserSession).where(UserSession.id == row.id))
         return None
     if now - row.last_seen_at > TOUCH_EVERY:
-        row.last_seen_at = now
+        if _bookkeeping(
+            session, update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+        ):
+            set_committed_value(row, "last_seen_at", now)
     return row
+
+
+def _bookkeeping(session: Session, statement: Any) -> bool:
+    """A small write a reading request makes (last seen/used, dropping an expired session), in a savepoint.
+
+    A reading request's SQLite transaction does not hold the write lock; if another writer committed since
+    it began, the write fails ("database is locked"). Losing it is harmless (the next request retries), so
+    it never turns a read into an error."""
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except OperationalError:
+        return False
+    return True
 
 
 def end_session(session: Session, raw_id: str) -> None:
@@ -373,7 +392,8 @@ def resolve_token(session: Session, raw: str, now: datetime | None = None) -> Ap
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.is_active:
         return None
     if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
-        row.last_used_at = now
+        if _bookkeeping(session, update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)):
+            set_committed_value(row, "last_used_at", now)
     return row
 
 

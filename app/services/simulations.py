@@ -9,10 +9,8 @@ the preset, or are the firm's baseline alone. Reads and flushes; never commits (
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
-import io
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -24,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Scenario as ScenarioRow
 from app.db.models import SimulationRun
+from app.db.session import end_transaction
 from app.engine.hardware import UnsupportedPrecision
 from app.engine.market import (
     Preset,
@@ -39,7 +38,7 @@ from app.engine.market import (
 )
 from app.engine.market.sampling import slot_ranges
 from app.engine.market.sensitivity import NUMERIC_INPUTS, tornado
-from app.services import crud
+from app.services import crud, csv_export
 from app.services.errors import NotFoundError, ValidationFailed
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
@@ -251,22 +250,26 @@ def _all_finite(value: Any) -> bool:
 MAX_WORK_UNITS = 400_000_000
 
 
-def _check_work(resolved: Resolved, paths_count: int) -> None:
+def _check_work(resolved: Resolved, paths_count: int, max_work_units: int = MAX_WORK_UNITS) -> None:
     scenario = resolved.preset.scenario
     per_path = scenario.horizon_months * len(resolved.strategies) * (1 + len(scenario.rivals))
-    if paths_count * per_path > MAX_WORK_UNITS:
+    if paths_count * per_path > max_work_units:
         raise ValidationFailed(
             f"{paths_count} paths x {scenario.horizon_months} months x {len(resolved.strategies)} strategies "
             f"x {1 + len(scenario.rivals)} firms is too much for one request; use at most "
-            f"{max(1, MAX_WORK_UNITS // per_path)} paths, fewer strategies or a shorter horizon",
+            f"{max(1, max_work_units // per_path)} paths, fewer strategies or a shorter horizon"
+            + ("" if max_work_units >= MAX_WORK_UNITS else " (an editor's budget is larger)"),
             field="paths_count",
         )
 
 
 def _simulate(
-    resolved: Resolved, paths_count: int, tornado_request: Mapping[str, Any] | None = None
+    resolved: Resolved,
+    paths_count: int,
+    tornado_request: Mapping[str, Any] | None = None,
+    max_work_units: int = MAX_WORK_UNITS,
 ) -> dict[str, Any]:
-    _check_work(resolved, paths_count)
+    _check_work(resolved, paths_count, max_work_units)
     scenario = resolved.preset.scenario
     try:
         with np.errstate(all="ignore"):
@@ -281,7 +284,7 @@ def _simulate(
     if not _all_finite(summary) or not all(_all_finite(s["survival_curve"]) for s in results["strategies"]):
         raise ValidationFailed("these inputs overflow the simulation: check the magnitudes", field="inputs")
     if tornado_request:
-        results["tornado"] = _tornado(resolved, tornado_request)
+        results["tornado"] = _tornado(resolved, tornado_request, max_work_units=max_work_units)
     return results
 
 
@@ -289,6 +292,7 @@ def _tornado(
     resolved: Resolved,
     request: Mapping[str, Any],
     progress: Callable[[int, int], None] | None = None,
+    max_work_units: int = MAX_WORK_UNITS,
 ) -> dict[str, Any]:
     """The sensitivity of one strategy, on its own common random numbers (seeded like the run).
     `progress(done, total)` is called after each of its runs (background jobs: progress and cancel)."""
@@ -301,7 +305,7 @@ def _tornado(
     scenario = resolved.preset.scenario
     paths = request.get("paths_count", 500)
     variants = 1 + 2 * (sum(not r.is_fixed for r in slot_ranges(scenario).values()) + len(NUMERIC_INPUTS))
-    if variants * paths * scenario.horizon_months * (1 + len(scenario.rivals)) > MAX_WORK_UNITS:
+    if variants * paths * scenario.horizon_months * (1 + len(scenario.rivals)) > max_work_units:
         raise ValidationFailed(
             f"a tornado of {variants} runs x {paths} paths is too much for one request; use fewer paths",
             field="tornado.paths_count",
@@ -355,27 +359,40 @@ def _inputs_snapshot(resolved: Resolved, paths_count: int) -> dict[str, Any]:
     return preset_to_dict(preset)
 
 
-def preview(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /simulations/preview: run without storing (1,000 paths unless paths_count is given)."""
+def preview(
+    session: Session, request: Mapping[str, Any], *, max_work_units: int = MAX_WORK_UNITS
+) -> dict[str, Any]:
+    """POST /simulations/preview: run without storing (1,000 paths unless paths_count is given).
+
+    The inputs are read, then the transaction ends before the compute: a simulation never holds a lock."""
     resolved = resolve(session, request)
+    end_transaction(session)
     paths = request.get("paths_count") or min(resolved.preset.scenario.paths_count, PREVIEW_PATHS)
-    return _view(resolved, _simulate(resolved, paths, request.get("tornado")), paths, None)
+    return _view(resolved, _simulate(resolved, paths, request.get("tornado"), max_work_units), paths, None)
 
 
-def tornado_preview(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
+def tornado_preview(
+    session: Session, request: Mapping[str, Any], *, max_work_units: int = MAX_WORK_UNITS
+) -> dict[str, Any]:
     """POST /simulations/tornado: the sensitivity alone, without storing (the explorer's tornado too).
 
     The scenario and strategies resolve exactly as for `preview`; `request["tornado"]` chooses the strategy
     (default: the first), the outcome, its month and the paths per variant (default 500)."""
     resolved = resolve(session, request)
-    return _tornado(resolved, request.get("tornado") or {})
+    end_transaction(session)
+    return _tornado(resolved, request.get("tornado") or {}, max_work_units=max_work_units)
 
 
-def create_run(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /simulations: run with the scenario's own path count and seed (or the request's), then store."""
+def create_run(
+    session: Session, request: Mapping[str, Any], *, max_work_units: int = MAX_WORK_UNITS
+) -> dict[str, Any]:
+    """POST /simulations: run with the scenario's own path count and seed (or the request's), then store.
+
+    Read the inputs, end that transaction, compute, then store the run in a short new one."""
     resolved = resolve(session, request)
+    end_transaction(session)
     paths = resolved.preset.scenario.paths_count
-    results = _simulate(resolved, paths, request.get("tornado"))
+    results = _simulate(resolved, paths, request.get("tornado"), max_work_units)
     scenario = resolved.preset.scenario
     run = crud.create_row(
         session,
@@ -424,24 +441,12 @@ all_finite = _all_finite
 monthly_rows = summary.monthly_rows  # one implementation, on the stored (dict) form of the results
 
 
-def _cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def monthly_csv(results: Mapping[str, Any]) -> str:
+    """The month-by-month table, through the product's one CSV writer (RFC 4180, formula injection)."""
     rows = monthly_rows(results)
-    out = io.StringIO()
-    if rows:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([_cell(k) for k in rows[0]])
-        for row in rows:
-            writer.writerow([_cell(v) for v in row.values()])
-    return out.getvalue()
+    if not rows:
+        return ""
+    return csv_export.to_csv(list(rows[0]), (list(row.values()) for row in rows))
 
 
 def run_csv(session: Session, run_id: int) -> tuple[str, str]:

@@ -24,7 +24,6 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, Signer
@@ -36,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings, get_settings
 from app.services import accounts, audit
 from app.services.rate_limits import RateLimited
+from app.services.work_limits import Busy
 from app.web.deps import SessionDep
 
 SESSION_COOKIE = "pricewar_session"
@@ -104,18 +104,16 @@ def client_address(request: Request) -> str:
 # ---- who is asking ---------------------------------------------------------------------------------------
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal | None:
+def get_principal(request: Request, session: SessionDep) -> Principal | None:
     """Resolve the caller once per request: a Bearer token, else the session cookie, else anonymous.
 
-    Async: an anonymous caller is resolved on the event loop (no I/O); only a token or a session cookie,
-    which are looked up in the database, pays a thread-pool hop."""
+    A plain `def` (run in the thread pool): a token or a session cookie is looked up in the database, and
+    nothing that can wait on the database may run on the event loop."""
     cached = getattr(request.state, "principal", _UNRESOLVED)
     if cached is None or isinstance(cached, Principal):
         return cached
     if request.url.path in ("/healthz", "/readyz"):
         return None  # probes never touch the database through a token: liveness must hold while it is down
-    if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
-        return await run_in_threadpool(_resolve_principal, request, session)
     return _resolve_principal(request, session)
 
 
@@ -443,7 +441,7 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
 
 
 async def _rate_limited(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RateLimited)
+    assert isinstance(exc, RateLimited | Busy)
     headers = {"Retry-After": str(exc.retry_after_seconds)}
     if _wants_html(request):
         from app.web.pages.render import render_error
@@ -461,6 +459,7 @@ def install_access(app: FastAPI) -> None:
     app.add_exception_handler(NotSignedIn, _not_signed_in)
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(Busy, _rate_limited)
     app.add_middleware(SecurityHeadersMiddleware)
     templates.env.globals["csrf_input"] = csrf_input
     templates.env.globals["current_user"] = current_user

@@ -1,21 +1,46 @@
 """Request dependencies: one database session and transaction per request."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from app.db.session import get_sessionmaker
+from app.db.session import WRITE_BIND_INFO, get_engine, get_sessionmaker, read_only_bind
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READS_FIRST: set[Callable[..., Any]] = set()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-async def get_session() -> AsyncIterator[Session]:
+def reads_first(endpoint: F) -> F:
+    """Mark a POST handler that reads its inputs, computes for long, and only then writes (or never does):
+    its transaction starts as a read (SQLite: no write lock) and `app.db.session.end_transaction`, called
+    by the service before the compute, makes the following transaction a writing one.
+
+        @router.post("/preview")
+        @reads_first
+        def preview(...): ...
+    """
+    _READS_FIRST.add(endpoint)
+    return endpoint
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """Commit when the request handler succeeds, roll back when it raises: nothing is half-written.
 
-    Async, so the request pays one thread-pool hop (commit/rollback and close, which do I/O) instead of two:
-    making the session does no I/O (a connection is taken on first use, in the handler's thread)."""
-    session = get_sessionmaker()()
+    Async end to end: making the session does no I/O (a connection is taken on first use, in the handler's
+    thread) and commit/rollback/close run in the thread pool, never on the event loop. Reading requests get
+    a session whose SQLite transaction does not take the write lock (see read_only_bind)."""
+    factory = get_sessionmaker()
+    if request.method in READING_METHODS:
+        session = factory(bind=read_only_bind(get_engine()))
+    elif request.scope.get("endpoint") in _READS_FIRST:
+        engine = get_engine()
+        session = factory(bind=read_only_bind(engine), info={WRITE_BIND_INFO: engine})
+    else:
+        session = factory()
     try:
         yield session
     except BaseException:

@@ -198,7 +198,8 @@ def test_price_war_charts_honour_the_contract() -> None:
     fan = charts[2]
     risk = insolvency_by(result, first, 12)
     assert f"P(cash < 0 by month 12) = {risk * 100:.0f} %" in fan.summary
-    assert fan.figure["layout"]["annotations"][0]["text"].startswith("P(cash < 0 by month 12)")
+    # Plotly text is escaped (app/web/charts/base.py:plotly_text): Plotly shows &lt; as <
+    assert fan.figure["layout"]["annotations"][0]["text"].startswith("P(cash &lt; 0 by month 12)")
     assert len(fan.table.rows) == len(result["months"])
     survival = charts[3]
     assert survival.wide and len(survival.figure["data"]) == 5  # five strategies: legend on the right

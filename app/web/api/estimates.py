@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.engine.parallelism import DEFAULT_OVERLAP_FRACTION
 from app.services import estimates
 from app.web.auth import require_role
-from app.web.deps import SessionDep
+from app.web.deps import SessionDep, reads_first
+from app.web.heavy import HeavyWork
 from app.web.schemas import STRICT, ErrorDetail, PricingModel, Workload
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -438,24 +439,28 @@ def _dump(request: BaseModel) -> dict[str, Any]:
 
 
 @router.post("/training", response_model=TrainingEstimateRead)
+@reads_first
 def training_estimate(request: TrainingRequest, session: SessionDep) -> dict[str, Any]:
     """GPU-hours, wall-clock, cost, energy, CO2 and memory per GPU of one training run."""
     return estimates.training(session, _dump(request))
 
 
 @router.post("/inference", response_model=InferenceEstimateRead)
+@reads_first
 def inference_estimate(request: InferenceRequest, session: SessionDep) -> dict[str, Any]:
     """Memory, latency, throughput and cost per 1M output tokens of one serving replica."""
     return estimates.inference(session, _dump(request))
 
 
 @router.post("/sweep", response_model=SweepRead)
-def sweep_estimate(request: SweepRequest, session: SessionDep) -> dict[str, Any]:
+@reads_first
+def sweep_estimate(request: SweepRequest, session: SessionDep, work: HeavyWork) -> dict[str, Any]:
     """Many plans at once: sorted by cost, with the Pareto frontier of cost, time and quality loss."""
     return estimates.sweep(session, _dump(request))
 
 
 @router.post("/article", response_model=ArticleRead)
+@reads_first
 def article_estimate(request: ArticleRequest, session: SessionDep) -> dict[str, Any]:
     """The seed article's four formulas, its worked example beside the physical model, and its results."""
     return estimates.article_view(session, _dump(request))

@@ -1,12 +1,12 @@
 """Shared list parameters and the JSON/CSV answer of every list endpoint."""
 
-import csv
-import io
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.services import csv_export
 
 MAX_PAGE_SIZE = 1000
 
@@ -34,20 +34,15 @@ class ListQuery(BaseModel):
 def csv_response(read_schema: type[BaseModel], rows: Sequence[BaseModel], filename: str) -> Response:
     """The same columns and units as the JSON, numbers written plainly (no thousands separators)."""
     columns = list(read_schema.model_fields)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        data = row.model_dump(mode="json")
-        writer.writerow([_cell(data[column]) for column in columns])
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    body = csv_export.to_csv(
+        columns, ([_cell(data[c]) for c in columns] for data in (r.model_dump(mode="json") for r in rows))
     )
+    headers = csv_export.attachment(f"{filename}.csv")
+    return Response(body, media_type=csv_export.CSV_MEDIA_TYPE, headers=headers)
 
 
 def _cell(value: Any) -> Any:
+    """Floats without a spurious ".0" (the rest, escaping included, is csv_export's)."""
     if value is None:
         return ""
     if isinstance(value, float):

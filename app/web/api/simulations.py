@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.services import simulations
 from app.web.auth import require_role
-from app.web.deps import SessionDep
+from app.web.deps import SessionDep, reads_first
+from app.web.heavy import HeavyWork
 from app.web.schemas import ErrorDetail, RowId, StrictModel
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -242,8 +243,9 @@ def presets() -> list[dict[str, Any]]:
 
 
 @router.post("/preview", response_model=SimulationRead, dependencies=READ, summary="Run without storing")
-def preview(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
-    return simulations.preview(session, body.model_dump(exclude_none=True))
+@reads_first
+def preview(body: SimulationRequest, session: SessionDep, work: HeavyWork) -> dict[str, Any]:
+    return simulations.preview(session, body.model_dump(exclude_none=True), max_work_units=work.work_units)
 
 
 @router.post(
@@ -255,8 +257,11 @@ def preview(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
     "like the run; `tornado` chooses the strategy, the outcome and its month (default: median cash at "
     "month 24 of the first strategy, 500 paths per variant).",
 )
-def tornado(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
-    return simulations.tornado_preview(session, body.model_dump(exclude_none=True))
+@reads_first
+def tornado(body: SimulationRequest, session: SessionDep, work: HeavyWork) -> dict[str, Any]:
+    return simulations.tornado_preview(
+        session, body.model_dump(exclude_none=True), max_work_units=work.work_units
+    )
 
 
 @router.post(
@@ -266,8 +271,9 @@ def tornado(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
     dependencies=WRITE,
     summary="Run and store a simulation",
 )
-def create(body: SimulationRequest, session: SessionDep) -> dict[str, Any]:
-    return simulations.create_run(session, body.model_dump(exclude_none=True))
+@reads_first
+def create(body: SimulationRequest, session: SessionDep, work: HeavyWork) -> dict[str, Any]:
+    return simulations.create_run(session, body.model_dump(exclude_none=True), max_work_units=work.work_units)
 
 
 @router.get(

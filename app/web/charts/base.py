@@ -89,4 +89,37 @@ def layout(x: dict[str, Any], y: dict[str, Any], **extra: Any) -> dict[str, Any]
 
 
 def figure(data: list[dict[str, Any]], layout_spec: dict[str, Any]) -> dict[str, Any]:
-    return {"data": data, "layout": layout_spec}
+    """Every chart's figure is made here, so every text in it (trace names, hover text, category labels,
+    titles, annotations, and names pasted into hover templates) is escaped for Plotly once."""
+    return {"data": escape_text(data), "layout": escape_text(layout_spec)}
+
+
+# Plotly renders its text as a small HTML-like language (<a href>, <b>, <span style>...): a name typed by a
+# user must show as typed, never as markup. Only the tags the charts themselves use survive.
+_KEPT_TAGS = ("<br>", "<extra>", "</extra>")
+
+
+def plotly_text(value: str) -> str:
+    """`value` as literal text in a Plotly label (& < > as entities, which Plotly shows as characters)."""
+    if "<" not in value and ">" not in value and "&" not in value:
+        return value
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for tag in _KEPT_TAGS:
+        escaped = escaped.replace(tag.replace("<", "&lt;").replace(">", "&gt;"), tag)
+    return escaped
+
+
+_PLAIN = (int, float, bool, type(None))
+
+
+def escape_text(value: Any) -> Any:
+    """A copy of a figure part with every string passed through plotly_text (numbers untouched)."""
+    if isinstance(value, str):
+        return plotly_text(value)
+    if isinstance(value, dict):
+        return {k: escape_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, _PLAIN) for v in value):
+            return value
+        return [escape_text(v) for v in value]
+    return value

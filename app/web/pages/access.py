@@ -22,7 +22,7 @@ from app.web.auth import (
     set_session_cookie,
 )
 from app.web.deps import SessionDep
-from app.web.pages.forms import form_values
+from app.web.pages.forms import FormValues
 from app.web.pages.render import render
 
 router = APIRouter()
@@ -66,8 +66,7 @@ def login_form(request: Request, principal: CurrentUser, session: SessionDep) ->
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=PUBLIC)
-async def login(request: Request, session: SessionDep) -> Response:
-    values = await form_values(request)
+def login(request: Request, session: SessionDep, values: FormValues) -> Response:
     username, password = values.get("username", "")[:200], values.get("password", "")
     next_url = safe_next(values.get("next"))
     settings = get_settings()
@@ -126,8 +125,7 @@ def setup_form(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/setup", response_class=HTMLResponse, dependencies=PUBLIC)
-async def setup(request: Request, session: SessionDep) -> Response:
-    values = await form_values(request)
+def setup(request: Request, session: SessionDep, values: FormValues) -> Response:
     token, username, password = (
         values.get("token", ""),
         values.get("username", ""),
@@ -164,10 +162,11 @@ def account(request: Request, principal: CurrentUser) -> Response:
 
 
 @router.post("/account/password", response_class=HTMLResponse, dependencies=[require_role("viewer")])
-async def change_password(request: Request, principal: CurrentUser, session: SessionDep) -> Response:
+def change_password(
+    request: Request, principal: CurrentUser, session: SessionDep, values: FormValues
+) -> Response:
     if principal is None or principal.via != "session":
         raise NotSignedIn()
-    values = await form_values(request)
     errors: dict[str, str] = {}
     if values.get("new_password", "") != values.get("new_password_again", ""):
         errors["new_password_again"] = "The two new passwords differ."

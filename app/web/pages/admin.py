@@ -15,7 +15,7 @@ from app.services import accounts
 from app.services.errors import ServiceError
 from app.web.auth import Admin, client_address, require_role
 from app.web.deps import SessionDep
-from app.web.pages.forms import form_values, see_other
+from app.web.pages.forms import FormValues, see_other
 from app.web.pages.render import render
 
 router = APIRouter(prefix="/admin", dependencies=[require_role("admin")])
@@ -52,8 +52,7 @@ def admin_page(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.post("/users", response_class=HTMLResponse)
-async def create_user(request: Request, session: SessionDep) -> Response:
-    values = await form_values(request)
+def create_user(request: Request, session: SessionDep, values: FormValues) -> Response:
     try:
         accounts.create_user(
             session, values.get("username", ""), values.get("password", ""), values.get("role", "viewer")
@@ -65,8 +64,7 @@ async def create_user(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
-async def update_user(user_id: int, request: Request, session: SessionDep) -> Response:
-    values = await form_values(request)
+def update_user(user_id: int, request: Request, session: SessionDep, values: FormValues) -> Response:
     user = accounts.get_user(session, user_id)
     version = values.get("version", "")
     role = values.get("role") or None
@@ -83,8 +81,7 @@ async def update_user(user_id: int, request: Request, session: SessionDep) -> Re
 
 
 @router.post("/tokens", response_class=HTMLResponse)
-async def create_token(request: Request, session: SessionDep, principal: Admin) -> Response:
-    values = await form_values(request)
+def create_token(request: Request, session: SessionDep, principal: Admin, values: FormValues) -> Response:
     days = values.get("expires_in_days", "90")
     try:
         creator = accounts.get_user(session, principal.user_id)

@@ -14,7 +14,7 @@ from app.services import audit, crud, price_sheet
 from app.services.errors import ConflictError, ServiceError
 from app.web.auth import require_role
 from app.web.deps import SessionDep
-from app.web.pages.forms import FormErrors, form_values, parse_date, parse_float, see_other
+from app.web.pages.forms import FormErrors, FormValues, parse_date, parse_float, see_other
 from app.web.pages.render import render
 
 router = APIRouter(dependencies=[require_role("editor")])
@@ -86,13 +86,15 @@ def audit_page(request: Request, session: SessionDep) -> HTMLResponse:
         entity_id=int(entity_id) if entity_id.isdigit() else None,
     )
     start = int(offset) if offset.isdigit() else 0
-    rows, total = audit.list_entries(session, filters, PAGE_SIZE, start)
+    start = min(start, 10_000_000)
+    rows, total, exact = audit.list_entries_page(session, filters, PAGE_SIZE, start)
     return render(
         request,
         "audit.html",
         {
             "rows": rows,
             "total": total,
+            "total_is_exact": exact,
             "offset": start,
             "page_size": PAGE_SIZE,
             "filters": filters,
@@ -186,9 +188,8 @@ def _conflict_rows(quote: PriceQuote, form: dict[str, str]) -> list[dict[str, An
 
 
 @router.post("/price-quotes/{quote_id}/restore", response_class=HTMLResponse)
-async def restore_quote(quote_id: int, request: Request, session: SessionDep) -> Response:
+def restore_quote(quote_id: int, request: Request, session: SessionDep, form: FormValues) -> Response:
     """Restore this (historical) price: a new dated row with it, from the chosen day (default today)."""
-    form = await form_values(request)
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
     start = parse_date(form, "effective_from", errors, required=False)
@@ -213,8 +214,7 @@ def quote_conflict_page(
 
 
 @router.post("/price-quotes/{quote_id}/edit", response_class=HTMLResponse)
-async def save_quote(quote_id: int, request: Request, session: SessionDep) -> Response:
-    form = await form_values(request)
+def save_quote(quote_id: int, request: Request, session: SessionDep, form: FormValues) -> Response:
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
     values = _parse(form, errors)

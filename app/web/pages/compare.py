@@ -4,8 +4,6 @@ stored."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Scenario, SimulationRun
+from app.services import csv_export
 from app.web.charts.compare import compare_cash_chart, compare_survival_chart
 from app.web.charts.pricewar import insolvency_by
 from app.web.deps import SessionDep
@@ -253,12 +252,10 @@ def compare_csv(request: Request, session: SessionDep) -> Response:
     """The comparison table as on screen (its labels, percent where it shows percent), with machine-readable
     numbers: value per column, then Δ and Δ % against the baseline (empty where Δ % means nothing)."""
     items = _items(session, _selection(request))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    lines: list[list[Any]] = []
     header = ["metric", "unit", f"{items[0].label} (baseline)" if items else "baseline"]
     for item in items[1:]:
         header += [item.label, f"{item.label} Δ", f"{item.label} Δ %"]
-    writer.writerow(header)
     if len(items) >= 2:
         for row in _rows(items):
             metric: Metric = row["metric"]
@@ -277,9 +274,9 @@ def compare_csv(request: Request, session: SessionDep) -> Response:
                     "" if v is None or base is None else csv_number(v - base, metric.kind),
                     "" if fraction is None else round(fraction * 100, 1),
                 ]
-            writer.writerow(line)
+            lines.append(line)
     return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="compare.csv"'},
+        csv_export.to_csv(header, lines),
+        media_type=csv_export.CSV_MEDIA_TYPE,
+        headers=csv_export.attachment("compare.csv"),
     )

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +28,9 @@ from app.web.charts.pricewar import (
     survival_chart,
     tornado_chart,
 )
-from app.web.deps import SessionDep
+from app.db.session import end_transaction
+from app.web.deps import SessionDep, reads_first
+from app.web.heavy import HeavyWork
 from app.web.formatting import usd
 from app.web.pages import pricewar_inputs as pw
 from app.web.pages.forms import FormErrors, form_values, see_other
@@ -202,6 +204,9 @@ async def _posted(request: Request) -> tuple[dict[str, str], dict[str, str]]:
     return values, params
 
 
+Posted = Annotated[tuple[dict[str, str], dict[str, str]], Depends(_posted)]
+
+
 def _save_failed(
     request: Request, session: Session, params: dict[str, str], values: dict[str, str], errors: FormErrors
 ) -> HTMLResponse:
@@ -211,9 +216,10 @@ def _save_failed(
 
 
 @router.post("/explorer/save", response_class=HTMLResponse)
-async def save_scenario(request: Request, session: SessionDep) -> Response:
+@reads_first
+def save_scenario(request: Request, session: SessionDep, posted: Posted, work: HeavyWork) -> Response:
     """Save the current view as a new scenario (POST → 303 → GET of the saved scenario)."""
-    values, params = await _posted(request)
+    values, params = posted
     errors = FormErrors()
     name = (values.get("name") or "").strip()
     if not name:
@@ -229,6 +235,7 @@ async def save_scenario(request: Request, session: SessionDep) -> Response:
         return _save_failed(request, session, params, values, errors)
     assert ctx is not None
     doc = pw.saved_inputs(ctx["preset"], ctx["scenario"], name, (values.get("description") or "").strip())
+    end_transaction(session)  # computed on a read; the write is a short transaction of its own
     try:
         row = crud.create_row(
             session,
@@ -251,9 +258,10 @@ async def save_scenario(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/explorer/run", response_class=HTMLResponse)
-async def store_run(request: Request, session: SessionDep) -> Response:
+@reads_first
+def store_run(request: Request, session: SessionDep, posted: Posted, work: HeavyWork) -> Response:
     """Run the current view with the scenario's own path count and seed and keep it (replayable)."""
-    values, params = await _posted(request)
+    values, params = posted
     ctx = compute(session, params)
     if ctx["errors"] or ctx.get("scenario") is None:
         return _save_failed(request, session, params, values, ctx["errors"])

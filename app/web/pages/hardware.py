@@ -22,6 +22,7 @@ from app.engine.hardware import AcceleratorSpec
 from app.engine.sweep import sweep_serving
 from app.services import crud, estimates, price_sheet, quote_import
 from app.services.errors import ConflictError, ServiceError
+from app.services.paging import MAX_PAGE
 from app.web.charts.base import Chart
 from app.web.charts.hardware import (
     METRIC_PRECISIONS,
@@ -150,7 +151,8 @@ class SheetView:
 
     sheet: hardware_sheet.SheetFilter
     accelerators: dict[int, Any]
-    total: int  # offers in effect on the filtered sheet
+    total: int  # offers in effect on the filtered sheet, counted up to paging.COUNT_CAP
+    total_is_exact: bool
     cheapest_per_accelerator: tuple[OfferMetrics, ...]  # per accelerator and pricing model (chart, cards)
     throughput: dict[str, float]
     options: dict[str, list[str]]
@@ -177,7 +179,7 @@ def _sheet_view(
         return SheetView(
             sheet,
             accelerators,
-            hardware_sheet.count(session, sheet),
+            *hardware_sheet.count(session, sheet),
             tuple(cheapest),
             reference_throughput(session, accelerators),
             _options(session),
@@ -251,7 +253,7 @@ def _page(
     # One page of the sorted, filtered sheet; without a page number, the page holding the chosen offer.
     # (SQL: the page's rows only, hardware_sheet)
     total = view.total
-    page_count = max(1, -(-total // PAGE_SIZE))
+    page_count = max(1, -(-total // PAGE_SIZE)) if view.total_is_exact else MAX_PAGE
     page = _page_number(params.get("page", ""))
     if page is None and selected is not None:
         index = hardware_sheet.rank(
@@ -320,8 +322,12 @@ def _page(
         "first_row": first + 1 if shown else 0,
         "last_row": first + len(shown),
         "total": total,
+        "total_label": str(total) if view.total_is_exact else f"more than {total:,}",
+        "total_is_exact": view.total_is_exact,
         "prev_url": page_url(page - 1) if page > 1 else None,
-        "next_url": page_url(page + 1) if page < page_count else None,
+        "next_url": page_url(page + 1)
+        if page < page_count and (view.total_is_exact or len(shown) == PAGE_SIZE)
+        else None,
     }
 
     cheapest = min(

@@ -3,12 +3,11 @@ the screen), so an export holds exactly what is on screen, with machine-readable
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.services import csv_export
 from app.web.charts.pricewar import strategy_of
 from app.web.formatting import usd
 
@@ -30,12 +29,8 @@ class ShownTable:
         return [[shown for _, shown in row] for row in self.rows]
 
     def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([c.key for c in self.columns])
-        for row in self.rows:
-            writer.writerow(["" if raw is None else raw for raw, _ in row])
-        return out.getvalue()
+        header = [c.key for c in self.columns]
+        return csv_export.to_csv(header, ([raw for raw, _ in row] for row in self.rows))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Scenario, SimulationRun
-from app.services import crud
+from app.services import crud, paging
 from app.web.charts.pricewar import (
     cash_fan_chart,
     price_timeline_chart,
@@ -21,7 +21,8 @@ from app.web.charts.pricewar import (
     strategy_of,
     survival_chart,
 )
-from app.web.deps import SessionDep
+from app.web.deps import SessionDep, reads_first
+from app.web.heavy import HeavyWork
 from app.web.pages import pricewar_inputs as pw
 from app.web.pages.forms import see_other
 from app.web.pages.render import render
@@ -44,10 +45,25 @@ def _month_n(run: SimulationRun) -> int:
     return min(18, run.horizon_months)
 
 
+RUNS_PAGE_SIZE = 50
+
+
 @router.get("/runs", response_class=HTMLResponse)
 def runs(request: Request, session: SessionDep) -> HTMLResponse:
-    rows = list(session.scalars(select(SimulationRun).order_by(SimulationRun.id.desc()).limit(200)))
-    names: dict[int | None, str] = dict(session.execute(select(Scenario.id, Scenario.name)).all())
+    # One bounded page, newest first (paging: an index walk of the primary key, a capped count).
+    pager = paging.paginate(
+        session,
+        select(SimulationRun).order_by(SimulationRun.id.desc()),
+        paging.page_number(request.query_params.get("page")),
+        RUNS_PAGE_SIZE,
+    )
+    rows = pager.items
+    scenario_ids = {r.scenario_id for r in rows if r.scenario_id is not None}
+    names: dict[int | None, str] = (
+        dict(session.execute(select(Scenario.id, Scenario.name).where(Scenario.id.in_(scenario_ids))).all())
+        if scenario_ids
+        else {}
+    )
     listing = []
     for r in rows:
         best = max(r.results.get("strategies", []), key=lambda s: s["survival_probability"], default=None)
@@ -59,7 +75,17 @@ def runs(request: Request, session: SessionDep) -> HTMLResponse:
                 "strategy_count": len(r.results.get("strategies", [])),
             }
         )
-    return render(request, "runs.html", {"active_nav": "runs", "listing": listing})
+    return render(
+        request,
+        "runs.html",
+        {
+            "active_nav": "runs",
+            "listing": listing,
+            "pager": pager,
+            "pager_url": lambda number: f"/runs?page={number}" if number > 1 else "/runs",
+            "pager_label": "Pages of stored runs",
+        },
+    )
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
@@ -140,7 +166,8 @@ def export_json(run_id: int, request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/runs/{run_id}/replay", response_class=HTMLResponse)
-def replay(run_id: int, session: SessionDep) -> Response:
+@reads_first
+def replay(run_id: int, session: SessionDep, work: HeavyWork) -> Response:
     """Run the stored inputs again (their seed, path count and strategies) through the simulator service and
     store the replay next to the original; its page says whether the numbers are identical."""
     run = _run(session, run_id)
