@@ -213,7 +213,7 @@ def test_closed_forms_lever_contributions_and_tornado(client) -> None:
     assert set(forms) >= {
         "required_volume_uplift_fraction",
         "breakeven_volume_million_tokens_per_month",
-        "lerner_price_usd_per_million_tokens",
+        "profit_max_price_usd_per_million_tokens",
         "payback_months",
     }
     t = results["tornado"]

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from app.web.api import access, alerts, audit, catalog, estimates, jobs, ownership, simulations, system
+from app.web.api import (
+    access,
+    alerts,
+    audit,
+    catalog,
+    estimates,
+    jobs,
+    market_analysis,
+    ownership,
+    simulations,
+    system,
+)
 
 ROUTERS: list[APIRouter] = [
     *catalog.routers,
@@ -12,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     estimates.router,
     ownership.router,
     alerts.router,
+    market_analysis.router,
     simulations.router,
     jobs.router,
 ]
