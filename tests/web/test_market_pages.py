@@ -71,3 +71,29 @@ def test_ownership_page_with_the_crossover_chart(client) -> None:
     assert bad.status_code == 422 and "Must be at least 1" in bad.text
     empty = client.get("/hardware/ownership")
     assert empty.status_code == 200 and "Owning versus renting" in empty.text
+
+
+def _banner_count(text: str) -> int:
+    import re
+
+    match = re.search(r'id="alert-banner"><strong>Price-floor alert:</strong>\s*(\d+) market price', text)
+    return int(match.group(1)) if match else 0
+
+
+def test_overview_banner_counts_alerts_and_follows_edits(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    before = _banner_count(page.text)
+    assert before > 0  # the seeded market has prices under the presets' floors (ERNIE Speed is free)
+    body = {
+        "provider": "example-newco",
+        "model_name": "free-ish",
+        "input_usd_per_million": 0.0,
+        "output_usd_per_million": 0.0001,
+        "effective_date": "2026-06-01",
+        "event_type": "cut",
+    }
+    assert client.post("/api/v1/market-prices", json=body).status_code == 201
+    after = _banner_count(client.get("/").text)
+    scenarios = client.get("/api/v1/alerts").json()["items"]
+    assert after == len(scenarios) > before  # the cached banner followed the new price at once
