@@ -2,8 +2,8 @@
 
 - docker/backup.sh (the compose `backup` service; PRICEWAR_BACKUP_ONCE=1 for cron) writes complete files and
   keeps the newest N;
-- its newest file restored with `pricewar migrate` + `pricewar import` into an empty PostgreSQL database and an
-  empty SQLite file gives back every row (a second export is the same document);
+- its newest file restored with `pricewar migrate` + `pricewar import` into an empty PostgreSQL database
+  and an empty SQLite file gives back every row (a second export is the same document);
 - `pg_dump -Fc` restored with `pg_restore` into an empty PostgreSQL database gives back the same data too.
 """
 
@@ -60,7 +60,8 @@ def source_database() -> Iterator[str]:
     with engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE accelerators SET notes = 'edited before the backup', version = version + 1 WHERE id = 1"
+                "UPDATE accelerators SET notes = 'edited before the backup', version = version + 1"
+                " WHERE id = 1"
             )
         )
     engine.dispose()
