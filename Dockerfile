@@ -21,9 +21,10 @@ ENV PYTHONUNBUFFERED=1 \
 # The base image's own packaging tools go too: nothing in the final stage can build or fetch code.
 RUN python -m pip uninstall --quiet --yes pip setuptools wheel \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/pricewar --no-create-home pricewar \
-    && install -d -o pricewar -g pricewar -m 0750 /var/lib/pricewar
+    && install -d -o pricewar -g pricewar -m 0750 /var/lib/pricewar /var/lib/pricewar/backups
 COPY --from=build /opt/pricewar /opt/pricewar
 COPY docker/entrypoint.sh /usr/local/bin/pricewar-entrypoint
+COPY docker/backup.sh /usr/local/bin/pricewar-backup
 USER pricewar
 WORKDIR /var/lib/pricewar
 EXPOSE 8000
