@@ -74,21 +74,6 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="A running job or chunk silent this long is retried or failed."
     )
     jobs_max_attempts: int = Field(default=3, ge=1, description="Tries of a job (or chunk) before it fails.")
-    # Background jobs (app/services/jobs).
-    embedded_worker: bool = Field(
-        default=True, description="`pricewar serve` also runs one job worker in its own process (make run)."
-    )
-    jobs_max_active_per_user: int = Field(
-        default=5, ge=1, description="Queued + running jobs one user may have; beyond it 429."
-    )
-    jobs_chunk_paths: int = Field(
-        default=10_000, ge=1_000, le=100_000, description="Monte Carlo paths per chunk of a simulation job."
-    )
-    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often a worker says it is alive.")
-    jobs_stale_after_seconds: float = Field(
-        default=60.0, gt=0, description="A running job or chunk silent this long is retried or failed."
-    )
-    jobs_max_attempts: int = Field(default=3, ge=1, description="Tries of a job (or chunk) before it fails.")
 
     # Operations (README "Operator's checklist").
     log_format: Literal["json", "text"] = Field(
@@ -100,6 +85,23 @@ class Settings(BaseSettings):
         description="/metrics (Prometheus): admin = an admin session or admin-scoped API token; "
         "public = anyone who can reach it (a private network); off = no endpoint.",
     )
+
+    # Price-floor alerts (docs/market-data.md): new alerts are POSTed here as HMAC-signed JSON.
+    alert_webhook_url: str | None = Field(
+        default=None, description="http(s) URL that receives new price-floor alerts (none: no webhook)."
+    )
+    alert_webhook_secret: str | None = Field(
+        default=None, description="Signs the webhook body (HMAC-SHA256); required with alert_webhook_url."
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.alert_webhook_url:
+            if not self.alert_webhook_url.startswith(("http://", "https://")):
+                raise ValueError("PRICEWAR_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+            if not self.alert_webhook_secret:
+                raise ValueError("PRICEWAR_ALERT_WEBHOOK_SECRET must be set with PRICEWAR_ALERT_WEBHOOK_URL")
+        return self
 
     @model_validator(mode="after")
     def _default_database_in_data_dir(self) -> Settings:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import STATIC_DIR, get_settings
+from app.services import alert_webhook
 from app.web.api import api_router
 from app.web.api.system import health_router
 from app.web.api_docs import SWAGGER_PREFIX, docs_router, install_openapi_security, swagger_files
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     app.include_router(page_router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_observability(app)  # last: the outermost middleware (request id, access log, metrics)
+    alert_webhook.install()  # a commit that changes market prices or scenarios queues the webhook (if set)
     return app
 
 

@@ -6,7 +6,7 @@ sheet "as of" any date can be read back. Money is stored as float USD (IEEE doub
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db.base import Base, TimestampedVersioned
+from app.db.base import Base, TimestampedVersioned, UTCDateTime
 
 PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "negotiated")
 WORKLOADS = ("language", "vision", "recommendation", "speech")
@@ -204,8 +204,22 @@ class SimulationRun(TimestampedVersioned, Base):
     __table_args__ = (Index("ix_simulation_runs_scenario", "scenario_id", "id"),)
 
 
+
+class AlertDelivery(Base):
+    """A price-floor alert (scenario, market price) a webhook receiver has accepted: each is sent once."""
+
+    __tablename__ = "alert_deliveries"
+
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True
+    )
+    market_price_id: Mapped[int] = mapped_column(
+        ForeignKey("market_prices.id", ondelete="CASCADE"), primary_key=True
+    )
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
 # Access control and audit tables live in their own module; importing them here registers them with
 # Base.metadata for Alembic and `from app.db.models import User` keeps working.
 from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401
-from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
+from app.db.stats import TableStat  # noqa: E402,F401
 from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)

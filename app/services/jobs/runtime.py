@@ -36,7 +36,7 @@ from app.db.models import SimulationRun
 from app.engine.market import preset_from_dict
 from app.engine.market.chunked import Chunk, merge, pack, plan_chunks, run_chunk, unpack
 from app.engine.market.errors import ScenarioError
-from app.services import audit, crud, estimates, quote_import, simulations
+from app.services import alert_webhook, audit, crud, estimates, quote_import, simulations
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.jobs.queue import build_huey
 from app.services.jobs.sessions import read_sessionmaker
@@ -86,6 +86,8 @@ class JobRuntime:
         self._task_start = self.huey.task(name="start_job")(self.start_job)
         self._task_chunk = self.huey.task(name="run_chunk")(self.run_chunk)
         self._task_finish = self.huey.task(name="finish_job")(self.finish_job)
+        self._task_alerts = alert_webhook.register(self.huey, self.write, self.settings)
+        alert_webhook.install()  # this process's commits of market prices or scenarios queue the webhook
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
         self._last_reap = 0.0
@@ -94,6 +96,10 @@ class JobRuntime:
 
     def enqueue(self, job_id: int) -> None:
         self._task_start(job_id)
+
+    def enqueue_alert_delivery(self) -> None:
+        """The price-floor webhook (app/services/alert_webhook.py): a system task, not a user's job."""
+        self._task_alerts()
 
     # --- state changes -----------------------------------------------------------------------------------
 
