@@ -132,3 +132,14 @@ def test_one_plan_one_price_models_strategy_lab_simulator_sweep_and_estimate(cli
     reference = values["models page"]
     assert all(v == pytest.approx(reference, rel=1e-9) for v in values.values()), values
     assert estimate["concurrency"] == int(sweep["batch_size"])
+
+
+def test_methodology_renders_the_serving_validation_table(client) -> None:
+    from app.engine.serving_validation import MEASUREMENTS
+
+    html = client.get("/methodology").text
+    table = html.split('id="serving-validation-table"')[1].split("</table>")[0]
+    rows = table.count("<tr>") - 1  # minus the header
+    assert rows == len(MEASUREMENTS) >= 12
+    assert "TensorRT-LLM 1.0 performance overview" in table and "github.com/NVIDIA/TensorRT-LLM" in table
+    assert "outside" not in table

@@ -5,6 +5,7 @@ never drift from the code."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import fields
 from typing import Any
 
@@ -17,12 +18,14 @@ from app.engine import serving as serving_engine
 from app.engine import training as training_engine
 from app.engine.architecture import PRESETS, ModelSpec
 from app.engine.article import article_formulas
-from app.engine.hardware import A100_SXM4_80GB
+from app.engine.hardware import A100_SXM4_80GB, AcceleratorSpec
+from app.engine.serving_validation import TOLERANCE_FRACTION, validation_rows
 from app.engine.strategies import LeverParameters
 from app.engine.sweep import DEFAULT_QUALITY_LOSS_POINTS
 from app.engine.training import TrainingPlan, estimate_training
 from app.web.charts.published import PublishedCheck, published_runs_chart
 from app.web.deps import SessionDep
+from app.web.pages.engine_inputs import accelerator_spec
 from app.web.pages.render import render
 
 router = APIRouter()
@@ -84,8 +87,8 @@ def engine_defaults() -> list[tuple[str, str, str]]:
     rows = [
         (
             "MFU, language models",
-            f"{training_engine.DEFAULT_MFU_LANGUAGE:.2f}",
-            "Epoch AI's default when unknown",
+            "median of published runs",
+            "for the accelerator generation and size class (the training estimate names its source)",
         ),
         ("MFU, other models", f"{training_engine.DEFAULT_MFU_OTHER:.2f}", "Epoch AI's default when unknown"),
         ("PUE", f"{training_engine.DEFAULT_PUE:g}", "typical hyperscale data centre"),
@@ -105,14 +108,24 @@ def engine_defaults() -> list[tuple[str, str, str]]:
             "fleets run well below 100 % (diurnal traffic)",
         ),
         (
-            "Memory-bandwidth efficiency (decode)",
+            "Memory-bandwidth efficiency (serving)",
             f"{serving_engine.DEFAULT_MEMORY_EFFICIENCY:.0%}",
-            "engine assumption",
+            "calibrated: every published serving measurement below within ±30 %",
         ),
         (
-            "Compute efficiency (prefill)",
+            "Compute efficiency (serving)",
             f"{serving_engine.DEFAULT_COMPUTE_EFFICIENCY:.0%}",
-            "engine assumption",
+            "engine assumption (GEMMs and attention)",
+        ),
+        (
+            "Tokens per serving iteration",
+            f"{serving_engine.DEFAULT_MAX_BATCHED_TOKEN_COUNT:,}",
+            "chunked-prefill budget: TensorRT-LLM max_num_tokens, vLLM max_num_batched_tokens",
+        ),
+        (
+            "All-reduce latency per hop (serving)",
+            f"{serving_engine.DEFAULT_HOP_LATENCY_S * 1e6:g} µs",
+            "NCCL ring on NVLink, small messages",
         ),
         (
             "Usable memory (serving)",
@@ -140,6 +153,13 @@ def engine_defaults() -> list[tuple[str, str, str]]:
     return rows
 
 
+@functools.lru_cache(maxsize=8)
+def _serving_validation(specs: tuple[AcceleratorSpec, ...]) -> list[dict[str, Any]]:
+    """The published serving measurements beside the engine, on the stored accelerators (the rows the
+    tests check: app.engine.serving_validation). Keyed by the specs' values: an edited part is a new key."""
+    return validation_rows({spec.name: spec for spec in specs})
+
+
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request, session: SessionDep) -> HTMLResponse:
     verification = {
@@ -153,6 +173,8 @@ def methodology(request: Request, session: SessionDep) -> HTMLResponse:
         )
     }
     checks = published_checks()
+    accelerators = session.scalars(select(Accelerator)).all()
+    serving_rows = _serving_validation(tuple(accelerator_spec(a) for a in accelerators))
     return render(
         request,
         "methodology.html",
@@ -160,6 +182,8 @@ def methodology(request: Request, session: SessionDep) -> HTMLResponse:
             "active_nav": "methodology",
             "published_chart": published_runs_chart(checks),
             "checks": checks,
+            "serving_validation": serving_rows,
+            "serving_tolerance": TOLERANCE_FRACTION,
             "article": article_formulas(),
             "defaults": engine_defaults(),
             "verification": verification,
