@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 EDITOR = ("browser-editor", "browser-editor-password-1")
+ADMIN = ("browser-admin", "browser-admin-password-1")  # for the admin pages (phone layout, contrast)
 # Speed (first draw 1.5 s, slider redraw 300 ms) is measured by bench/bench_pages.py, not asserted in tests.
 
 
@@ -109,6 +110,7 @@ def _add_editor(session: Any) -> None:
     session.add(
         User(username=EDITOR[0], role="editor", is_active=True, password_hash=hash_password(EDITOR[1]))
     )
+    session.add(User(username=ADMIN[0], role="admin", is_active=True, password_hash=hash_password(ADMIN[1])))
 
 
 @dataclass
@@ -149,11 +151,11 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
-def sign_in(page: Any, base_url: str) -> None:
+def sign_in(page: Any, base_url: str, user: tuple[str, str] = EDITOR) -> None:
     page.goto(f"{base_url}/login")
     if page.locator("input[name='username']").count() == 0:
         return
-    page.fill("input[name='username']", EDITOR[0])
-    page.fill("input[name='password']", EDITOR[1])
+    page.fill("input[name='username']", user[0])
+    page.fill("input[name='password']", user[1])
     page.click("form[action='/login'] button[type='submit']")
     page.wait_for_load_state("load")

@@ -68,6 +68,44 @@
     return out;
   }
 
+  /* Phones (a plot narrower than 640 px): the legend goes below the plot (never over it), the toolbar is
+     dropped (it covered the legends; pinch-zoom and the data table remain), margins shrink so heatmap cells
+     keep room for their values, and x labels are fewer. */
+  var NARROW_PX = 640;
+  function isNarrow(target) { return (target && target.clientWidth || window.innerWidth) < NARROW_PX; }
+
+  function fitted(layout, data, narrow) {
+    if (!narrow) { return layout; }
+    var out = layout;
+    var traces = (data || []).filter(function (t) { return t.showlegend !== false && t.name; });
+    if (out.showlegend !== false && traces.length > 1) {
+      out.legend = Object.assign({}, out.legend || {}, {
+        orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
+        font: { size: 11 },
+      });
+      var rows = Math.ceil(traces.length / 2);
+      out.height = (out.height || 360) + 22 * rows;
+    }
+    out.margin = Object.assign({}, out.margin || {});
+    out.margin.r = Math.min(out.margin.r == null ? 16 : out.margin.r, 12);
+    if ((out.margin.l || 0) > 90) { out.margin.l = 90; }
+    out.margin.t = Math.min(out.margin.t == null ? 30 : out.margin.t, 40);
+    Object.keys(out).forEach(function (key) {
+      if (/^[xy]axis\d*$/.test(key)) {
+        out[key].tickfont = Object.assign({ size: 10 }, out[key].tickfont || {});
+        if (out[key].title && out[key].title.font == null) { out[key].title.font = { size: 11 }; }
+      }
+      if (/^xaxis\d*$/.test(key)) {
+        out[key].nticks = Math.min(out[key].nticks || 6, 6);
+        if (out[key].type === "category" && out[key].tickangle == null) { out[key].tickangle = -45; }
+      }
+    });
+    (data || []).forEach(function (t) {
+      if (t.type === "heatmap") { t.textfont = Object.assign({ size: 9 }, t.textfont || {}); }
+    });
+    return out;
+  }
+
   var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
   function figureOf(el) {
@@ -82,7 +120,10 @@
     var target = plotTarget(el);
     if (!target || !window.Plotly || !fig) { return Promise.resolve(); }
     el._figure = fig;
-    return window.Plotly.react(target, fig.data || [], themed(fig.layout), CONFIG).then(function () {
+    var narrow = isNarrow(target);
+    var data = narrow ? JSON.parse(JSON.stringify(fig.data || [])) : (fig.data || []);
+    var config = narrow ? Object.assign({}, CONFIG, { displayModeBar: false }) : CONFIG;
+    return window.Plotly.react(target, data, fitted(themed(fig.layout), data, narrow), config).then(function () {
       // Milliseconds since navigation start: the browser tests read the first-draw time from it.
       el.setAttribute("data-drawn", String(Math.round(performance.now())));
     });
