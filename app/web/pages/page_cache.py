@@ -1,9 +1,10 @@
 """Small in-process caches for deterministic page computations (per worker process, bounded).
 
 A cached value is keyed by everything it is computed from: the database it was read from and a *stamp* of
-the rows it depends on — per table the row count, the sum of the optimistic-lock versions and the latest
-`updated_at`. Every ORM insert, update or delete changes one of the three (an update bumps `version` and
-`updated_at`), so an edit is a new key and a cached answer is never served stale; old keys simply age out.
+the rows it depends on — for the big tables the row count and change revision that triggers keep in
+`table_stats` (every insert, update or delete, ORM or raw SQL, gets a never-reused revision; app/db/stats.py),
+for others the row count, the sum of the optimistic-lock versions and the latest `updated_at`. An edit is a
+new key and a cached answer is never served stale; old keys simply age out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
+
+from app.db.stats import TRACKED_TABLES, TableStat
 
 T = TypeVar("T")
 
@@ -69,7 +72,22 @@ def stamp_columns(model: Any, *where: Any) -> list[Any]:
     ]
 
 
+def table_stat_columns(model: Any) -> list[Any]:
+    """The row count and the change stamp of a tracked table (app/db/stats.py): kept by triggers on every
+    insert, update or delete, read by primary key — no scan of the table."""
+    where = TableStat.table_name == model.__tablename__
+    return [
+        select(TableStat.row_count).where(where).scalar_subquery(),
+        select(TableStat.revision).where(where).scalar_subquery(),
+    ]
+
+
 def stamp(session: Session, *models: Any) -> tuple[Any, ...]:
-    """The stamps of whole tables, in one round trip."""
-    columns = [c for m in models for c in stamp_columns(m)]
+    """The stamps of whole tables, in one round trip: the triggers' (row count, revision) of the tracked
+    tables, the scanned (count, sum of versions, latest update) of any other."""
+    columns = [
+        c
+        for m in models
+        for c in (table_stat_columns(m) if m.__tablename__ in TRACKED_TABLES else stamp_columns(m))
+    ]
     return tuple(session.execute(select(*columns)).one())
