@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, PriceQuote
-from app.services import price_sheet
+from app.services import paging, price_sheet
 from app.web.charts.hardware import METRIC_PRECISIONS, OfferMetrics, offer_metrics
 
 QUOTE_COLUMNS = (
@@ -76,8 +76,9 @@ class SheetFilter:
         return out
 
 
-def count(session: Session, sheet: SheetFilter) -> int:
-    return int(session.scalar(select(func.count()).select_from(PriceQuote).where(*sheet.conditions())) or 0)
+def count(session: Session, sheet: SheetFilter, cap: int = paging.COUNT_CAP) -> tuple[int, bool]:
+    """Offers on the filtered sheet, counted up to `cap` (exact?): never a count of a whole grown sheet."""
+    return paging.capped_count(session, select(PriceQuote.id).where(*sheet.conditions()), cap)
 
 
 def _factors(sort: str, accelerators: dict[int, Any], throughput: dict[str, float]) -> dict[int, float]:
@@ -133,18 +134,6 @@ def page_rows(
     if sheet.accelerator_ids is not None:
         factors = {k: v for k, v in factors.items() if k in sheet.accelerator_ids}
     wanted = offset + limit
-    with_metric = (
-        int(
-            session.scalar(
-                select(func.count())
-                .select_from(PriceQuote)
-                .where(*conditions, PriceQuote.accelerator_id.in_(factors))
-            )
-            or 0
-        )
-        if factors
-        else 0
-    )
 
     def metric_rows(first: int, stop: int) -> list[tuple[float, int, Any]]:
         """Rows [first, stop) of the offers with the metric, merged over the accelerators."""
@@ -171,30 +160,36 @@ def page_rows(
         """Rows [first, stop) of the offers without the metric, in id order (reversed when descending)."""
         if stop <= first:
             return []
-        query = select(*QUOTE_COLUMNS).where(*conditions)
-        if factors:
-            query = query.where(
-                or_(PriceQuote.accelerator_id.is_(None), PriceQuote.accelerator_id.not_in(factors))
-            )
+        query = select(*QUOTE_COLUMNS).where(*conditions, _lacking(accelerators, factors))
         query = query.order_by(PriceQuote.id.desc() if descending else PriceQuote.id)
         return list(session.execute(query.limit(stop - first).offset(first)).all())
 
     if not descending:  # the offers with the metric, then the others
-        shown = (
-            [row for _, _, row in metric_rows(offset, min(wanted, with_metric))]
-            if offset < with_metric
-            else []
-        )
-        shown += other_rows(max(0, offset - with_metric), wanted - with_metric)
+        merged = metric_rows(0, wanted)
+        shown = [row for _, _, row in merged[offset:]]
+        if len(merged) < wanted:  # every accelerator's walk ran out: exactly len(merged) have the metric
+            shown += other_rows(max(0, offset - len(merged)), wanted - len(merged))
     else:  # reversed: the others (newest id first), then the metric from the highest
-        total = count(session, sheet)
-        others = total - with_metric
+        others = _count_others(session, conditions, _lacking(accelerators, factors))
         shown = other_rows(offset, min(wanted, others)) if offset < others else []
         first = max(0, offset - others)
         stop = wanted - others
         if stop > 0:
-            shown += [row for _, _, row in metric_rows(first, min(stop, with_metric))]
+            shown += [row for _, _, row in metric_rows(first, stop)]
     return _metrics(shown[:limit], accelerators)
+
+
+def _lacking(accelerators: dict[int, Any], factors: dict[int, float]) -> ColumnElement[bool]:
+    """Offers without the metric: no accelerator, or one of those lacking it (an index lookup of them)."""
+    missing = [acc_id for acc_id in accelerators if acc_id not in factors]
+    condition: ColumnElement[bool] = PriceQuote.accelerator_id.is_(None)
+    return or_(condition, PriceQuote.accelerator_id.in_(missing)) if missing else condition
+
+
+def _count_others(
+    session: Session, conditions: list[ColumnElement[bool]], lacking: ColumnElement[bool]
+) -> int:
+    return int(session.scalar(select(func.count()).select_from(PriceQuote).where(*conditions, lacking)) or 0)
 
 
 def rank(
