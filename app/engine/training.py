@@ -33,7 +33,14 @@ from app.engine.parallelism import (
     step_core,
     tokens_per_sequence,
 )
-from app.engine.published_runs import PUBLISHED_RUNS, MfuDefault, PublishedRun, mfu_default
+from app.engine.published_runs import (
+    PUBLISHED_RUNS,
+    MfuDefault,
+    PublishedRun,
+    accelerator_generation,
+    mfu_default,
+    size_class,
+)
 
 RECOMPUTATION_MODES: tuple[str, ...] = ("none", "selective", "full")
 TRAINING_PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8")
@@ -467,7 +474,26 @@ def published_compute_mfus() -> dict[str, float]:
 def _mfu_default(plan: TrainingPlan) -> MfuDefault | None:
     if plan.model.workload != "language":
         return None
-    return mfu_default(plan.accelerator.name, plan.model.active_parameters, values=published_compute_mfus())
+    return _cached_mfu_default(
+        accelerator_generation(plan.accelerator.name), size_class(plan.model.active_parameters)
+    )
+
+
+@functools.cache
+def _cached_mfu_default(generation: str, cls: str) -> MfuDefault:
+    """mfu_default depends on the accelerator only through its generation and on the model only through its
+    size class: one computation per pair."""
+    probe = {"under 20B": 1e9, "20B-100B": 50e9, "over 100B": 500e9}[cls]
+    name = {
+        "ampere": "A100",
+        "hopper": "H100",
+        "tpu": "TPU",
+        "volta": "V100",
+        "blackwell": "B200",
+        "ada": "L40",
+        "cdna3": "MI300",
+    }.get(generation, "other")
+    return mfu_default(name, probe, values=published_compute_mfus())
 
 
 def estimate_training(plan: TrainingPlan) -> TrainingEstimate:

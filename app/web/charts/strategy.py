@@ -42,15 +42,16 @@ def delta_fraction(value: float, base: float) -> float | None:
     return (value - base) / base
 
 
-def fmt_delta(value: float, base: float, money: bool = True) -> str:
-    """'−$88.7M (−50 %)', or 'n/a' when either side is infinite (a plan that does not fit)."""
+def fmt_delta(value: float, base: float, money: bool = True, unit: str = "") -> str:
+    """'−$88.7M (−50 %)', '−41.2 days (−62 %)' (with unit), or 'n/a' when either side is infinite (a plan
+    that does not fit)."""
     d = delta_fraction(value, base)
     if d is None:
         return "n/a"
     diff = value - base
     if diff == 0:
         return "no change"
-    shown = usd(diff) if money else f"{diff:+,.1f}"
+    shown = usd(diff) if money else f"{diff:+,.1f}{unit}"
     if money and diff > 0:
         shown = "+" + shown
     return f"{shown} ({d * 100:+.0f} %)".replace("-", "−")

@@ -36,14 +36,19 @@ class PricedAccelerator:
 
 
 def priced_accelerators(
-    session: Session, as_of: date, pricing_model: str = "on_demand"
+    session: Session, as_of: date, pricing_model: str = "on_demand", min_accelerators_per_instance: int = 1
 ) -> list[PricedAccelerator]:
     """Every accelerator with its cheapest per-accelerator-hour price in effect on `as_of`: the price sheet's
-    one cheapest-offer query (an index walk per accelerator, never the whole sheet)."""
+    one cheapest-offer query (an index walk per accelerator, never the whole sheet). With
+    min_accelerators_per_instance, the cheapest offer of instances that large where the part has one (a
+    multi-GPU run is not priced at a one-GPU marketplace offer), else its cheapest offer."""
     best = {
         accelerator_id: quote
         for (accelerator_id, _), quote in cheapest_offers(session, None, [pricing_model], as_of).items()
     }
+    if min_accelerators_per_instance > 1:
+        large = cheapest_offers(session, None, [pricing_model], as_of, min_accelerators_per_instance)
+        best.update({accelerator_id: quote for (accelerator_id, _), quote in large.items()})
     if not best:
         return []
     rows = session.scalars(select(Accelerator).where(Accelerator.id.in_(best))).all()

@@ -42,13 +42,14 @@ DEFAULTS: dict[str, Any] = {
     "model": "Llama 3.1 70B",
     "accelerator": "H100-SXM",
     "price": "",
-    "baseline_gpu_count": _LP.baseline_gpu_count,
-    "distributed_gpu_count": _LP.distributed_gpu_count,
-    "inter_node_bandwidth_gb_s": _LP.inter_node_bandwidth_gb_s,
-    "half_precision_fraction": 0.7,
+    # Blank: the engine's choice (a sensible cluster; 4× it; the part's network; quality unknown).
+    "baseline_gpu_count": "",
+    "distributed_gpu_count": "",
+    "inter_node_bandwidth_gb_s": "",
+    "half_precision_fraction": _LP.half_precision_fraction,
     "fine_tune_fraction_of_tokens": _LP.fine_tune_fraction_of_tokens,
     "fine_tune_method": _LP.fine_tune_method,
-    "transfer_quality_delta_points": _LP.transfer_quality_delta_points,
+    "transfer_quality_delta_points": "",
     "quantized_weight_precision": _LP.quantized_weight_precision,
     "quantized_kv_precision": _LP.quantized_kv_precision,
     "quantization_quality_loss_points": _LP.quantization_quality_loss_points,
@@ -74,19 +75,11 @@ def _inputs(
         elif accelerator_names:
             v["accelerator"] = accelerator_names[0]
     v["price"] = parse_float(params, "price", errors, low=0, strict_low=True, required=False)
-    v["baseline_gpu_count"] = parse_int(
-        params, "baseline_gpu_count", errors, low=1, high=4096, default=DEFAULTS["baseline_gpu_count"]
-    )
-    v["distributed_gpu_count"] = parse_int(
-        params, "distributed_gpu_count", errors, low=2, high=65_536, default=DEFAULTS["distributed_gpu_count"]
-    )
+    # Blank: None, the engine's choice.
+    v["baseline_gpu_count"] = _optional_int(params, "baseline_gpu_count", errors, low=1, high=65_536)
+    v["distributed_gpu_count"] = _optional_int(params, "distributed_gpu_count", errors, low=2, high=65_536)
     v["inter_node_bandwidth_gb_s"] = parse_float(
-        params,
-        "inter_node_bandwidth_gb_s",
-        errors,
-        low=0.1,
-        high=1000,
-        default=DEFAULTS["inter_node_bandwidth_gb_s"],
+        params, "inter_node_bandwidth_gb_s", errors, low=0.1, high=1000, required=False
     )
     v["half_precision_fraction"] = parse_float(
         params, "half_precision_fraction", errors, low=0, high=1, default=DEFAULTS["half_precision_fraction"]
@@ -103,12 +96,7 @@ def _inputs(
     if v["fine_tune_method"] not in METHODS:
         errors["fine_tune_method"] = "Choose full or lora."
     v["transfer_quality_delta_points"] = parse_float(
-        params,
-        "transfer_quality_delta_points",
-        errors,
-        low=-100,
-        high=100,
-        default=DEFAULTS["transfer_quality_delta_points"],
+        params, "transfer_quality_delta_points", errors, low=-100, high=100, required=False
     )
     v["quantized_weight_precision"] = (
         params.get("quantized_weight_precision") or DEFAULTS["quantized_weight_precision"]
@@ -132,6 +120,15 @@ def _inputs(
     return v, errors
 
 
+def _optional_int(
+    params: dict[str, str], name: str, errors: FormErrors, *, low: int, high: int
+) -> int | None:
+    """A whole number, or None when blank (the engine chooses)."""
+    if not (params.get(name) or "").strip():
+        return None
+    return parse_int(params, name, errors, low=low, high=high)
+
+
 def _point(s: Any) -> StrategyPoint:
     return StrategyPoint(
         s.name,
@@ -145,7 +142,8 @@ def _point(s: Any) -> StrategyPoint:
 
 def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], FormErrors]:
     models = list(session.scalars(select(ModelConfig).order_by(ModelConfig.parameter_count)))
-    priced = priced_accelerators(session, date.today())
+    # A training cluster is priced on an instance of 8 GPUs where the part has one, not a one-GPU offer.
+    priced = priced_accelerators(session, date.today(), min_accelerators_per_instance=8)
     by_name = {p.row.name: p for p in priced}
     values, errors = _inputs(params, models, list(by_name))
     context: dict[str, Any] = {
@@ -167,6 +165,7 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
         baseline_gpu_count=values["baseline_gpu_count"],
         distributed_gpu_count=values["distributed_gpu_count"],
         inter_node_bandwidth_gb_s=values["inter_node_bandwidth_gb_s"],
+        half_precision_fraction=values["half_precision_fraction"],
         fine_tune_fraction_of_tokens=values["fine_tune_fraction_of_tokens"],
         fine_tune_method=values["fine_tune_method"],
         transfer_quality_delta_points=values["transfer_quality_delta_points"],
@@ -195,10 +194,12 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
                 "training": usd(p.training_usd),
                 "training_delta": fmt_delta(p.training_usd, baseline.training_usd),
                 "days": days_text(p.training_days),
-                "days_delta": fmt_delta(p.training_days, baseline.training_days, money=False),
+                "days_delta": fmt_delta(p.training_days, baseline.training_days, money=False, unit=" days"),
                 "serving": serving_text(p.serving_usd_per_million),
                 "serving_delta": fmt_delta(p.serving_usd_per_million, baseline.serving_usd_per_million),
-                "quality": f"{p.quality_delta_points:+.1f} points",
+                "quality": "unknown (not given)"
+                if lever == "transfer" and values["transfer_quality_delta_points"] is None
+                else f"{p.quality_delta_points:+.1f} points",
             }
         )
     fractions = [i / 20 for i in range(21)]
@@ -227,6 +228,7 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
         "baseline-training": usd(baseline.training_usd),
         "baseline-days": days_text(baseline.training_days),
         "baseline-serving": serving_text(baseline.serving_usd_per_million),
+        "baseline-cluster": f"{strategies[0].training_gpu_count:,} GPUs, {strategies[0].training_layout}",
         "price-used": usd(price),
     }
     for card in cards:
@@ -240,7 +242,7 @@ def _compute(session: Session, params: dict[str, str]) -> tuple[dict[str, Any], 
             "quality",
         ):
             fragments[f"lever-{card['lever']}-{key}"] = card[key]
-    shown = {**values, "price": values["price"] or ""}
+    shown = {k: ("" if v is None else v) for k, v in values.items()}
     context.update(
         {
             "charts": chart_list,
