@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.base import Base
-from app.services import audit
+from app.services import audit, paging
 from app.services.errors import ConflictError, NotFoundError, ValidationFailed
 
 RowT = TypeVar("RowT", bound=Base)
@@ -26,11 +26,26 @@ def list_rows(
     limit: int,
     offset: int,
 ) -> tuple[list[RowT], int]:
-    """Rows matching every condition, sorted (`-field` for descending), one page of them, and the total."""
+    """Rows matching every condition, sorted (`-field` for descending), one page of them, and the total
+    (counted up to offset + paging.COUNT_CAP: list_rows_page says whether it is exact)."""
+    rows, total, _ = list_rows_page(session, model, conditions, sort, limit, offset)
+    return rows, total
+
+
+def list_rows_page(
+    session: Session,
+    model: type[RowT],
+    conditions: Sequence[ColumnElement[bool]],
+    sort: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[RowT], int, bool]:
+    """One page of the matching rows, the total counted up to offset + paging.COUNT_CAP, and whether that
+    total is exact — a page of a grown table never counts the whole table."""
     query = select(model).where(*conditions)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, exact = paging.capped_count(session, query, offset + paging.COUNT_CAP)
     query = query.order_by(*_order_by(model, sort)).limit(limit).offset(offset)
-    return list(session.scalars(query)), int(total)
+    return list(session.scalars(query)), total, exact
 
 
 def _order_by(model: type[Base], sort: str | None) -> list[Any]:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import annotated_types
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model, model_validator
 
 from app.db.models import EVENT_TYPES, PRICING_MODELS, VERIFICATION_LEVELS, WORKLOADS
@@ -22,6 +23,17 @@ STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, str_strip_
 # Largest id a row can have (PostgreSQL INTEGER); larger ids would be a database error, not a 404.
 MAX_ID = 2**31 - 1
 RowId = Annotated[int, Field(gt=0, le=MAX_ID)]
+# The same bounds for ids in paths, on API and page routes alike (a huge id is a 422, never a 500).
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A row id")]
+
+
+def parse_row_id(text: str) -> int | None:
+    """An id given as query text (?run=12), or None when it is not a whole number within the id bounds."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def _iso_date_only(value: Any) -> Any:
@@ -292,7 +304,12 @@ class Page(BaseModel):
     """One page of a list, with the total across all pages."""
 
     items: list[Any]
-    total: int
+    total: int = Field(
+        description="Rows matching the filters, counted up to offset + 10,000 (total_is_exact)"
+    )
+    total_is_exact: bool = Field(
+        default=True, description="false: more than `total` rows match (a grown table is never counted whole)"
+    )
     limit: int
     offset: int
 

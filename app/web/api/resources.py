@@ -71,13 +71,15 @@ def build_router(resource: Resource) -> APIRouter:
         responses=CSV_RESPONSE,
     )
     def list_resource(session: SessionDep, query: Annotated[resource.query_schema, Query()]) -> Any:  # type: ignore[name-defined]
-        rows, total = crud.list_rows(
+        rows, total, exact = crud.list_rows_page(
             session, model, resource.conditions(query), query.sort, query.limit, query.offset
         )
         items = [read.model_validate(row) for row in rows]
         if query.format == "csv":
             return csv_response(read, items, resource.path)
-        return page_schema(items=items, total=total, limit=query.limit, offset=query.offset)
+        return page_schema(
+            items=items, total=total, total_is_exact=exact, limit=query.limit, offset=query.offset
+        )
 
     @router.get(
         "/{row_id:int}",
