@@ -91,3 +91,11 @@ def test_rival_colours_never_take_ours_the_floors_or_the_outside_options() -> No
     colours = [rival_color(i) for i in range(20)]
     assert not reserved & set(colours)
     assert len(set(colours[:4])) == 4
+
+
+def test_rivals_beyond_the_palette_get_their_own_line_style() -> None:
+    from app.web.charts.pricewar import RIVAL_COLORS, rival_dash
+
+    styles = {(rival_color(i), rival_dash(i)) for i in range(2 * len(RIVAL_COLORS))}
+    assert len(styles) == 2 * len(RIVAL_COLORS)
+    assert "dash" not in {rival_dash(i) for i in range(20)}  # dashes: our floor; dots: the outside option

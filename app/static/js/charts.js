@@ -96,8 +96,11 @@
         if (out[key].title && out[key].title.font == null) { out[key].title.font = { size: 11 }; }
       }
       if (/^xaxis\d*$/.test(key)) {
-        out[key].nticks = Math.min(out[key].nticks || 6, 6);
-        if (out[key].type === "category" && out[key].tickangle == null) { out[key].tickangle = -45; }
+        if (out[key].type === "category") {  // every category keeps its label, angled to fit
+          if (out[key].tickangle == null) { out[key].tickangle = -45; }
+        } else {
+          out[key].nticks = Math.min(out[key].nticks || 6, 6);
+        }
       }
     });
     (data || []).forEach(function (t) {

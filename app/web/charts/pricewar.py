@@ -34,6 +34,12 @@ def rival_color(i: int) -> str:
     return RIVAL_COLORS[i % len(RIVAL_COLORS)]
 
 
+def rival_dash(i: int) -> str:
+    """Solid for the first rivals; once the colours repeat, dash-dot, then long dashes (plain dashes mean
+    our floor, dots the outside option)."""
+    return ("solid", "dashdot", "longdash")[(i // len(RIVAL_COLORS)) % 3]
+
+
 def floor_by_month(result: Result, s: Mapping[str, Any]) -> tuple[dict[str, list[float | None]], bool]:
     """Our price floor by month (p5 … p95) and whether it varies over the paths. Runs stored before the
     engine reported it by month carry only the month-1 figure: a flat line, as they were drawn then."""
@@ -95,7 +101,7 @@ def price_timeline_chart(result: Result, strategy: str | None = None) -> Chart:
                 "name": name,
                 "x": months,
                 "y": bands["p50"],
-                "line": {"shape": "hv", "color": rival_color(i), "width": 1.8},
+                "line": {"shape": "hv", "color": rival_color(i), "width": 1.8, "dash": rival_dash(i)},
                 "hovertemplate": "month %{x}: $%{y:.3f}<extra>" + name + "</extra>",
             }
         )
@@ -189,7 +195,7 @@ def share_chart(result: Result, strategy: str | None = None) -> Chart:
                 "name": name,
                 "x": months,
                 "y": series,
-                "line": {"color": rival_color(i), "width": 1.6},
+                "line": {"color": rival_color(i), "width": 1.6, "dash": rival_dash(i)},
                 "hovertemplate": "month %{x}: %{y:.1%}<extra>" + name + "</extra>",
             }
         )
