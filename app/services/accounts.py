@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -142,6 +143,7 @@ def update_user(
     session.flush()
     if password is not None or is_active is False:
         end_user_sessions(session, user.id)
+        revoke_user_tokens(session, user, "password changed" if password is not None else "user disabled")
     after = user_snapshot(user)
     words = audit.describe_changes(before, after)
     if password is not None:
@@ -172,32 +174,115 @@ def _touch_user(session: Session, user: User, **values: object) -> None:
     session.expire(user, list(values))
 
 
-def change_own_password(session: Session, user: User, current: str, new: str) -> None:
-    if not passwords.verify_password(user.password_hash, current):
-        raise ValidationFailed("the current password is wrong", field="current_password")
+class WrongCurrentPassword(ValidationFailed):
+    """The current password was wrong: counted like a failed sign-in; the caller must still commit."""
+
+
+def change_own_password(
+    session: Session, settings: Settings, user: User, current: str, new: str, address: str
+) -> None:
+    """A signed-in user's own change (never through an API token: the caller checks). Wrong current
+    passwords count as failed sign-ins of (this user, this address) and wait like them. The change ends
+    every session of the user and revokes their API tokens (update_user)."""
+    check_sign_in_allowed(session, settings, user.username, address)
+    if not passwords.verify_password(user.password_hash, current[: passwords.MAX_LENGTH + 1]):
+        _note_failure(session, settings, user.username, address)
+        audit.record(
+            session,
+            "password_change_failed",
+            "users",
+            user.id,
+            f"{user.username}: wrong current password on a password change from {address}",
+        )
+        raise WrongCurrentPassword("the current password is wrong", field="current_password")
     update_user(session, user, user.version, password=new)
+
+
+# ---- sign-in limits: per (username, address) pair with a growing back-off, and per address --------------
+#
+# A fixed lock per username let anyone keep a user out (5 wrong passwords a few minutes apart). Instead, a
+# (normalised username, address) pair gets `login_failures_per_user` free failures, then each further try
+# waits 30 s, 60 s, 120 s ... (at most 15 min) after its latest failure; the same user from another address is
+# not slowed. Each address also has `login_failures_per_address` failures per window over all usernames.
+# Wrong current passwords on a password change count as sign-in failures of the same pair.
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 15 * 60
+PAIR_MEMORY_SECONDS = 60 * 60
+LOGIN_KIND = "login"
+
+
+def normalise_username(username: str) -> str:
+    """The form limits compare: Unicode NFKC, case-folded, surrounding and repeated spaces gone."""
+    return " ".join(unicodedata.normalize("NFKC", username).casefold().split())
+
+
+def _pair_key(username: str, address: str) -> str:
+    return f"pair:{normalise_username(username)[:120]}|{address[:64]}"
+
+
+def check_sign_in_allowed(session: Session, settings: Settings, username: str, address: str) -> None:
+    """Raise RateLimited (with the seconds to wait) while the address or the (user, address) pair must wait."""
+    rate_limits.check(
+        session,
+        LOGIN_KIND,
+        [(f"addr:{address}", settings.login_failures_per_address)],
+        settings.rate_limit_window_seconds,
+        "failed sign-ins from your address",
+    )
+    wait = rate_limits.backoff_wait(
+        session,
+        LOGIN_KIND,
+        _pair_key(username, address),
+        free=settings.login_failures_per_user,
+        base_seconds=BACKOFF_BASE_SECONDS,
+        cap_seconds=BACKOFF_CAP_SECONDS,
+        memory_seconds=PAIR_MEMORY_SECONDS,
+    )
+    if wait is not None:
+        raise rate_limits.RateLimited(
+            wait, f"too many failed sign-ins for this account; try again in {wait} s"
+        )
+
+
+def _note_failure(session: Session, settings: Settings, username: str, address: str) -> None:
+    rate_limits.note(
+        session,
+        LOGIN_KIND,
+        [_pair_key(username, address), f"addr:{address}"],
+        max(settings.rate_limit_window_seconds, PAIR_MEMORY_SECONDS),
+    )
+
+
+def clear_sign_in_limits(session: Session, user: User) -> int:
+    """An admin lifts the back-off of a user's name from every address (audited)."""
+    cleared = rate_limits.forget_prefix(
+        session, LOGIN_KIND, f"pair:{normalise_username(user.username)[:120]}|"
+    )
+    audit.record(
+        session,
+        "login_limits_clear",
+        "users",
+        user.id,
+        f"sign-in back-off of {user.username} cleared ({cleared} failures forgotten)",
+    )
+    return cleared
 
 
 def authenticate(
     session: Session, settings: Settings, username: str, password: str, address: str
 ) -> User | None:
-    """The user if the password is right. Raises RateLimited after too many failures (by name or address).
+    """The user if the password is right. Raises RateLimited while the address or the (user, address) pair
+    must wait (see above).
 
-    Failures are counted and audited in the caller's transaction: the caller must commit on failure too."""
-    name_key, address_key = f"user:{username.strip().lower()}", f"addr:{address}"
-    rate_limits.check(
-        session,
-        "login",
-        [(name_key, settings.login_failures_per_user), (address_key, settings.login_failures_per_address)],
-        settings.rate_limit_window_seconds,
-        "failed sign-ins",
-    )
+    Failures are counted and audited in the caller's transaction: the caller must commit on failure too.
+    The audit entry's actor is "anonymous"; the name typed is data in the entry (never trusted as an actor)."""
+    check_sign_in_allowed(session, settings, username, address)
     user = user_by_name(session, username) if username.strip() else None
     if len(password) > passwords.MAX_LENGTH:
         password = password[: passwords.MAX_LENGTH + 1]
     ok = passwords.verify_password(user.password_hash if user else passwords.dummy_hash(), password)
     if not ok or user is None or not user.is_active:
-        rate_limits.note(session, "login", [name_key, address_key], settings.rate_limit_window_seconds)
+        _note_failure(session, settings, username, address)
         reason = (
             "unknown user" if user is None else ("disabled user" if not user.is_active else "wrong password")
         )
@@ -207,12 +292,13 @@ def authenticate(
             "users",
             user.id if user else None,
             f"failed sign-in as {username[:80]!r} from {address} ({reason})",
-            actor=audit.Actor(username[:80] or "(empty)"),
+            after={"attempted_username": username[:80], "address": address[:64], "reason": reason},
+            actor=audit.Actor("anonymous"),
         )
         return None
     if passwords.needs_rehash(user.password_hash):
         _touch_user(session, user, password_hash=passwords.hash_password(password))
-    rate_limits.forget(session, "login", name_key)
+    rate_limits.forget(session, LOGIN_KIND, _pair_key(username, address))
     return user
 
 
@@ -411,7 +497,17 @@ def get_token(session: Session, token_id: int) -> ApiToken:
     return row
 
 
-def revoke_token(session: Session, row: ApiToken) -> None:
+def revoke_user_tokens(session: Session, user: User, reason: str) -> int:
+    """Revoke every live API token of `user` (a password change or a disable): one audit entry per token."""
+    rows = list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
+    )
+    for row in rows:
+        revoke_token(session, row, reason=reason)
+    return len(rows)
+
+
+def revoke_token(session: Session, row: ApiToken, reason: str = "") -> None:
     if row.revoked_at is not None:
         return
     before = audit.snapshot(row)
@@ -422,7 +518,7 @@ def revoke_token(session: Session, row: ApiToken) -> None:
         "token_revoke",
         "api_tokens",
         row.id,
-        f"API token '{row.name}' ({row.prefix}…) revoked",
+        f"API token '{row.name}' ({row.prefix}…) revoked" + (f" ({reason})" if reason else ""),
         before=before,
         after=audit.snapshot(row),
     )

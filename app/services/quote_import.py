@@ -54,11 +54,34 @@ class ImportReport(BaseModel):
 
 def import_quotes(session: Session, text: str, dry_run: bool) -> ImportReport:
     """The project's own CSV (the price-quote columns, `accelerator_name` accepted for the id)."""
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise ValidationFailed("the file is empty or has no header row", field="file")
-    rows = ((index + 2, raw) for index, raw in enumerate(reader))  # the header is line 1
-    return import_quote_rows(session, rows, dry_run, "CSV import of price quotes")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        if not reader.fieldnames:
+            raise ValidationFailed("the file is empty or has no header row", field="file")
+    except csv.Error as exc:
+        raise _unreadable(reader, exc) from exc
+    return import_quote_rows(session, _records(reader), dry_run, "CSV import of price quotes")
+
+
+def _records(reader: csv.DictReader[str]) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(line where the record starts, cells): a quoted field may span lines."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB): 422, never 500
+            raise _unreadable(reader, exc) from exc
+        yield start, raw
+
+
+def _unreadable(reader: csv.DictReader[str], exc: csv.Error) -> ValidationFailed:
+    reason = str(exc)
+    if "field larger than field limit" in reason:
+        reason = f"a field is longer than {csv.field_size_limit()} characters"
+    # the reader counts a line once it is parsed: the failing one is the next
+    return ValidationFailed(f"line {reader.line_num + 1}: {reason}", field="file")
 
 
 def import_quote_rows(

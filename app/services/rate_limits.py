@@ -60,7 +60,8 @@ def check(
 
 
 def note(session: Session, kind: str, subjects: Sequence[str], window_seconds: int) -> None:
-    """Count one event for each subject, and forget events older than the window."""
+    """Count one event for each subject, and forget events older than `window_seconds` (pass the longest
+    memory any limit of this kind needs)."""
     now = utc_now()
     session.execute(
         delete(AuthAttempt).where(
@@ -80,3 +81,47 @@ def count(session: Session, kind: str, subject: str) -> int:
         session.scalar(select(func.count()).where(AuthAttempt.kind == kind, AuthAttempt.subject == subject))
         or 0
     )
+
+
+def backoff_wait(
+    session: Session,
+    kind: str,
+    subject: str,
+    *,
+    free: int,
+    base_seconds: int,
+    cap_seconds: int,
+    memory_seconds: int,
+    now: datetime | None = None,
+) -> int | None:
+    """Growing back-off instead of a fixed lock: after `free` events of `subject` within `memory_seconds`,
+    the next try must wait base x 2^(events - free) seconds (at most `cap_seconds`) after the latest event.
+
+    Seconds left to wait, or None when a try is allowed now."""
+    now = now or utc_now()
+    times = session.scalars(
+        select(AuthAttempt.at)
+        .where(
+            AuthAttempt.kind == kind,
+            AuthAttempt.subject == subject,
+            AuthAttempt.at > now - timedelta(seconds=memory_seconds),
+        )
+        .order_by(AuthAttempt.at.desc())
+        .limit(free + 32)
+    ).all()
+    if len(times) < free:
+        return None
+    delay = min(cap_seconds, base_seconds * 2 ** min(len(times) - free, 30))
+    wait = math.ceil((times[0] + timedelta(seconds=delay) - now).total_seconds())
+    return wait if wait > 0 else None
+
+
+def forget_prefix(session: Session, kind: str, prefix: str) -> int:
+    """Forget every event of `kind` whose subject starts with `prefix` (an admin clearing a back-off)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    result = session.execute(
+        delete(AuthAttempt).where(
+            AuthAttempt.kind == kind, AuthAttempt.subject.like(escaped + "%", escape="\\")
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

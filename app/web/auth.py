@@ -36,7 +36,7 @@ from app.config import Settings, get_settings
 from app.services import accounts, audit
 from app.services.rate_limits import RateLimited
 from app.services.work_limits import Busy
-from app.web.deps import SessionDep
+from app.web.deps import SessionDep, limit_json_nesting
 
 SESSION_COOKIE = "pricewar_session"
 CSRF_COOKIE = "pricewar_csrf"
@@ -465,7 +465,7 @@ def install_access(app: FastAPI) -> None:
     templates.env.globals["current_user"] = current_user
 
 
-APP_DEPENDENCIES: list[Any] = [Depends(enforce_access), Depends(csrf_protect)]
+APP_DEPENDENCIES: list[Any] = [Depends(enforce_access), Depends(csrf_protect), Depends(limit_json_nesting)]
 
 
 def announce_setup_token() -> None:

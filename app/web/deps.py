@@ -1,10 +1,12 @@
 """Request dependencies: one database session and transaction per request."""
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from app.db.session import WRITE_BIND_INFO, get_engine, get_sessionmaker, read_only_bind
@@ -62,3 +64,47 @@ def _end(session: Session, commit: bool) -> None:
 # scope="function": commit (or roll back) when the handler returns, BEFORE the response is sent, so a failed
 # commit becomes an error answer (409/503) instead of a 2xx for data that was never stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(document: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """Nesting depth of a parsed JSON document (objects and arrays; the body itself is 1), counted without
+    recursion and stopping once past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+async def limit_json_nesting(request: Request) -> None:
+    """App-wide: a JSON body nested deeper than MAX_JSON_DEPTH is a 422 before any validation walks it
+    (900 nested objects once overflowed the validators' recursion: a 500)."""
+    if request.method in READING_METHODS:
+        return
+    if not request.headers.get("content-type", "").lower().startswith("application/json"):
+        return
+    body = await request.body()
+    if body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH:
+        return  # cannot be deeper (a fast path for almost every request)
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return  # not JSON: the route's own parsing answers
+    if json_depth(document) > MAX_JSON_DEPTH:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body",),
+                    "msg": f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+                    "type": "value_error.json_nesting",
+                }
+            ]
+        )

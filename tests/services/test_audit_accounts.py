@@ -77,6 +77,8 @@ def test_logins_are_audited_and_rate_limited(db_session: Session) -> None:
     assert failed.summary == "failed sign-in as 'pat' from 10.0.0.1 (wrong password)"
     for _ in range(settings.login_failures_per_user):
         accounts.authenticate(db_session, settings, "pat", "nope-nope-nope", "10.0.0.2")
-    with pytest.raises(RateLimited) as blocked:
-        accounts.authenticate(db_session, settings, "pat", "velvet-thunder-cactus", "10.0.0.3")
+    with pytest.raises(RateLimited) as blocked:  # the (user, address) pair waits...
+        accounts.authenticate(db_session, settings, "pat", "velvet-thunder-cactus", "10.0.0.2")
     assert 0 < blocked.value.retry_after_seconds <= settings.rate_limit_window_seconds
+    # ...but the user is not locked out from elsewhere (no denial of service by an outsider)
+    assert accounts.authenticate(db_session, settings, "pat", "velvet-thunder-cactus", "10.0.0.3") is not None

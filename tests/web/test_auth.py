@@ -119,12 +119,13 @@ def test_every_route_is_guarded(anon_client, anonymous_read_off) -> None:
 
 def test_explicit_viewer_route_accepts_viewers_on_post(anon_client, db_session) -> None:
     """A POST route whose router declares require_role("viewer") is not caught by the editor default."""
-    viewer = add_user(db_session, "self-service", "viewer", PASSWORD)
-    token = bearer_token(db_session, viewer)
+    add_user(db_session, "self-service", "viewer", PASSWORD)
     db_session.commit()
+    assert _login(anon_client, "self-service").status_code == 303  # a session: tokens may not (403)
+    csrf = db_session.scalars(select(UserSession)).one().csrf_token
     response = anon_client.post(
         "/api/v1/me/password",
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"x-csrf-token": csrf},
         json={"current_password": PASSWORD, "new_password": "fresh-orchid-lamp-5"},
     )
     assert response.status_code == 204, response.text

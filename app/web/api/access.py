@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.config import get_settings
@@ -13,7 +14,7 @@ from app.db.access import ApiToken, User
 from app.services import accounts
 from app.web.auth import Admin, Principal, client_address, require_role
 from app.web.deps import SessionDep
-from app.web.schemas import ErrorDetail
+from app.web.schemas import ErrorDetail, IdPath
 
 Role = Literal["viewer", "editor", "admin"]
 Password = Annotated[str, Field(min_length=1, max_length=256)]
@@ -116,12 +117,22 @@ def create_user(body: UserCreate, session: SessionDep, response: Response) -> Us
 
 
 @users.get("/{user_id}", response_model=UserRead, summary="One user")
-def get_user(user_id: int, session: SessionDep) -> User:
+def get_user(user_id: IdPath, session: SessionDep) -> User:
     return accounts.get_user(session, user_id)
 
 
+@users.delete(
+    "/{user_id}/sign-in-limits",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Lift the sign-in back-off of this user from every address (audited)",
+)
+def clear_sign_in_limits(user_id: IdPath, session: SessionDep) -> Response:
+    accounts.clear_sign_in_limits(session, accounts.get_user(session, user_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @users.patch("/{user_id}", response_model=UserRead, summary="Change role, disable/enable, or set a password")
-def update_user(user_id: int, body: UserUpdate, session: SessionDep) -> User:
+def update_user(user_id: IdPath, body: UserUpdate, session: SessionDep) -> User:
     user = accounts.get_user(session, user_id)
     return accounts.update_user(
         session, user, body.version, role=body.role, is_active=body.is_active, password=body.password
@@ -146,10 +157,30 @@ def who_am_i(request: Request) -> Me:
     return Me(username=principal.username, role=principal.role, via=principal.via)
 
 
-@me.post("/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change my password (ends my sessions)")
+@me.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change my password (signed-in session only; ends my sessions and revokes my API tokens)",
+    responses={
+        403: {"description": "Sent with an API token: a password changes only in a signed-in session"},
+        429: {"description": "Too many wrong current passwords (counted like failed sign-ins)"},
+    },
+)
 def change_password(body: PasswordChange, session: SessionDep, request: Request) -> Response:
-    user = _principal_user(session, request.state.principal)
-    accounts.change_own_password(session, user, body.current_password, body.new_password)
+    from app.web.auth import Forbidden
+
+    principal = request.state.principal
+    if principal is not None and principal.via != "session":
+        raise Forbidden("a password changes only in a signed-in session, never with an API token")
+    user = _principal_user(session, principal)
+    try:
+        accounts.change_own_password(
+            session, get_settings(), user, body.current_password, body.new_password, client_address(request)
+        )
+    except accounts.WrongCurrentPassword as exc:
+        # answered, not raised: the counted failure and its audit entry must commit
+        detail = [{"loc": ["body", "current_password"], "msg": exc.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -181,12 +212,12 @@ def create_token(body: TokenCreate, session: SessionDep, principal: Admin, reque
 
 
 @tokens.get("/{token_id}", response_model=TokenRead, summary="One API token (never the secret)")
-def get_token(token_id: int, session: SessionDep) -> ApiToken:
+def get_token(token_id: IdPath, session: SessionDep) -> ApiToken:
     return accounts.get_token(session, token_id)
 
 
 @tokens.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a token")
-def revoke_token(token_id: int, session: SessionDep) -> Response:
+def revoke_token(token_id: IdPath, session: SessionDep) -> Response:
     accounts.revoke_token(session, accounts.get_token(session, token_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -14,6 +14,7 @@ from app.services.rate_limits import RateLimited
 from app.web.auth import (
     SESSION_COOKIE,
     CurrentUser,
+    Forbidden,
     NotSignedIn,
     clear_session_cookie,
     client_address,
@@ -165,8 +166,10 @@ def account(request: Request, principal: CurrentUser) -> Response:
 def change_password(
     request: Request, principal: CurrentUser, session: SessionDep, values: FormValues
 ) -> Response:
-    if principal is None or principal.via != "session":
+    if principal is None:
         raise NotSignedIn()
+    if principal.via != "session":
+        raise Forbidden("a password changes only in a signed-in browser session, never with an API token")
     errors: dict[str, str] = {}
     if values.get("new_password", "") != values.get("new_password_again", ""):
         errors["new_password_again"] = "The two new passwords differ."
@@ -174,8 +177,17 @@ def change_password(
         user = accounts.get_user(session, principal.user_id)
         try:
             accounts.change_own_password(
-                session, user, values.get("current_password", ""), values.get("new_password", "")
+                session,
+                get_settings(),
+                user,
+                values.get("current_password", ""),
+                values.get("new_password", ""),
+                client_address(request),
             )
+        except RateLimited as exc:
+            page = render(request, "account.html", {"errors": {"current_password": exc.message}}, 429)
+            page.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return page
         except ServiceError as exc:
             errors["current_password" if exc.field == "current_password" else "new_password"] = exc.message
         else:

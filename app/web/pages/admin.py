@@ -17,6 +17,7 @@ from app.web.auth import Admin, client_address, require_role
 from app.web.deps import SessionDep
 from app.web.pages.forms import FormValues, see_other
 from app.web.pages.render import render
+from app.web.schemas import IdPath
 
 router = APIRouter(prefix="/admin", dependencies=[require_role("admin")])
 
@@ -64,7 +65,7 @@ def create_user(request: Request, session: SessionDep, values: FormValues) -> Re
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
-def update_user(user_id: int, request: Request, session: SessionDep, values: FormValues) -> Response:
+def update_user(user_id: IdPath, request: Request, session: SessionDep, values: FormValues) -> Response:
     user = accounts.get_user(session, user_id)
     version = values.get("version", "")
     role = values.get("role") or None
@@ -102,6 +103,6 @@ def create_token(request: Request, session: SessionDep, principal: Admin, values
 
 
 @router.post("/tokens/{token_id}/revoke", response_class=HTMLResponse)
-def revoke_token(token_id: int, session: SessionDep) -> Response:
+def revoke_token(token_id: IdPath, session: SessionDep) -> Response:
     accounts.revoke_token(session, accounts.get_token(session, token_id))
     return see_other("/admin", saved="token")

@@ -16,6 +16,7 @@ from app.web.auth import require_role
 from app.web.deps import SessionDep
 from app.web.pages.forms import FormErrors, FormValues, parse_date, parse_float, see_other
 from app.web.pages.render import render
+from app.web.schemas import IdPath
 
 router = APIRouter(dependencies=[require_role("editor")])
 PAGE_SIZE = 50
@@ -142,7 +143,7 @@ def _edit_page(
 
 
 @router.get("/price-quotes/{quote_id}/edit", response_class=HTMLResponse)
-def edit_quote_form(quote_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+def edit_quote_form(quote_id: IdPath, request: Request, session: SessionDep) -> HTMLResponse:
     quote = crud.get_row(session, PriceQuote, quote_id)
     return _edit_page(
         request, quote, _form_from_row(quote), FormErrors(), saved=request.query_params.get("saved") == "1"
@@ -188,7 +189,7 @@ def _conflict_rows(quote: PriceQuote, form: dict[str, str]) -> list[dict[str, An
 
 
 @router.post("/price-quotes/{quote_id}/restore", response_class=HTMLResponse)
-def restore_quote(quote_id: int, request: Request, session: SessionDep, form: FormValues) -> Response:
+def restore_quote(quote_id: IdPath, request: Request, session: SessionDep, form: FormValues) -> Response:
     """Restore this (historical) price: a new dated row with it, from the chosen day (default today)."""
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
@@ -214,7 +215,7 @@ def quote_conflict_page(
 
 
 @router.post("/price-quotes/{quote_id}/edit", response_class=HTMLResponse)
-def save_quote(quote_id: int, request: Request, session: SessionDep, form: FormValues) -> Response:
+def save_quote(quote_id: IdPath, request: Request, session: SessionDep, form: FormValues) -> Response:
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()
     values = _parse(form, errors)

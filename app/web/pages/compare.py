@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Scenario, SimulationRun
 from app.services import csv_export
+from app.services.errors import ValidationFailed
 from app.web.charts.compare import compare_cash_chart, compare_survival_chart
 from app.web.charts.pricewar import insolvency_by
 from app.web.deps import SessionDep
 from app.web.formatting import usd
+from app.web.schemas import MAX_ID, parse_row_id
 from app.web.pages import pricewar_inputs as pw
 from app.web.pages.explorer import expected_strategy_count, linked_ids, preview_paths
 from app.web.pages.render import render
@@ -145,10 +147,11 @@ def _items(session: Session, keys: list[str]) -> list[Item]:
     items: list[Item] = []
     for key in keys[:MAX_ITEMS]:
         kind, _, raw = key.partition(":")
-        if not raw.isdigit():
-            continue
+        row_id = parse_row_id(raw)
+        if row_id is None:  # the API's id bounds: never a database overflow (500)
+            raise ValidationFailed(f"{kind}={raw[:40]!r} is not a row id (1 to {MAX_ID})", field=kind)
         if kind == "run":
-            run = session.get(SimulationRun, int(raw))
+            run = session.get(SimulationRun, row_id)
             if run is None:
                 continue
             items.append(
@@ -161,7 +164,7 @@ def _items(session: Session, keys: list[str]) -> list[Item]:
                 )
             )
         elif kind == "scenario":
-            row = session.get(Scenario, int(raw))
+            row = session.get(Scenario, row_id)
             if row is None:
                 continue
             preset = pw.load_preset(row.inputs)

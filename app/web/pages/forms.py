@@ -81,8 +81,8 @@ def parse_int(
     number = parse_float(
         values, name, errors, low=low, high=high, default=default, empty_is_error=empty_is_error
     )
-    if number is None or name in errors:
-        return default if number is None else int(number)
+    if number is None or name in errors:  # not finite, out of range, or not a number: the default
+        return default
     if number != int(number):
         errors[name] = "Must be a whole number."
         return default

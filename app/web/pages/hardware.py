@@ -40,7 +40,7 @@ from app.web.pages.engine_inputs import model_spec
 from app.web.pages.forms import FormErrors, FormValues, parse_date, parse_float, see_other, validate_with
 from app.web.pages.page_cache import BoundedCache, database_of, stamp
 from app.web.pages.render import chart_html, render, templates
-from app.web.schemas import PriceQuoteUpdate
+from app.web.schemas import IdPath, PriceQuoteUpdate
 
 router = APIRouter()
 
@@ -400,7 +400,7 @@ def hardware(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.post("/hardware/quotes/{quote_id}/price", response_class=HTMLResponse)
-def change_price(quote_id: int, request: Request, session: SessionDep, values: FormValues) -> Response:
+def change_price(quote_id: IdPath, request: Request, session: SessionDep, values: FormValues) -> Response:
     """An editor changes a price: the current row closes and a dated successor is added (as in the API)."""
     quote = crud.get_row(session, PriceQuote, quote_id)
     errors = FormErrors()

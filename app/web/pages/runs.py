@@ -27,6 +27,7 @@ from app.web.pages import pricewar_inputs as pw
 from app.web.pages.forms import see_other
 from app.web.pages.render import render
 from app.web.pages.run_tables import ShownTable, tables_for
+from app.web.schemas import IdPath
 
 router = APIRouter()
 EXPORT_SCHEMA_VERSION = 1
@@ -89,7 +90,7 @@ def runs(request: Request, session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_detail(run_id: int, request: Request, session: SessionDep) -> HTMLResponse:
+def run_detail(run_id: IdPath, request: Request, session: SessionDep) -> HTMLResponse:
     run = _run(session, run_id)
     strategy = _strategy(run, request.query_params.get("strategy"))
     result = run.results
@@ -128,7 +129,7 @@ def _table(run: SimulationRun, name: str, strategy: str | None) -> ShownTable:
 
 
 @router.get("/runs/{run_id}/export.csv")
-def export_csv(run_id: int, request: Request, session: SessionDep) -> Response:
+def export_csv(run_id: IdPath, request: Request, session: SessionDep) -> Response:
     """One table of the page as CSV: same rows and columns as the screen, numbers unformatted, units in the
     column keys (…_usd, …_fraction, …_months)."""
     run = _run(session, run_id)
@@ -142,7 +143,7 @@ def export_csv(run_id: int, request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/runs/{run_id}/export.json")
-def export_json(run_id: int, request: Request, session: SessionDep) -> Response:
+def export_json(run_id: IdPath, request: Request, session: SessionDep) -> Response:
     """The page's tables plus what makes the run replayable (inputs, seed, paths), versioned."""
     run = _run(session, run_id)
     strategy = _strategy(run, request.query_params.get("strategy"))
@@ -167,7 +168,7 @@ def export_json(run_id: int, request: Request, session: SessionDep) -> Response:
 
 @router.post("/runs/{run_id}/replay", response_class=HTMLResponse)
 @reads_first
-def replay(run_id: int, session: SessionDep, work: HeavyWork) -> Response:
+def replay(run_id: IdPath, session: SessionDep, work: HeavyWork) -> Response:
     """Run the stored inputs again (their seed, path count and strategies) through the simulator service and
     store the replay next to the original; its page says whether the numbers are identical."""
     run = _run(session, run_id)
