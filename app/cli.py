@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 access_log=False,  # the app's own access log has the request id (app/web/request_context.py)
                 # A new worker must answer the supervisor's first ping within this time, and it cannot before
                 # Python has started and imported this command's module (spawn): on a busy 2-core machine
-                # that took more than uvicorn's default 5 s, and every worker was killed and restarted forever.
+                # that took over uvicorn's default 5 s, and every worker was killed and restarted forever.
                 timeout_worker_healthcheck=60,
             )
         finally:
