@@ -60,7 +60,9 @@ def test_baseline_is_bf16_on_a_sensible_cluster_and_the_slider_matters() -> None
     assert costs[2] == pytest.approx(base.one_off_training_usd / 2, rel=0.01)  # all fp8: the 2× peak
     # On a part without FP8 the lever cannot lower training below bf16, and says so.
     a100 = by_name(acc=A100_SXM4_80GB)
-    assert a100["mixed_precision"].one_off_training_usd == pytest.approx(a100["baseline"].one_off_training_usd)
+    assert a100["mixed_precision"].one_off_training_usd == pytest.approx(
+        a100["baseline"].one_off_training_usd
+    )
     assert any("no precision below bf16" in a for a in a100["baseline"].assumptions)
     # fp32 only when asked: then the lever is bf16 for a fraction f.
     fp32 = by_name(acc=A100_SXM4_80GB, parameters=LeverParameters(baseline_training_precision="fp32"))

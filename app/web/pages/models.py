@@ -40,8 +40,8 @@ GPUS_PER_REPLICA = (1, 2, 4, 8)
 
 class _Defaults(TypedDict):
     gpus: int
-    tp: int
-    pp: int
+    tp: int | str
+    pp: int | str
     zero: int
     utilization: float
     tpot_ms: float
@@ -50,8 +50,8 @@ class _Defaults(TypedDict):
 
 DEFAULTS: _Defaults = {
     "gpus": 1024,
-    "tp": 8,
-    "pp": 1,
+    "tp": "",  # blank tensor and pipeline degrees: the engine chooses the layout (and reports it)
+    "pp": "",
     "zero": 1,
     "utilization": 0.5,
     "tpot_ms": 50.0,
@@ -59,9 +59,14 @@ DEFAULTS: _Defaults = {
 }
 
 
-def _layout(p: PricedAccelerator, gpus: int, tp: int, pp: int, zero: int) -> ParallelismPlan:
-    """Tensor parallelism inside a node over the part's own link (half its bidirectional figure), data
-    parallelism across nodes over the default InfiniBand NIC."""
+def _layout(
+    p: PricedAccelerator, gpus: int, tp: int | None, pp: int | None, zero: int
+) -> ParallelismPlan | None:
+    """The given layout (tensor parallelism inside a node over the part's own link, half its bidirectional
+    figure; data parallelism across nodes over the default NIC), or None: the engine chooses."""
+    if tp is None and pp is None:
+        return None
+    tp, pp = tp or 1, pp or 1
     intra = (p.spec.interconnect_bandwidth_gb_s or 64.0) / 2.0
     return ParallelismPlan(
         data_parallel_count=gpus // (tp * pp),
@@ -78,8 +83,8 @@ def _training_rows(
     priced: list[PricedAccelerator],
     gpus: int,
     mfu: float | None,
-    tp: int,
-    pp: int,
+    tp: int | None,
+    pp: int | None,
     zero: int,
 ) -> tuple[list[TrainingRow], dict[str, Any]]:
     rows: list[TrainingRow] = []
@@ -203,11 +208,12 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
     ttft_s = parse_float(
         params, "ttft_s", errors, low=0.01, high=600, default=DEFAULTS["ttft_s"], empty_is_error=True
     )
-    tp = parse_int(params, "tp", errors, low=1, high=64, default=DEFAULTS["tp"], empty_is_error=True) or 1
-    pp = parse_int(params, "pp", errors, low=1, high=256, default=DEFAULTS["pp"], empty_is_error=True) or 1
+    # Blank tensor and pipeline degrees: the engine chooses the layout.
+    tp = parse_int(params, "tp", errors, low=1, high=64) if (params.get("tp") or "").strip() else None
+    pp = parse_int(params, "pp", errors, low=1, high=256) if (params.get("pp") or "").strip() else None
     zero = parse_int(params, "zero", errors, low=0, high=3, default=DEFAULTS["zero"]) or 0
-    if "gpus" not in errors and gpus % (tp * pp):
-        errors["gpus"] = f"Must be a multiple of tensor × pipeline parallel = {tp * pp}."
+    if "gpus" not in errors and (tp or pp) and gpus % ((tp or 1) * (pp or 1)):
+        errors["gpus"] = f"Must be a multiple of tensor × pipeline parallel = {(tp or 1) * (pp or 1)}."
     mfu = parse_float(
         params, "mfu", errors, low=max(0.01, mfu_low or 0), high=mfu_high, required=False, fraction=True
     )
@@ -231,7 +237,11 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
     tokens = tokens or selected.training_tokens
     context["tokens"] = tokens
     if tokens:
-        rows, estimates = _training_rows(spec, tokens, priced, gpus, mfu, tp, pp, zero)
+        # A training cluster is priced on instances of 8 GPUs where the part has them (not a one-GPU offer).
+        cluster_priced = priced_accelerators(
+            session, date.today(), min_accelerators_per_instance=min(gpus, 8)
+        )
+        rows, estimates = _training_rows(spec, tokens, cluster_priced, gpus, mfu, tp, pp, zero)
         context["training_chart"] = training_cost_chart(selected.name, rows)
         ranked = sorted(rows, key=lambda r: (not r.fits_in_memory, r.cost_usd or math.inf))
         focus = (
