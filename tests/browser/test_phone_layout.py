@@ -37,7 +37,9 @@ def _settle(page: Any) -> None:
     if page.locator("figure.chart").count():
         page.wait_for_selector("figure.chart[data-drawn]", state="attached", timeout=20_000)
     if page.locator("#swagger-ui").count():
-        page.wait_for_selector(".swagger-ui .opblock", timeout=90_000)  # the OpenAPI document is built on first use
+        page.wait_for_selector(
+            ".swagger-ui .opblock", timeout=90_000
+        )  # the OpenAPI document is built on first use
     page.wait_for_timeout(300)
 
 
@@ -84,34 +86,32 @@ def test_phone_charts_put_legends_below_and_keep_heatmap_values(browser: Any, li
     context = browser.new_context(viewport=PHONE, device_scale_factor=1)
     page = context.new_page()
     try:
-        for path in ("/explorer", "/models"):
+        for path in ("/explorer", "/models", "/"):
             page.goto(live_server + path)
             _settle(page)
-            for box in page.locator("figure.chart[data-drawn] .js-plotly-plot").all():
-                layout = box.evaluate(
-                    "el => el._fullLayout ? {legend: el._fullLayout.legend && "
-                    "el._fullLayout.showlegend ? el._fullLayout.legend.y : null, "
-                    "orientation: el._fullLayout.legend ? el._fullLayout.legend.orientation : null}"
-                    " : null"
-                )
-                if layout and layout["legend"] is not None:
-                    assert layout["orientation"] == "h" and layout["legend"] < 0, (path, layout)
-        heatmap_text = page.locator(
-            "figure#chart-serving-heatmap .js-plotly-plot text.heatmap-text, "
-            "figure#chart-serving-heatmap .js-plotly-plot g.textpoint text"
-        )
+            page.wait_for_timeout(1500)  # charts below the fold draw one per frame
+            boxes = page.evaluate(
+                """() => Array.from(document.querySelectorAll('figure.chart[data-drawn] .js-plotly-plot'))
+                  .map(p => {
+                    const legend = p.querySelector('g.legend');
+                    const area = p.querySelector('.nsewdrag');
+                    return {
+                      id: p.closest('figure').id,
+                      legendTop: legend ? legend.getBoundingClientRect().top : null,
+                      plotBottom: area ? area.getBoundingClientRect().bottom : null,
+                      modebar: p.querySelectorAll('.modebar-btn').length,
+                    };
+                  })"""
+            )
+            assert boxes, path
+            for box in boxes:
+                assert box["modebar"] == 0, box  # no toolbar over legends on a phone
+                if box["legendTop"] is not None and box["plotBottom"] is not None:
+                    assert box["legendTop"] >= box["plotBottom"], (path, box)
         page.goto(live_server + "/models")
         _settle(page)
-        assert page.locator("figure#chart-serving-heatmap").count() == 1
-        assert (
-            heatmap_text.count() > 0
-            or page.locator(
-                "figure#chart-serving-heatmap .js-plotly-plot .hm text, figure#chart-serving-heatmap svg text"
-            )
-            .filter(has_text="$")
-            .count()
-            > 0
-        )
+        values = page.locator("figure#chart-serving-heatmap svg text").filter(has_text="$")
+        assert values.count() > 5  # the cells keep their dollar values at 390 px
     finally:
         context.close()
 
