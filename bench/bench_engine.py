@@ -48,6 +48,17 @@ def best_of(repeats: int, fn: Callable[[], Any]) -> float:
     return min(times)
 
 
+def best_of_cpu(repeats: int, fn: Callable[[], Any]) -> float:
+    """Process CPU seconds of the fastest run: on a shared, loaded machine wall time mostly measures the
+    wait for a core."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
 def accelerators() -> list[AcceleratorSpec]:
     with (ROOT / "app" / "data" / "reference" / "accelerators.csv").open(encoding="utf-8") as handle:
         return [accelerator_from_row(row) for row in csv.DictReader(handle)]
@@ -70,29 +81,42 @@ def python_serving_plan(
     prompt: float = 1024.0,
     out: float = 256.0,
     util: float = 0.5,
-    eff_m: float = 0.8,
+    eff_m: float = 0.75,
     eff_c: float = 0.6,
     link: float = 450.0,
-    alpha: float = 1e-6,
+    alpha: float = 5e-6,
+    chunk: float = 8192.0,
     tpot_target: float = 0.05,
 ) -> tuple[bool, float, float, float, float]:
-    """Everything serving_core computes for one plan, in plain Python floats (the loop baseline)."""
+    """Everything serving_core computes for one plan, in plain Python floats (the loop baseline): the
+    steady-state continuous-batching iteration, end-to-end throughput, TTFT with queueing, both costs."""
     kv_tok = layers * kv_values * kvb
     weights = n_total * wb / t
-    read = n_total * (1 - (1 - n_active / n_total) ** b) * wb / t
     fits = weights + b * (prompt + out) * kv_tok / t <= mem_gb * 1e9 * 0.9
-    ring = 2 * (t - 1) / t / (link * 1e9)
-    comm = layers * 2 * (ring * b * hidden * 2 + 2 * (t - 1) * alpha) if t > 1 else 0.0
-    mem_s = (read + b * (prompt + out / 2) * kv_tok / t) / (bw * 1e12 * eff_m)
-    cmp_s = 2 * n_active * b / (t * peak * 1e12 * eff_c)
-    step = max(mem_s, cmp_s) + comm
-    prefill_comm = layers * 2 * (ring * b * prompt * hidden * 2 + 2 * (t - 1) * alpha) if t > 1 else 0.0
-    ttft = (
-        max(2 * n_active * b * prompt / (t * peak * 1e12 * eff_c), weights / (bw * 1e12 * eff_m))
-        + prefill_comm
-    )
-    cost = price * t / (3600 * (b / step) * util) * 1e6
-    blended = price * t / (3600 * (b * (prompt + out) / (ttft + out * step)) * util) * 1e6
+    flops, byts = peak * 1e12 * eff_c, bw * 1e12 * eff_m
+    ctx = prompt + out / 2
+
+    def iteration(pre: float, dec: float) -> float:
+        tokens = pre + dec
+        read = n_total * (1 - (1 - n_active / n_total) ** max(tokens, 1.0)) * wb / t
+        gemm = max(read / byts, 2 * n_active * tokens / t / flops)
+        attention = max(dec * ctx * kv_tok / t / byts, dec * ctx * 4 * layers * hidden / t / flops)
+        attention += pre * prompt / 2 * 4 * layers * hidden / t / flops
+        ring = 2 * (t - 1) / t * tokens * hidden * 2 / (link * 1e9) + 2 * (t - 1) * alpha
+        return gemm + attention + (2 * layers * ring if t > 1 else 0.0)
+
+    steps = max(out - 1, 0.0)
+    k = max(math.ceil(prompt / chunk), b * (prompt + steps) / chunk - steps)
+    cycle = k + steps
+    pre, dec = b * prompt / cycle, b * steps / cycle
+    step = iteration(pre, dec)
+    request = cycle * step
+    rho, c = util, b
+    wait = rho ** (math.sqrt(2 * (c + 1)) - 1) / (c * (1 - rho)) * request / 2
+    ttft = k * iteration(max(prompt / k, pre), dec) + wait
+    out_rate = b * out / request
+    cost = price * t / (3600 * out_rate * util) * 1e6
+    blended = price * t / (3600 * (out_rate + b * prompt / request) * util) * 1e6
     valid = fits and step <= tpot_target and cost == cost  # NaN peak → unsupported precision
     return valid, step, ttft, cost, blended
 
@@ -103,12 +127,13 @@ def bench_sweeps(accs: list[AcceleratorSpec]) -> tuple[float, float]:
     serving_args = (model, accs, QUANT, [1, 2, 4, 8], np.arange(1, 513), prices)
     table = sweep_serving(*serving_args, time_per_output_token_target_s=0.05)
     seconds = best_of(3, lambda: sweep_serving(*serving_args, time_per_output_token_target_s=0.05))
+    cpu = best_of_cpu(3, lambda: sweep_serving(*serving_args, time_per_output_token_target_s=0.05))
     serving_rate = table.evaluated_count / seconds
     ROWS.append(
         (
-            "serving sweep (Llama 2 70B)",
-            f"{table.evaluated_count:,} plans in {seconds * 1e3:.0f} ms",
-            f"{serving_rate:,.0f} plans/s",
+            "serving sweep (Llama 2 70B, continuous-batching model)",
+            f"{table.evaluated_count:,} plans in {seconds * 1e3:.0f} ms ({cpu * 1e3:.0f} ms CPU)",
+            f"{serving_rate:,.0f} plans/s ({table.evaluated_count / cpu:,.0f} per CPU-second)",
         )
     )
 
@@ -319,7 +344,7 @@ def _bench_token(engine: Any) -> dict[str, str]:
 
 def bench_rest() -> None:
     """p50 of one inference and one training estimate through the whole app (auth, session, DB lookups of the
-    accelerator and model), in process on a fresh SQLite database. Target < 20 ms."""
+    accelerator and model), in process on a fresh SQLite database. Target <= 10 ms."""
     import tempfile
 
     database = Path(tempfile.mkdtemp(prefix="pricewar-bench-")) / "bench.sqlite3"
@@ -412,8 +437,8 @@ def main() -> None:
     print(f"{'what':<{width}}  {'size':<{width2}}  result")
     for what, size, result in ROWS:
         print(f"{what:<{width}}  {size:<{width2}}  {result}")
-    target = "meets" if serving_rate >= 1e6 else "MISSES"
-    print(f"\nsweep target >= 1,000,000 plans/s: {target} ({serving_rate:,.0f})")
+    target = "meets" if serving_rate >= 5e6 else "MISSES"
+    print(f"\nserving sweep target >= 5,000,000 plans/s (wall): {target} ({serving_rate:,.0f})")
 
 
 if __name__ == "__main__":

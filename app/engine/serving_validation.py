@@ -30,12 +30,14 @@ TOLERANCE_FRACTION = 0.30
 @dataclass(frozen=True)
 class Source:
     title: str
+    short: str
     url: str
     date: str
 
 
 TRTLLM_1_0 = Source(
     title="NVIDIA TensorRT-LLM 1.0 performance overview (trtllm-bench throughput, maximum load)",
+    short="TensorRT-LLM 1.0 perf overview",
     url="https://github.com/NVIDIA/TensorRT-LLM/blob/00f37686aa854010d68bcbd0f4ab000221541ca6/"
     "docs/source/performance/perf-overview.md",
     date="2025 (TensorRT-LLM 1.0)",
@@ -183,6 +185,7 @@ def validation_rows(
                 "ratio": ratio,
                 "within_tolerance": abs(ratio - 1.0) <= TOLERANCE_FRACTION,
                 "source": m.source.title,
+                "source_short": m.source.short,
                 "source_url": m.source.url,
                 "date": m.source.date,
             }
