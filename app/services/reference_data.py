@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, MarketPrice, ModelConfig, PriceQuote, Scenario
+from app.services import audit
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
@@ -67,6 +68,15 @@ def seed_reference_data(session: Session) -> SeedReport:
     _seed_model_presets(session, report)
     _seed_scenario_presets(session, report)
     session.flush()
+    if report.added:  # one summary entry per load that changed something (a second run adds none)
+        audit.record(
+            session,
+            "seed",
+            "reference_data",
+            None,
+            "reference data loaded: " + report.summary().splitlines()[0],
+            after={"added": dict(report.added), "skipped": len(report.skipped)},
+        )
     return report
 
 

@@ -62,6 +62,8 @@ class Principal:
     role: str
     via: str  # "session" | "token"
     csrf_token: str = ""
+    token_id: int | None = None  # the API token that acted (via == "token")
+    token_name: str = ""
 
     def has(self, role: str) -> bool:
         return accounts.ROLE_RANK[self.role] >= accounts.ROLE_RANK[role]
@@ -127,7 +129,12 @@ def _resolve_principal(request: Request, session: Session) -> Principal | None:
         if token is None:
             raise NotSignedIn("the API token is unknown, expired or revoked")
         principal = Principal(
-            token.user_id, token.user.username, accounts.lower_role(token.role, token.user.role), "token"
+            token.user_id,
+            token.user.username,
+            accounts.lower_role(token.role, token.user.role),
+            "token",
+            token_id=token.id,
+            token_name=token.name,
         )
     elif SESSION_COOKIE in request.cookies:
         row = accounts.resolve_session(session, settings, request.cookies[SESSION_COOKIE])
@@ -139,8 +146,11 @@ def _resolve_principal(request: Request, session: Session) -> Principal | None:
     if principal is None:
         audit.set_actor(session, "anonymous")
     else:
-        suffix = " (API token)" if principal.via == "token" else ""
-        audit.set_actor(session, principal.username + suffix, principal.user_id)
+        # the actor names the token that acted: which one to revoke is in the log
+        suffix = ""
+        if principal.via == "token":
+            suffix = f" (API token #{principal.token_id} '{principal.token_name}')"
+        audit.set_actor(session, (principal.username + suffix)[:120], principal.user_id)
     return principal
 
 

@@ -82,3 +82,33 @@ def test_logins_are_audited_and_rate_limited(db_session: Session) -> None:
     assert 0 < blocked.value.retry_after_seconds <= settings.rate_limit_window_seconds
     # ...but the user is not locked out from elsewhere (no denial of service by an outsider)
     assert accounts.authenticate(db_session, settings, "pat", "velvet-thunder-cactus", "10.0.0.3") is not None
+
+
+def test_seed_writes_one_summary_entry_and_a_second_seed_none(db_engine) -> None:
+    """`pricewar seed` once wrote hundreds of rows with no audit entry at all."""
+    import uuid
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from app.db.access import AuditEntry
+    from app.services.reference_data import seed_reference_data
+    from tests.conftest import migrate_empty
+
+    if db_engine.dialect.name != "sqlite":
+        pytest.skip("one backend is enough for the seed's own entry (the seed is backend-neutral)")
+    import tempfile
+
+    url = f"sqlite:///{tempfile.mkdtemp()}/seed-{uuid.uuid4().hex[:6]}.sqlite3"
+    engine = migrate_empty(url)
+    try:
+        for expected in (1, 1):
+            with Session(engine) as session:
+                seed_reference_data(session)
+                session.commit()
+                entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "seed")).all()
+                assert len(entries) == expected
+        entry = entries[0]
+        assert entry.actor == "system" and entry.after["added"]["accelerators"] >= 18
+    finally:
+        engine.dispose()

@@ -165,3 +165,16 @@ def test_failed_login_records_the_typed_name_as_data_not_actor(anon_client, db_s
     assert entry is not None
     assert entry.actor == "anonymous" and entry.actor_id is None
     assert entry.after is not None and entry.after["attempted_username"] == "admin"
+
+
+def test_explorer_run_audits_its_derived_write(client) -> None:
+    """/explorer/run changed the stored run after its create entry (the link to the scenario and the view's
+    query) with no entry of its own."""
+    from tests.web.test_pages_explorer import _store_run
+
+    run_id = int(_store_run(client).rsplit("/", 1)[1])
+    log = client.get("/api/v1/audit", params={"entity": "simulation_runs", "entity_id": run_id}).json()
+    actions = sorted(e["action"] for e in log["items"])
+    assert actions == ["create", "update"], log
+    update = next(e for e in log["items"] if e["action"] == "update")
+    assert "explorer_query" in update["after"]["inputs"]

@@ -21,7 +21,8 @@ class AuditEntryRead(BaseModel):
     id: int
     at: datetime = Field(description="When, in UTC")
     actor: str = Field(
-        description="Who: a username ('… (API token)' for token calls), 'anonymous' or 'system'"
+        description="Who: a username (\"name (API token #id 'token name')\" for token calls), "
+        "'anonymous' or 'system'"
     )
     action: str
     entity: str = Field(description="The table: price_quotes, accelerators, users, api_tokens, …")

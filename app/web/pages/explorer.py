@@ -274,9 +274,13 @@ def store_run(request: Request, session: SessionDep, posted: Posted, work: Heavy
     assert row is not None
     # The service takes a scenario id or inputs, not both: the page links the run to the scenario it was
     # explored from, and keeps the explorer's query so "Open in the explorer" restores the sliders.
-    row.scenario_id = ctx["base"].id
-    row.inputs = {**row.inputs, "explorer_query": ctx["query"]}
-    session.flush()
+    # Through crud.update_row: a derived write is audited like any other change.
+    crud.update_row(
+        session,
+        row,
+        {"scenario_id": ctx["base"].id, "inputs": {**row.inputs, "explorer_query": ctx["query"]}},
+        row.version,
+    )
     return see_other(f"/runs/{row.id}", stored="1")
 
 
