@@ -93,11 +93,14 @@ def install_observability(app: Any) -> None:
 
     from app.config import get_settings
     from app.db.session import get_engine
+    from app.observability import metrics as metrics_module
     from app.observability.metrics import CONTENT_TYPE, instrument_engine, render_latest
     from app.web.auth import require_role
 
     app.add_middleware(RequestContextMiddleware)
     instrument_engine(get_engine())
+    if metrics_module._queue_depth_source is None:  # the jobs code may register a source of its own
+        metrics_module.set_job_queue_depth_source(_job_counts)
     mode = get_settings().metrics
     if mode == "off":
         return
@@ -109,3 +112,23 @@ def install_observability(app: Any) -> None:
         return Response(render_latest(), media_type=CONTENT_TYPE)
 
     app.include_router(router)
+
+
+def _job_counts() -> dict[str, float]:
+    """Queued and running background jobs, read at scrape time with a bare DBAPI query (no SQLAlchemy
+    transaction: on SQLite that would begin with BEGIN IMMEDIATE and queue behind writers)."""
+    from app.db.session import get_engine
+
+    counts = {"queued": 0.0, "running": 0.0}
+    connection = get_engine().raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT status, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY status"
+        )
+        for status, count in cursor.fetchall():
+            counts[str(status)] = float(count)
+        cursor.close()
+    finally:
+        connection.close()
+    return counts

@@ -119,3 +119,27 @@ def test_metrics_public_or_off_by_setting(monkeypatch: pytest.MonkeyPatch, db_se
         metrics.set_job_queue_depth_source(None)
     with TestClient(_app_with(monkeypatch, db_session, "off")) as off:
         assert off.get("/metrics").status_code == 404
+
+
+def test_the_default_queue_depth_counts_queued_and_running_jobs(
+    db_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import delete
+
+    from app.db.jobs import Job
+    from app.web.request_context import _job_counts
+
+    monkeypatch.setattr("app.db.session.get_engine", lambda: db_engine)
+    with Session(db_engine) as session:
+        jobs = [
+            Job(kind="simulation", status=s, params={}) for s in ("queued", "queued", "running", "failed")
+        ]
+        session.add_all(jobs)
+        session.commit()
+        ids = [job.id for job in jobs]
+    try:
+        assert _job_counts() == {"queued": 2.0, "running": 1.0}
+    finally:
+        with Session(db_engine) as session:
+            session.execute(delete(Job).where(Job.id.in_(ids)))
+            session.commit()
