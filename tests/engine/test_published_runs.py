@@ -67,12 +67,12 @@ def test_llama2_energy_uses_board_power() -> None:
 
 # --- the published-runs table (app/engine/published_runs.py), the source of the default MFU ---------------
 
-from dataclasses import replace  # noqa: E402
 
 import pytest  # noqa: E402
 
 from app.engine.published_runs import PUBLISHED_RUNS, PublishedRun, accelerator_generation  # noqa: E402
 from app.engine.training import published_compute_mfus, published_run_plan  # noqa: E402
+from app.engine.training_validation import validation_row, validation_rows  # noqa: E402
 
 
 def test_the_table_holds_at_least_ten_runs_with_sources() -> None:
@@ -100,23 +100,20 @@ def test_the_table_holds_at_least_ten_runs_with_sources() -> None:
 def test_each_run_reproduces_at_its_published_mfu(run: PublishedRun) -> None:
     """At its published (end-to-end) MFU, on its layout, the engine gives the published GPU-hours (±10 %) and
     the wall-clock they mean on the published GPU count; the compute MFU left once this engine's
-    communication and bubble are taken out is physically plausible (0.3-0.65 of the 16-bit peak)."""
+    communication and bubble are taken out is physically plausible (0.3-0.65 of the 16-bit peak). The rows
+    are the Methodology page's (app/engine/training_validation.py)."""
+    row = validation_row(run)
+    assert row.within_tolerance and abs(row.ratio - 1) <= 0.10
     est = estimate_training(published_run_plan(run))
-    assert_allclose(est.gpu_hours, run.reference_gpu_hours, rtol=0.10)
     assert_allclose(est.wall_clock_days, run.reference_gpu_hours / run.gpu_count / 24, rtol=0.10)
-    assert 0.70 <= est.scaling_efficiency < 0.96
-    assert 0.30 <= est.mfu_fraction <= 0.65
+    assert 0.70 <= row.scaling_efficiency < 0.96
+    assert 0.30 <= row.compute_mfu <= 0.65
 
 
 def test_most_runs_fall_inside_the_default_range() -> None:
     """At the default MFU (the calibrated median for the generation and size class), the published GPU-hours
     of most runs lie within the reported p10-p90 range."""
-    inside = []
-    for run in PUBLISHED_RUNS:
-        est = estimate_training(replace(published_run_plan(run), mfu_fraction=None))
-        assert est.gpu_hours_range is not None
-        low, high = est.gpu_hours_range
-        inside.append(low <= run.reference_gpu_hours <= high)
+    inside = [row.inside_default_range for row in validation_rows()]
     assert sum(inside) >= 0.75 * len(PUBLISHED_RUNS), inside
 
 

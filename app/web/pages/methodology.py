@@ -19,10 +19,13 @@ from app.engine import training as training_engine
 from app.engine.architecture import PRESETS, ModelSpec
 from app.engine.article import article_formulas
 from app.engine.hardware import A100_SXM4_80GB, AcceleratorSpec
+from app.engine.parallelism import DEFAULT_OVERLAP_FRACTION
 from app.engine.serving_validation import TOLERANCE_FRACTION, validation_rows
 from app.engine.strategies import LeverParameters
 from app.engine.sweep import DEFAULT_QUALITY_LOSS_POINTS
 from app.engine.training import TrainingPlan, estimate_training
+from app.engine.training_validation import TOLERANCE_FRACTION as TRAINING_TOLERANCE_FRACTION
+from app.engine.training_validation import validation_rows as training_validation_rows
 from app.web.charts.published import PublishedCheck, published_runs_chart
 from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import accelerator_spec
@@ -160,6 +163,13 @@ def _serving_validation(specs: tuple[AcceleratorSpec, ...]) -> list[dict[str, An
     return validation_rows({spec.name: spec for spec in specs})
 
 
+@functools.cache
+def _training_validation() -> list[Any]:
+    """The published training runs beside the engine (app.engine.training_validation: the tests' rows).
+    Pure engine data, computed once per process."""
+    return training_validation_rows()
+
+
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request, session: SessionDep) -> HTMLResponse:
     verification = {
@@ -183,6 +193,9 @@ def methodology(request: Request, session: SessionDep) -> HTMLResponse:
             "published_chart": published_runs_chart(checks),
             "checks": checks,
             "serving_validation": serving_rows,
+            "training_validation": _training_validation(),
+            "training_tolerance": TRAINING_TOLERANCE_FRACTION,
+            "overlap_fraction": DEFAULT_OVERLAP_FRACTION,
             "serving_tolerance": TOLERANCE_FRACTION,
             "article": article_formulas(),
             "defaults": engine_defaults(),
