@@ -141,3 +141,69 @@ def flips_view(
 
 
 __all__ = ["equilibrium_view", "flips_view", "profit_curve_preview", "profit_curve_view"]
+
+
+# --- the 2024 backtest -------------------------------------------------------------------------------------
+
+# The China preset's rivals and the product line each one stands for in the market-price sheet.
+CHINA_PRODUCT_LINES: dict[str, tuple[str, str]] = {
+    "DeepSeek-V2": ("DeepSeek", "deepseek-chat (DeepSeek-V2)"),
+    "Zhipu glm-3-turbo": ("Zhipu AI", "glm-3-turbo"),
+    "ByteDance Doubao-pro": ("ByteDance (Volcano Engine)", "doubao-pro-32k"),
+    "Alibaba Qwen": ("Alibaba Cloud", "qwen-long"),
+    "Baidu ERNIE Speed/Lite": ("Baidu", "ERNIE Speed / ERNIE Lite"),
+    "Tencent Hunyuan": ("Tencent Cloud", "hunyuan (various)"),
+}
+CHINA_FIRST_MONTH = (2024, 5)  # month 1 of the preset is May 2024
+
+
+def china_backtest(session: Session) -> dict[str, Any]:
+    """The China preset's rivals' simulated prices beside their dated list prices in the database."""
+    import json
+
+    from sqlalchemy import select
+
+    from app.db.models import MarketPrice
+    from app.engine.market import baseline_strategy, preset_from_dict
+    from app.engine.market.backtest import Observation, backtest
+    from app.services.simulations import PRESET_DIR
+
+    preset = preset_from_dict(json.loads((PRESET_DIR / "china-may-2024.json").read_text(encoding="utf-8")))
+    scenario = preset.scenario
+    wanted = {line: name for name, line in CHINA_PRODUCT_LINES.items()}
+    rows = session.execute(
+        select(
+            MarketPrice.provider,
+            MarketPrice.model_name,
+            MarketPrice.effective_date,
+            MarketPrice.output_usd_per_million,
+            MarketPrice.source,
+        ).where(MarketPrice.model_name.in_([m for _, m in CHINA_PRODUCT_LINES.values()]))
+    ).all()
+    end_transaction(session)
+    observations = []
+    for provider, model_name, day, price, _source in rows:
+        rival = wanted.get((provider, model_name))
+        if rival is None or price is None:
+            continue
+        month = (day.year - CHINA_FIRST_MONTH[0]) * 12 + day.month - CHINA_FIRST_MONTH[1] + 1
+        observations.append(Observation(rival, month, float(price), f"{model_name} {day.isoformat()}"))
+    with np.errstate(all="ignore"):
+        result = backtest(
+            scenario, baseline_strategy(scenario), observations, np.random.default_rng(scenario.seed)
+        )
+    covered = {c.observation.rival for c in result.comparisons}
+    return {
+        "months": list(result.months),
+        "first_month": "2024-05",
+        "rival_bands": result.rival_bands,
+        "comparisons": [c.to_dict() for c in result.comparisons],
+        "inside_fraction": result.inside_fraction,
+        "median_abs_log_error": result.median_abs_log_error,
+        "rivals_without_prices": [r.name for r in scenario.rivals if r.name not in covered],
+        "fitted": [
+            f"{r.name}: month-1 cut {r.cuts[0].cut_fraction.central:.0%} (from its May-2024 list price)"
+            for r in scenario.rivals
+            if r.cuts
+        ],
+    }

@@ -97,3 +97,16 @@ def test_an_inconsistent_market_is_a_422_naming_the_field(client) -> None:
     r = client.post("/api/v1/simulations/preview", json={"inputs": s})
     assert r.status_code == 422
     assert "market_elasticity" in r.text
+
+
+def test_china_backtest_reads_the_dated_prices_in_the_database(db_session) -> None:
+    from app.services.market_analysis import china_backtest
+
+    data = china_backtest(db_session)
+    rivals = {c["rival"] for c in data["comparisons"]}
+    # the seeded sheet has May-2024 prices for five of the six rivals (Tencent's row has no USD price)
+    assert {"DeepSeek-V2", "Zhipu glm-3-turbo", "ByteDance Doubao-pro", "Alibaba Qwen"} <= rivals
+    assert "Tencent Hunyuan" in data["rivals_without_prices"]
+    may = [c for c in data["comparisons"] if c["month"] == 1]
+    assert may and all(c["inside_band"] for c in may)  # the month-1 cuts are read off those prices
+    assert 0.0 <= data["inside_fraction"] <= 1.0

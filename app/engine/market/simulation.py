@@ -239,12 +239,16 @@ class _Group:
 class _State:
     """The war as it stands: carried from month to month, and the month's own values once computed."""
 
+    # Volumes are carried per unit of the reference market M(t) = Q0 (1 + g)^years: x_j = volume_j / M(t).
+    # Inertia acts on these volumes (x <- (1 - lambda) x + lambda x*), so the market's expansion and the
+    # switching it comes with arrive at the same pace (a cut never lends us the expansion before it takes
+    # our customers). X = sum of every seller's x; a firm's share of all sales is x_j / X.
     price: np.ndarray
     r_price: list[np.ndarray]
-    share: np.ndarray
-    r_share: dict[int, np.ndarray]
-    passive_share: np.ndarray
-    passive_each: dict[int, np.ndarray]
+    share: np.ndarray  # x_us
+    r_share: dict[int, np.ndarray]  # x of each tracked (subsidised) rival
+    passive_share: np.ndarray  # x of the untracked rivals together
+    passive_each: dict[int, np.ndarray]  # x of each untracked rival, display sample only
     budget: list[np.ndarray]
     budget_hit: list[bool]
     cash: np.ndarray
@@ -255,6 +259,8 @@ class _State:
     runway: np.ndarray
     w_r: list[np.ndarray]  # rivals' logit weights at this month's prices (last month's before _demand)
     den: np.ndarray  # sum of every weight at this month's prices
+    volume_x: np.ndarray | float = 1.0  # X
+    market: np.ndarray = field(default_factory=lambda: np.zeros(1))  # M(t), (P,)
     # the month's values, set by the steps
     years: float = 0.0
     trend: np.ndarray = field(default_factory=lambda: np.ones(1))
@@ -498,10 +504,14 @@ def _demand(g: _Group, st: _State, t: int) -> None:
     w_us = _weight(g.a_us, g.alpha_us / st.trend, st.price)
     den = w_us + st.rivals_w
     st.den = den
-    inv_den = 1.0 / den
-    lam_inv_den = lam * inv_den
+    if g.elastic:  # the market's expansion exp(kappa IV), IV = ln(den) + shift (deflated prices)
+        expansion: np.ndarray | float = np.exp(g.kappa * (np.log(den) + g.shift))
+        lam_inv_den = (lam * expansion) / den
+    else:
+        expansion = 1.0
+        lam_inv_den = lam / den
     st.share = (1.0 - lam) * st.share + w_us * lam_inv_den
-    for j in st.r_share:  # s <- (1 - lambda) s + lambda s*, in place
+    for j in st.r_share:  # x <- (1 - lambda) x + lambda x*, in place
         st.r_share[j] *= 1.0 - lam
         st.r_share[j] += st.w_r[j] * lam_inv_den
     n_r = len(g.scenario.rivals)
@@ -516,11 +526,9 @@ def _demand(g: _Group, st: _State, t: int) -> None:
     for j, each in st.passive_each.items():
         each *= 1.0 - lam
         each += st.w_r[j][..., sample] * lam_inv_den_x  # untracked rivals are never split (no subsidy)
-    volume0 = g.scenario.market.volume_million_tokens_per_month
-    if g.elastic:  # ln Q = ln Q0 + kappa IV + years ln(1 + g); IV = ln(den) + shift, deflated prices
-        st.total = volume0 * np.exp(g.kappa * (np.log(den) + g.shift) + st.years * g.log_growth)
-    else:
-        st.total = volume0 * np.exp(st.years * g.log_growth)  # (P,)
+    st.volume_x = (1.0 - lam) * st.volume_x + lam * expansion
+    st.market = g.scenario.market.volume_million_tokens_per_month * np.exp(st.years * g.log_growth)  # (P,)
+    st.total = st.market * st.volume_x
 
 
 def _sales(g: _Group, st: _State, t: int, share_p50: np.ndarray) -> None:
@@ -529,21 +537,22 @@ def _sales(g: _Group, st: _State, t: int, share_p50: np.ndarray) -> None:
     below cost drain their budgets."""
     rivals = g.scenario.rivals
     n_r = len(rivals)
-    st.demand = demand = st.total * st.share
+    st.demand = demand = st.market * st.share
     st.sales = sales = np.minimum(demand, g.capacity)
-    rivals_share = st.passive_share
+    rivals_x = st.passive_share
     for rs in st.r_share.values():
-        rivals_share = rivals_share + rs
-    st.rivals_share = rivals_share
+        rivals_x = rivals_x + rs
+    st.rivals_share = rivals_x
     sample = slice(0, g.n_x)
-    total_x = np.broadcast_to(st.total, g.shape)[:, sample]
-    spill_x = (demand - sales)[:, sample] / np.maximum(total_x * rivals_share[:, sample], 1e-300)
+    market_x = np.broadcast_to(st.market, g.shape)[:, sample]
+    big_x = np.broadcast_to(st.volume_x, g.shape)[:, sample]
+    spill_x = (demand - sales)[:, sample] / np.maximum(market_x * rivals_x[:, sample], 1e-300)
     rows_x = np.empty((n_r + 2, g.n_s, g.n_x))
-    rows_x[0] = sales[:, sample] / np.maximum(total_x, 1e-300)
+    rows_x[0] = sales[:, sample] / np.maximum(market_x * big_x, 1e-300)
     for j in range(n_r):
         own = st.r_share[j][:, sample] if j in st.r_share else st.passive_each[j]
-        rows_x[1 + j] = own * (1.0 + spill_x)
-    rows_x[-1] = 1.0 - st.share[:, sample] - rivals_share[:, sample]
+        rows_x[1 + j] = own / big_x * (1.0 + spill_x)
+    rows_x[-1] = 1.0 - (st.share[:, sample] + rivals_x[:, sample]) / big_x
     share_p50[:, :, t] = _median_last(rows_x)
     per_share = None
     for j in range(n_r):
@@ -554,8 +563,8 @@ def _sales(g: _Group, st: _State, t: int, share_p50: np.ndarray) -> None:
             unit_loss = np.maximum(st.r_cost[j] - funded_price, 0.0)
             if not np.any(unit_loss > 0.0):  # at or above cost on every path: nothing to pay
                 continue
-            if per_share is None:  # a rival's volume is its share x per_share (spill included)
-                per_share = st.total + (demand - sales) / np.maximum(rivals_share, 1e-300)
+            if per_share is None:  # a rival's volume is its x times per_share (spill included)
+                per_share = st.market + (demand - sales) / np.maximum(rivals_x, 1e-300)
             spent = unit_loss * st.r_share[j]
             spent *= per_share
             st.budget[j] -= spent

@@ -121,8 +121,10 @@ def test_rival_cut_moves_shares_through_the_logit_by_hand() -> None:
     # alpha_rival = -e_s / (p0 (1 - s0)) = 1.5 / (1.50 x 0.50)
     # = 2.0 per $, so its weight becomes 0.50 x exp(2.0 x 0.75) = 0.50 e^1.5; ours 0.25 (price unchanged);
     # other providers 0.25 (the going price). Total market: kappa = -e_m / eta with
-    # eta = sum s_j alpha_j p_j0 = 0.25 x 1.5/0.75 + 0.50 x 1.5/0.50 + 0.25 x 1.5/0.75 = 2.5, kappa = 0.2,
-    # and Q = Q0 exp(kappa IV) = 400,000 x (0.50 + 0.50 e^1.5)^0.2.
+    # eta = sum s_j alpha_j p_j0 = 0.25 x 1.5/0.75 + 0.50 x 1.5/0.50 + 0.25 x 1.5/0.75 = 2.5, kappa = 0.2;
+    # the market's expansion E* = exp(kappa IV) = (0.50 + 0.50 e^1.5)^0.2. Our target volume per unit of the
+    # reference market is x* = E* x 0.25 / (0.50 + 0.50 e^1.5); inertia closes half the gap each month
+    # (on volumes, so the expansion and the switching arrive together): x <- x + 0.5 (x* - x).
     rival = Rival(
         name="Rival",
         price_usd_per_million_tokens=1.50,
@@ -145,20 +147,19 @@ def test_rival_cut_moves_shares_through_the_logit_by_hand() -> None:
         paths_count=2,
     )
     den = 0.25 + 0.50 * math.exp(1.5) + 0.25  # 2.74084454
-    target = 0.25 / den  # 0.09121276
-    share = [0.25]
+    expansion = den**0.2  # 1.22342368
+    target = expansion * 0.25 / den  # 0.11159185
+    x = [0.25]
     for _ in range(3):  # inertia: close half the gap each month
-        share.append(share[-1] + 0.5 * (target - share[-1]))
-    assert_allclose(share, [0.25, 0.17060638, 0.13090957, 0.11106117], atol=1e-8)
-    volume_total = [400_000.0] + [400_000.0 * den**0.2] * 3
-    assert_allclose(volume_total[1], 489_369.4700, atol=1e-4)
-    contribution = [(2.00 - 0.50) * v * s - 100_000 for v, s in zip(volume_total, share, strict=True)]
+        x.append(x[-1] + 0.5 * (target - x[-1]))
+    assert_allclose(x, [0.25, 0.18079593, 0.14619389, 0.12889287], atol=1e-8)
+    contribution = [(2.00 - 0.50) * 400_000.0 * v - 100_000 for v in x]
     expected = 250_000 + np.cumsum(contribution)
     # month 1: 250,000 + 150,000 - 100,000 = 300,000.00
-    # month 2: + 1.5 x 489,369.47 x 0.17060638 - 100,000 = + 25,234.33 -> 325,234.33
-    # month 3: + 1.5 x 489,369.47 x 0.13090957 - 100,000 =  - 3,905.28 -> 321,329.05
-    # month 4: + 1.5 x 489,369.47 x 0.11106117 - 100,000 = - 18,475.08 -> 302,853.97
-    assert_allclose(expected, [300_000.00, 325_234.33, 321_329.05, 302_853.97], atol=0.01, rtol=0)
+    # month 2: + 1.5 x 400,000 x 0.18079593 - 100,000 =  + 8,477.56 -> 308,477.56
+    # month 3: + 1.5 x 400,000 x 0.14619389 - 100,000 = - 12,283.67 -> 296,193.89
+    # month 4: + 1.5 x 400,000 x 0.12889287 - 100,000 = - 22,664.28 -> 273,529.61
+    assert_allclose(expected, [300_000.00, 308_477.56, 296_193.89, 273_529.61], atol=0.01, rtol=0)
     result = run_simulation(
         scenario, [Strategy("baseline", 0.50)], np.random.default_rng(0), keep_cash_paths=True
     )
