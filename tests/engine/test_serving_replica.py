@@ -178,3 +178,55 @@ def test_same_plan_same_cost_from_estimate_and_from_a_fixed_batch() -> None:
     free = estimate_serving(llama70())
     fixed = estimate_serving(replace(llama70(), batch_size_count=free.batch_size))
     assert fixed.cost_usd_per_million_output_tokens == pytest.approx(free.cost_usd_per_million_output_tokens)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    model=st.sampled_from(["Llama 3.1 8B", "Llama 3.1 70B", "Mixtral 8x7B"]),
+    gpus=st.sampled_from([1, 2, 4, 8]),
+    prompt=st.integers(1, 8192),
+    output=st.integers(1, 2048),
+    precision=st.sampled_from(["bf16", "fp8"]),
+)
+def test_throughput_never_beats_the_tensor_cores(
+    model: str, gpus: int, prompt: int, output: int, precision: str
+) -> None:
+    """Conservation of FLOPs: every token a request feeds through the model (its P prompt tokens and O − 1
+    generated ones; the last output token is never fed back) costs 2·N_active FLOPs, so end-to-end output
+    tokens/s can never exceed GPUs × dense peak × O / (2·N_active·(P + O − 1)), whatever the efficiencies."""
+    m = PRESETS[model]
+    est = estimate_serving(
+        ServingPlan(
+            model=m,
+            accelerator=H100_SXM,
+            gpus_per_replica_count=gpus,
+            weight_precision=precision,
+            activation_precision=precision,
+            kv_cache_precision=precision,
+            prompt_token_count=prompt,
+            output_token_count=output,
+            memory_efficiency_fraction=1.0,
+            compute_efficiency_fraction=1.0,
+            quality_loss_points=0.0,
+        )
+    )
+    ceiling = (
+        gpus
+        * H100_SXM.peak_tflops_for(precision)
+        * 1e12
+        * output
+        / (2 * m.active_parameters * (prompt + output - 1))
+    )
+    assert est.output_tokens_per_second <= ceiling * (1 + 1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(tight=st.floats(0.005, 0.2), loose_factor=st.floats(1.0, 10.0))
+def test_a_looser_latency_target_never_costs_more(tight: float, loose_factor: float) -> None:
+    a = estimate_serving(llama70(time_per_output_token_target_s=tight))
+    b = estimate_serving(llama70(time_per_output_token_target_s=tight * loose_factor))
+    if a.meets_latency_targets:
+        assert b.meets_latency_targets
+        assert (b.cost_usd_per_million_output_tokens or 0) <= (a.cost_usd_per_million_output_tokens or 0) * (
+            1 + 1e-12
+        )
