@@ -17,6 +17,16 @@ from numpy.typing import NDArray
 from app.engine import formulas as fx
 from app.engine.architecture import ModelSpec
 from app.engine.hardware import AcceleratorSpec, bytes_per_value
+from app.engine.parallelism import (
+    DEFAULT_GPUS_PER_NODE,
+    DEFAULT_OVERLAP_FRACTION,
+    TENSOR_PARALLEL_DEGREES,
+    inter_node_bandwidth_gb_s,
+    intra_node_bandwidth_gb_s,
+    step_core,
+    tokens_per_sequence,
+)
+from app.engine.parallelism import DEFAULT_HOP_LATENCY_S as TRAINING_HOP_LATENCY_S
 from app.engine.serving import (
     CONCURRENCY_CANDIDATES,
     DEFAULT_COMPUTE_EFFICIENCY,
@@ -26,14 +36,6 @@ from app.engine.serving import (
     DEFAULT_MEMORY_USABLE_FRACTION,
     DEFAULT_UTILIZATION,
     serving_core,
-)
-from app.engine.parallelism import DEFAULT_GPUS_PER_NODE, DEFAULT_OVERLAP_FRACTION, TENSOR_PARALLEL_DEGREES
-from app.engine.parallelism import DEFAULT_HOP_LATENCY_S as TRAINING_HOP_LATENCY_S
-from app.engine.parallelism import (
-    inter_node_bandwidth_gb_s,
-    intra_node_bandwidth_gb_s,
-    step_core,
-    tokens_per_sequence,
 )
 from app.engine.training import DEFAULT_MEMORY_USABLE_FRACTION as TRAINING_USABLE_FRACTION
 from app.engine.training import (
@@ -214,9 +216,9 @@ def sweep_training(
     Every row is a parallel layout: tensor t (within a node, dividing the head count), pipeline p (default
     powers of two up to the layer count), data d = GPUs / (t·p) (whole), ZeRO-1 when the states fit, else
     ZeRO-3. The step model is parallelism.step_core (the one estimate_training uses) at a fixed global batch
-    (default 4M tokens): a layout whose d × micro-batch × sequence exceeds it is infeasible and dropped, as are
-    plans that do not fit, lack a price or use an unsupported precision. mfu_fraction is a compute MFU (the
-    default: published runs' calibrated median per accelerator generation and size class). best_layout_only
+    (default 4M tokens): a layout whose d × micro-batch × sequence exceeds it is infeasible and dropped, as
+    are plans that do not fit, lack a price or use an unsupported precision. mfu_fraction is a compute MFU
+    (default: published runs' calibrated median per accelerator generation and size class). best_layout_only
     keeps the fastest layout per (accelerator, precision, GPUs, pricing model). Time column: wall_clock_days.
     """
     assumptions: list[str] = []
@@ -237,7 +239,9 @@ def sweep_training(
         if mfu_fraction is not None:
             mfu_by_acc.append(mfu_fraction)
             continue
-        default = _mfu_default(TrainingPlan(model=model, training_tokens=training_tokens, accelerator=acc, gpu_count=1))
+        default = _mfu_default(
+            TrainingPlan(model=model, training_tokens=training_tokens, accelerator=acc, gpu_count=1)
+        )
         mfu_by_acc.append(default.mfu if default else DEFAULT_MFU_OTHER)
     if mfu_fraction is None:
         assumptions.append(
@@ -266,27 +270,53 @@ def sweep_training(
     a_n, p_n, g_n, k_n = len(accelerators), len(precisions), gpu.shape[0], prices.shape[1]
     t_n, q_n = len(tps), len(pps)
 
-    # Axes: (A, P, G, T, Q) then K for prices.
-    t = np.asarray(tps, dtype=np.float64)[None, None, None, :, None]
-    pp = np.asarray(pps, dtype=np.float64)[None, None, None, None, :]
-    g = gpu[None, None, :, None, None]
-    d = g / (t * pp)
-    shape_ok = (d >= 1.0) & (np.abs(d - np.round(d)) < 1e-9) & (pp <= max(layers, 1))
-    if heads:
-        shape_ok = shape_ok & (np.asarray([heads % x == 0 for x in tps])[None, None, None, :, None])
-    d = np.maximum(np.round(d), 1.0)
-    peak = _peaks(accelerators, precisions)[:, :, None, None, None]  # (A,P,1,1,1)
-    mfu = np.asarray(mfu_by_acc, dtype=np.float64)[:, None, None, None, None]
-    per_gpu_flops = peak * fx.TERA * mfu
-    wbs = np.array([state_bytes_per_parameter(p)[0] for p in precisions])[None, :, None, None, None]
-    gbs = np.array([state_bytes_per_parameter(p)[1] for p in precisions])[None, :, None, None, None]
-    obs = np.array([state_bytes_per_parameter(p)[2] for p in precisions])[None, :, None, None, None]
-    act_scale = np.array([2.0 if p in ("fp32", "tf32") else 1.0 for p in precisions])[None, :, None, None, None]
-    intra = np.array([intra_node_bandwidth_gb_s(a.interconnect_bandwidth_gb_s) for a in accelerators])
-    inter = np.array([inter_node_bandwidth_gb_s(a.name) for a in accelerators])
+    # The layouts (GPU count × tensor × pipeline) whose data-parallel degree is whole and keeps the global
+    # batch depend on neither accelerator nor precision: keep only those V triples, then evaluate
+    # (A, P, V) arrays — most of the grid is rejected here, cheaply.
     seq = tokens_per_sequence(model.sequence_length, model.workload)
     gbt = global_batch_tokens(probe)
-    common = dict(
+    g3, t3, q3 = np.meshgrid(gpu, np.asarray(tps, float), np.asarray(pps, float), indexing="ij")
+    d3 = g3 / (t3 * q3)
+    shape_ok = (d3 >= 1.0) & (np.abs(d3 - np.round(d3)) < 1e-9) & (q3 <= max(layers, 1))
+    if heads:
+        shape_ok &= np.asarray([heads % x == 0 for x in tps])[None, :, None]
+    d3 = np.maximum(np.round(d3), 1.0)
+    batch_ok = gbt / (d3 * micro_batch_size_count * seq) >= 1.0 - 1e-9
+    batch_dropped = int(np.count_nonzero(shape_ok & ~batch_ok))
+    if batch_dropped:
+        assumptions.append(
+            f"{batch_dropped:,} layouts (GPU count × tensor × pipeline) dropped: data-parallel × micro-batch "
+            f"{micro_batch_size_count} × sequence {seq:,.0f} exceeds the {gbt:,.0f}-token global batch"
+        )
+    keep = shape_ok & batch_ok
+    gi = np.nonzero(keep)[0]  # C order: grouped by GPU count
+    t = t3[keep][None, None, :]
+    pp = q3[keep][None, None, :]
+    d = d3[keep][None, None, :]
+    v_n = int(t.shape[2])
+    evaluated = a_n * p_n * g_n * t_n * q_n * k_n
+
+    peak = _peaks(accelerators, precisions)[:, :, None]  # (A,P,1)
+    mfu = np.asarray(mfu_by_acc, dtype=np.float64)[:, None, None]
+    per_gpu_flops = peak * fx.TERA * mfu
+    states = np.array([state_bytes_per_parameter(p) for p in precisions])  # (P,3)
+    wbs, gbs, obs = (states[:, i][None, :, None] for i in range(3))
+    act_scale = np.array([2.0 if p in ("fp32", "tf32") else 1.0 for p in precisions])[None, :, None]
+    intra = np.array([intra_node_bandwidth_gb_s(a.interconnect_bandwidth_gb_s) for a in accelerators])
+    inter = np.array([inter_node_bandwidth_gb_s(a.name) for a in accelerators])
+    # Memory per GPU for ZeRO-1 and ZeRO-3; ZeRO-1 where it fits.
+    m = gbt / (d * micro_batch_size_count * seq)
+    per_layer = _activation_per_layer(probe, float(micro_batch_size_count))
+    in_flight = np.minimum(pp, np.maximum(np.ceil(m - 1e-9), 1.0))
+    acts = (per_layer * layers / 1e9) * (in_flight / (pp * t)) * act_scale
+    per_shard = model.parameter_count / 1e9 / (t * pp)
+    mem1 = per_shard * (wbs + gbs + obs / d) + acts
+    mem3 = per_shard * ((wbs + gbs + obs) / d) + acts
+    available = np.array([a.memory_gb for a in accelerators])[:, None, None] * memory_usable_fraction
+    fits1 = mem1 <= available
+    fits3 = mem3 <= available
+    zero = np.where(d > 1, np.where(fits1, 1.0, 3.0), 0.0)
+    r = step_core(
         active_parameter_count=model.active_parameters,
         synced_parameter_count=model.parameter_count,
         layer_count=float(layers),
@@ -297,103 +327,78 @@ def sweep_training(
         tensor_parallel=t,
         pipeline_parallel=pp,
         data_parallel=d,
+        zero_stage=zero,
         per_gpu_flops_per_s=per_gpu_flops,
         flops_per_parameter_token=6.0,
         gradient_bytes_per_parameter=gbs,
         activation_bytes_per_value=wbs,
         full_recomputation=activation_recomputation == "full",
         gpus_per_node=float(gpus_per_node_count),
-        intra_gb_s=intra[:, None, None, None, None],
-        inter_gb_s=inter[:, None, None, None, None],
+        intra_gb_s=intra[:, None, None],
+        inter_gb_s=inter[:, None, None],
         hop_latency_s=TRAINING_HOP_LATENCY_S,
         overlap_fraction=overlap_fraction,
     )
-    # Memory per GPU for ZeRO-1 and ZeRO-3; choose ZeRO-1 where it fits.
-    m = gbt / (d * micro_batch_size_count * seq)
-    per_layer = _activation_per_layer(probe, float(micro_batch_size_count))
-    in_flight = np.minimum(pp, np.maximum(np.ceil(m - 1e-9), 1.0))
-    acts = per_layer * layers / pp * in_flight / t * act_scale / 1e9
-    per_shard = model.parameter_count / (t * pp) / 1e9
-    mem1 = per_shard * (wbs + gbs + obs / d) + acts
-    mem3 = per_shard * (wbs + gbs + obs) / d + acts
-    available = np.array([a.memory_gb for a in accelerators])[:, None, None, None, None] * memory_usable_fraction
-    fits1, fits3 = mem1 <= available, mem3 <= available
-    zero = np.where(d > 1, np.where(fits1, 1.0, 3.0), 0.0)
-    r = step_core(zero_stage=zero, **common)  # type: ignore[arg-type]
     memory_gb = np.where(fits1 | (d <= 1), mem1, mem3)
-    valid5 = shape_ok & np.asarray(r["batch_ok"]) & (fits1 | fits3) & np.isfinite(peak)
-    batch_dropped = int(np.count_nonzero(np.broadcast_to(shape_ok & ~np.asarray(r["batch_ok"]), (1, 1, g_n, t_n, q_n))))
-    if batch_dropped:
-        assumptions.append(
-            f"{batch_dropped:,} layouts (GPU count × tensor × pipeline) dropped: data-parallel × micro-batch "
-            f"{micro_batch_size_count} × sequence {seq:,.0f} exceeds the {gbt:,.0f}-token global batch"
-        )
     efficiency = r["efficiency"]
     flops = fx.training_model_flops(model.forward_flops_per_unit / 2.0, training_tokens)
     ideal_hours = fx.gpu_hours_from_mfu(flops, peak, mfu)
-    gpu_hours5 = np.where(valid5, ideal_hours / efficiency, np.inf)
-    full5 = (a_n, p_n, g_n, t_n, q_n)
+    full3 = (a_n, p_n, v_n)
+    hours3 = np.where((fits1 | fits3) & np.isfinite(peak), ideal_hours / efficiency, np.inf)
     layout_columns = {
-        "tensor_parallel_count": np.broadcast_to(t, full5),
-        "pipeline_parallel_count": np.broadcast_to(pp, full5),
-        "data_parallel_count": np.broadcast_to(d, full5),
-        "zero_stage": np.broadcast_to(zero, full5),
-        "scaling_efficiency": np.broadcast_to(efficiency, full5),
-        "memory_gb_per_gpu": np.broadcast_to(memory_gb, full5),
-        "gpu_hours": np.broadcast_to(gpu_hours5, full5),
+        "tensor_parallel_count": t,
+        "pipeline_parallel_count": pp,
+        "data_parallel_count": d,
+        "zero_stage": zero,
+        "scaling_efficiency": efficiency,
+        "memory_gb_per_gpu": memory_gb,
+        "gpu_hours": hours3,
     }
-    if best_layout_only:
-        flat = np.broadcast_to(gpu_hours5, full5).reshape(a_n, p_n, g_n, t_n * q_n)
-        best = np.argmin(flat, axis=3)[..., None]
-        picked = {
-            k: np.take_along_axis(v.reshape(a_n, p_n, g_n, t_n * q_n), best, axis=3)[..., 0][..., None]
-            for k, v in layout_columns.items()
-        }  # (A,P,G,1): the K axis comes next
-        evaluated = a_n * p_n * g_n * t_n * q_n * k_n
-        shape = (a_n, p_n, g_n, k_n)
-        price = prices[:, None, None, :]
-        gpu_col = gpu[None, None, :, None]
-        idx = (
-            np.arange(a_n)[:, None, None, None],
-            np.arange(p_n)[None, :, None, None],
-            np.arange(k_n)[None, None, None, :],
-        )
+    if best_layout_only and v_n:
+        starts = np.flatnonzero(np.r_[True, gi[1:] != gi[:-1]])
+        counts = np.diff(np.r_[starts, v_n])
+        mins = np.minimum.reduceat(hours3, starts, axis=2)
+        candidates = np.where(hours3 == np.repeat(mins, counts, axis=2), np.arange(v_n), v_n)
+        best = np.minimum(np.minimum.reduceat(candidates, starts, axis=2), v_n - 1)  # (A,P,G')
+
+        def pick(values: Any) -> NDArray[Any]:
+            array = np.asarray(values)
+            if array.shape[:2] == (1, 1):
+                return array[0, 0][best]
+            return np.take_along_axis(np.broadcast_to(array, full3), best, axis=2)
+
+        picked = {k: pick(v)[..., None] for k, v in layout_columns.items()}
+        gpu_col = gpu[gi[starts]][None, None, :, None]
     else:
-        picked = {k: v[..., None] for k, v in layout_columns.items()}  # (A,P,G,T,Q,1)
-        evaluated = a_n * p_n * g_n * t_n * q_n * k_n
-        shape = (a_n, p_n, g_n, t_n, q_n, k_n)
-        price = prices[:, None, None, None, None, :]
-        gpu_col = gpu[None, None, :, None, None, None]
-        idx = (
-            np.arange(a_n)[:, None, None, None, None, None],
-            np.arange(p_n)[None, :, None, None, None, None],
-            np.arange(k_n)[None, None, None, None, None, :],
-        )
+        picked = {k: np.asarray(v)[..., None] for k, v in layout_columns.items()}
+        gpu_col = gpu[gi][None, None, :, None]
+    price = prices[:, None, None, :]
     hours = picked["gpu_hours"]
     cost = fx.cost_usd(hours, price)
     days = fx.wall_clock_days(hours, gpu_col)
+    shape = (a_n, p_n, int(gpu_col.shape[2]), k_n)
     valid = np.broadcast_to(np.isfinite(hours) & np.isfinite(cost), shape)
     columns: dict[str, Any] = {
-        "accelerator_index": idx[0],
-        "precision_index": idx[1],
+        "accelerator_index": np.arange(a_n)[:, None, None, None],
+        "precision_index": np.arange(p_n)[None, :, None, None],
         "gpu_count": gpu_col,
-        "pricing_model_index": idx[2],
+        "pricing_model_index": np.arange(k_n)[None, None, None, :],
         "price_usd_per_gpu_hour": price,
         "tensor_parallel_count": picked["tensor_parallel_count"],
         "pipeline_parallel_count": picked["pipeline_parallel_count"],
         "data_parallel_count": picked["data_parallel_count"],
         "zero_stage": picked["zero_stage"],
         "scaling_efficiency": picked["scaling_efficiency"],
-        "mfu": mfu[:, :, :, 0, 0][..., None] if best_layout_only else mfu[..., None],
+        "mfu": mfu[..., None],
         "gpu_hours": hours,
         "wall_clock_days": days,
         "cost_usd": cost,
         "memory_gb_per_gpu": picked["memory_gb_per_gpu"],
-        "quality_loss_points": np.array([losses[p] for p in precisions])[None, :, None, None]
-        if best_layout_only
-        else np.array([losses[p] for p in precisions])[None, :, None, None, None, None],
+        "quality_loss_points": np.array([losses[p] for p in precisions])[None, :, None, None],
     }
-    table = _finish(columns, valid, "cost_usd", "wall_clock_days", "quality_loss_points", evaluated, assumptions)
+    table = _finish(
+        columns, valid, "cost_usd", "wall_clock_days", "quality_loss_points", evaluated, assumptions
+    )
     return _with_names(table, accelerators, precisions, pricing_model_names)
 
 
