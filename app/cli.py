@@ -57,7 +57,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 host=host,
                 port=port,
                 workers=args.workers,
-                proxy_headers=True,
+                # Forwarded headers only from the proxies the operator names (default: none, so a client
+                # cannot forge its address for the sign-in limits and the audit log).
+                proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+                forwarded_allow_ips=settings.forwarded_allow_ips.strip() or None,
+                server_header=False,  # no "server: uvicorn" banner
                 log_config=logging_config(settings.log_format, settings.log_level),
                 log_level=settings.log_level,
                 access_log=False,  # the app's own access log has the request id (app/web/request_context.py)

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=DEV_SECRET_KEY, description="Signs session cookies and CSRF tokens.")
     anonymous_read: bool = Field(default=True, description="Allow browsing without signing in.")
     cookie_secure: bool = Field(default=False, description="Mark cookies Secure (set when served over TLS).")
+    forwarded_allow_ips: str = Field(
+        default="",
+        max_length=2000,
+        description="Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses "
+        "or networks, '*' for any); empty: trust nobody, the client address is the TCP peer's. Rate limits "
+        "and the audit log read the client address through it.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_bytes: int = Field(default=5_000_000, description="Largest accepted import file.")
@@ -49,6 +56,9 @@ class Settings(BaseSettings):
     )
     session_absolute_timeout_hours: int = Field(
         default=12, ge=1, description="Sign out this long after login."
+    )
+    sessions_per_user_max: int = Field(
+        default=10, ge=1, description="Signed-in browsers per user; a new sign-in beyond it ends the oldest."
     )
     login_failures_per_user: int = Field(
         default=5, ge=1, description="Failed logins per username per window."

@@ -42,6 +42,7 @@ def create_app() -> FastAPI:
         description=API_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served by docs_router, behind the same access rule as every read
         dependencies=APP_DEPENDENCIES,
         lifespan=lifespan,
         max_body_size=get_settings().max_upload_bytes + 64 * 1024,

@@ -330,6 +330,7 @@ def start_session(
     )
     session.add(row)
     session.flush()
+    _cap_sessions(session, user.id, settings.sessions_per_user_max)
     _touch_user(session, user, last_login_at=now)
     audit.record(
         session,
@@ -340,6 +341,21 @@ def start_session(
         actor=audit.Actor(user.username, user.id),
     )
     return NewSession(raw, row)
+
+
+def _cap_sessions(session: Session, user_id: int, keep: int) -> int:
+    """End the user's oldest sessions beyond `keep` (the newest sign-in always stays)."""
+    surplus = list(
+        session.scalars(
+            select(UserSession.id)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+            .offset(keep)
+        )
+    )
+    if surplus:
+        session.execute(delete(UserSession).where(UserSession.id.in_(surplus)))
+    return len(surplus)
 
 
 def resolve_session(

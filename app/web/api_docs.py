@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import swagger_ui
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.web.auth import require_role
@@ -46,6 +46,12 @@ DOCS_HTML = f"""<!doctype html>
 @docs_router.get("/docs", response_class=HTMLResponse)
 def api_docs() -> HTMLResponse:
     return HTMLResponse(DOCS_HTML)
+
+
+@docs_router.get("/openapi.json")
+def openapi_document(request: Request) -> JSONResponse:
+    """The OpenAPI document: like /docs, readable as any page is (anonymously only with anonymous read on)."""
+    return JSONResponse(request.app.openapi())
 
 
 BEARER_SCHEME = {

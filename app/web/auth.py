@@ -43,8 +43,9 @@ CSRF_COOKIE = "pricewar_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-# Reachable without signing in even when anonymous reading is off: probes, the API docs, static assets.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/docs"})
+# Reachable without signing in even when anonymous reading is off: probes and static assets. (/docs and
+# /openapi.json follow the anonymous-read setting like every other read.)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 PUBLIC_PREFIXES = ("/assets/",)
 
 CSP = (
@@ -245,8 +246,8 @@ def _signer(settings: Settings) -> Signer:
     return Signer(settings.secret_key, salt="pricewar-csrf")
 
 
-def _anonymous_csrf_value(request: Request) -> str:
-    """The signed double-submit value for anonymous forms (reused from the cookie, else new)."""
+def _anonymous_csrf_cookie(request: Request) -> str:
+    """The anonymous CSRF cookie: a signed random value (reused from the request, else new)."""
     settings = get_settings()
     current = request.cookies.get(CSRF_COOKIE, "")
     if current and _valid_signed(settings, current):
@@ -256,6 +257,16 @@ def _anonymous_csrf_value(request: Request) -> str:
         fresh = _signer(settings).sign(secrets.token_urlsafe(24)).decode()
         request.state.new_csrf_cookie = fresh
     return str(fresh)
+
+
+def _form_token_for_cookie(settings: Settings, cookie: str) -> str:
+    """The anonymous forms' token: a keyed MAC of the cookie's signed random value, never the cookie itself,
+    so a form token is bound to the one cookie it was made for and cannot be read off the cookie."""
+    return Signer(settings.secret_key, salt="pricewar-csrf-form").get_signature(cookie).decode()
+
+
+def _anonymous_csrf_value(request: Request) -> str:
+    return _form_token_for_cookie(get_settings(), _anonymous_csrf_cookie(request))
 
 
 def _valid_signed(settings: Settings, value: str) -> bool:
@@ -325,9 +336,10 @@ async def csrf_protect(request: Request, principal: CurrentUser) -> None:
     if isinstance(principal, Principal) and principal.via == "session":
         expected = principal.csrf_token
     else:
-        expected = request.cookies.get(CSRF_COOKIE, "")
-        if expected and not _valid_signed(get_settings(), expected):
-            expected = ""
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        settings = get_settings()
+        valid = bool(cookie) and _valid_signed(settings, cookie)
+        expected = _form_token_for_cookie(settings, cookie) if valid else ""
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise CsrfFailed("the form's security token is missing or stale; reload the page and try again")
 

@@ -85,8 +85,8 @@ def test_reads_stay_fast_under_a_login_flood_and_two_heavy_previews(backend: str
 
             def flood() -> None:
                 with httpx.Client(base_url=base, timeout=60) as http:
-                    http.get("/login")  # the anonymous CSRF cookie
-                    csrf = http.cookies.get("pricewar_csrf", "")
+                    page = http.get("/login").text  # the anonymous CSRF cookie, and its form token
+                    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
                     while not stop.is_set():
                         answer = http.post(
                             "/login",

@@ -94,8 +94,12 @@ def test_anonymous_read_setting(anon_client, anonymous_read_off) -> None:
     assert api.status_code == 401 and api.headers["www-authenticate"] == "Bearer"
     page = anon_client.get("/hardware", headers={"Accept": "text/html"}, follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/hardware"
-    for public in ("/healthz", "/login", "/docs"):
+    for public in ("/healthz", "/login"):
         assert anon_client.get(public, headers={"Accept": "text/html"}).status_code == 200, public
+    # the API description follows the setting too (it was public with anonymous read off)
+    assert anon_client.get("/openapi.json").status_code == 401
+    docs = anon_client.get("/docs", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert docs.status_code == 303 and docs.headers["location"] == "/login?next=/docs"
 
 
 def test_writes_never_anonymous_even_with_anonymous_read(anon_client) -> None:
@@ -214,8 +218,9 @@ def test_disabled_user_tokens_stop_working(client, anon_client, db_session) -> N
 
 
 def _login(anon_client, username: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
-    anon_client.get("/login")  # sets the anonymous CSRF cookie
-    token = anon_client.cookies.get("pricewar_csrf")
+    page = anon_client.get("/login").text  # sets the anonymous CSRF cookie; the form carries its token
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = found.group(1) if found else ""
     return anon_client.post(
         "/login",
         data={"username": username, "password": password, "csrf_token": token, **extra},

@@ -178,3 +178,37 @@ def test_explorer_run_audits_its_derived_write(client) -> None:
     assert actions == ["create", "update"], log
     update = next(e for e in log["items"] if e["action"] == "update")
     assert "explorer_query" in update["after"]["inputs"]
+
+
+def test_anonymous_form_token_is_bound_to_its_cookie(anon_client, app_on_session, db_session) -> None:
+    """The anonymous CSRF cookie is a signed random value; the form token is a MAC of it: the cookie value
+    itself is not a token, and a token made for one cookie fails with another."""
+    add_user(db_session, "bound", "viewer", PASSWORD)
+    db_session.commit()
+    page = anon_client.get("/login").text
+    token = _csrf_of(page)
+    cookie = anon_client.cookies.get("pricewar_csrf")
+    assert cookie and token != cookie
+    form = {"username": "bound", "password": PASSWORD}
+    assert anon_client.post("/login", data={**form, "csrf_token": cookie}).status_code == 403
+    with TestClient(app_on_session) as other:  # type: ignore[arg-type]
+        other.get("/login")  # another cookie
+        assert other.post("/login", data={**form, "csrf_token": token}).status_code == 403
+    answer = anon_client.post("/login", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 303
+
+
+def test_sessions_per_user_are_capped_oldest_first(app_on_session, db_session, monkeypatch) -> None:
+    from app.db.access import UserSession
+
+    monkeypatch.setattr(get_settings(), "sessions_per_user_max", 2)
+    add_user(db_session, "many", "viewer", PASSWORD)
+    db_session.commit()
+    browsers = [TestClient(app_on_session) for _ in range(3)]  # type: ignore[arg-type]
+    for browser in browsers:
+        assert _login(browser, "many").status_code == 303
+    assert len(db_session.scalars(select(UserSession)).all()) == 2
+    assert browsers[0].get("/api/v1/me").status_code == 401  # the oldest ended
+    assert [b.get("/api/v1/me").status_code for b in browsers[1:]] == [200, 200]
+    for browser in browsers:
+        browser.close()

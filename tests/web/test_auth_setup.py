@@ -16,7 +16,11 @@ from app.services import accounts
 
 
 def _form_token(browser) -> str:  # type: ignore[no-untyped-def]
-    return browser.cookies.get("pricewar_csrf")
+    """The anonymous form token (a MAC of the CSRF cookie, not the cookie itself), read off a form."""
+    import re
+
+    page = browser.get("/login", follow_redirects=True).text
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def test_first_admin_through_the_setup_token(anon_client, db_session) -> None:
