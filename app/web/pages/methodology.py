@@ -26,6 +26,8 @@ from app.engine.sweep import DEFAULT_QUALITY_LOSS_POINTS
 from app.engine.training import TrainingPlan, estimate_training
 from app.engine.training_validation import TOLERANCE_FRACTION as TRAINING_TOLERANCE_FRACTION
 from app.engine.training_validation import validation_rows as training_validation_rows
+from app.services.market_analysis import china_backtest
+from app.web.charts.backtest import backtest_chart
 from app.web.charts.published import PublishedCheck, published_runs_chart
 from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import accelerator_spec
@@ -183,6 +185,7 @@ def methodology(request: Request, session: SessionDep) -> HTMLResponse:
         )
     }
     checks = published_checks()
+    backtest = china_backtest(session)
     accelerators = session.scalars(select(Accelerator)).all()
     serving_rows = _serving_validation(tuple(accelerator_spec(a) for a in accelerators))
     return render(
@@ -191,6 +194,8 @@ def methodology(request: Request, session: SessionDep) -> HTMLResponse:
         {
             "active_nav": "methodology",
             "published_chart": published_runs_chart(checks),
+            "backtest": backtest,
+            "backtest_chart": backtest_chart(backtest),
             "checks": checks,
             "serving_validation": serving_rows,
             "training_validation": _training_validation(),
