@@ -37,6 +37,8 @@ CONCURRENCY_CANDIDATES: tuple[int, ...] = (
     1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
 )  # fmt: skip
 MODES: tuple[str, ...] = ("max_throughput", "latency_targets")
+# Queueing: Poisson arrivals at the utilisation; at 100 % the wait is unbounded, so loads are capped here.
+MAX_QUEUE_LOAD = 0.99
 SERVING_PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
 
 
@@ -223,12 +225,11 @@ def _iteration(
 def queue_wait_s(load_fraction: Any, slot_count: Any, service_s: Any) -> Any:
     """Mean wait for a free slot: M/D/c by Sakasegawa's approximation (Poisson arrivals at `load_fraction`
     of capacity, c slots each busy `service_s` per request, deterministic service):
-    Wq ≈ ρ^(√(2(c+1)) − 1) / (c·(1 − ρ)) · S / 2. Exact for c = 1 (Pollaczek-Khinchine); ∞ at ρ ≥ 1."""
-    rho = np.asarray(load_fraction, dtype=np.float64)
+    Wq ≈ ρ^(√(2(c+1)) − 1) / (c·(1 − ρ)) · S / 2. Exact for c = 1 (Pollaczek-Khinchine). The wait is unbounded
+    as ρ → 1: loads above MAX_QUEUE_LOAD are taken at it (a very long, finite wait, not an error)."""
+    rho = np.minimum(np.asarray(load_fraction, dtype=np.float64), MAX_QUEUE_LOAD)
     c = np.asarray(slot_count, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wait = rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - rho)) * service_s / 2.0
-    return np.where(rho < 1.0, wait, np.inf)
+    return rho ** (np.sqrt(2.0 * (c + 1.0)) - 1.0) / (c * (1.0 - rho)) * service_s / 2.0
 
 
 def serving_core(

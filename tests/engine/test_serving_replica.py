@@ -230,3 +230,9 @@ def test_a_looser_latency_target_never_costs_more(tight: float, loose_factor: fl
         assert (b.cost_usd_per_million_output_tokens or 0) <= (a.cost_usd_per_million_output_tokens or 0) * (
             1 + 1e-12
         )
+
+
+def test_full_utilisation_is_a_very_long_wait_not_an_error() -> None:
+    full = estimate_serving(llama70(batch_size_count=1, utilization_fraction=1.0))
+    busy = estimate_serving(llama70(batch_size_count=1, utilization_fraction=0.95))
+    assert math.isfinite(full.time_to_first_token_s) and full.queue_wait_s > 4 * busy.queue_wait_s

@@ -54,6 +54,17 @@ def test_no_targets_is_max_throughput_and_claims_no_targets(client) -> None:
     assert held["time_per_output_token_s"] <= 0.05 and held["time_to_first_token_s"] <= 2.0
 
 
+def test_full_utilisation_is_an_answer_not_an_error(client) -> None:
+    data = inference(
+        client,
+        model_id=model_id(client, "Llama 3.1 8B"),
+        accelerator_name="H100-SXM",
+        price_usd_per_gpu_hour=2.0,
+        utilization=1.0,
+    )
+    assert data["queue_wait_s"] > 0 and data["mode"] == "max_throughput"
+
+
 def test_inference_cost_is_exactly_gpus_times_price_over_throughput(client) -> None:
     data = inference(
         client,
