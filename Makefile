@@ -33,6 +33,7 @@ test: setup browser-deps
 # Browser tests drive Debian's Chromium; install it when missing and we may (root).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will fail"; }
+	@command -v pdftoppm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get install -y -qq poppler-utils >/dev/null) || echo "pdftoppm missing: the board-pack PDF pages are not rendered"; }
 
 ## make bench: speed benchmarks (engine sweep, simulator, REST latency); numbers go in the README
 bench: setup

@@ -14,6 +14,7 @@ from app.web.pages import (
     market,
     methodology,
     models,
+    report,
     runs,
     strategy,
 )
@@ -26,6 +27,7 @@ PAGE_MODULES = (
     explorer,
     compare,
     runs,
+    report,
     jobs,
     market,
     methodology,
