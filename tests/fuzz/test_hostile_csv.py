@@ -112,9 +112,7 @@ def hostile_run(client) -> dict[str, Any]:
         },
     )
     assert made.status_code == 201, made.text
-    scenario = client.post(
-        "/api/v1/scenarios", json={"name": f"+SUM(9) scenario {suffix}", "inputs": inputs}
-    )
+    scenario = client.post("/api/v1/scenarios", json={"name": f"+SUM(9) scenario {suffix}", "inputs": inputs})
     assert scenario.status_code == 201, scenario.text
     return {
         "run": made.json(),
