@@ -21,19 +21,20 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from app.engine.market.closed_forms import strategy_closed_forms
-from app.engine.market.sampling import draw_uniforms, sample_inputs, slot_names
+from app.engine.market.sampling import draw_uniforms, sample_inputs
 from app.engine.market.scenario import Scenario, Strategy
-from app.engine.market.simulation import simulate
+from app.engine.market.simulation import capacity_million_tokens_per_month, simulate
 from app.engine.market.summary import (
     Bands,
     MarketShares,
     SimulationResult,
+    StrategyResult,
     median_month,
     rival_stamina,
 )
@@ -104,36 +105,50 @@ def run_chunk(
 
 
 def pack(result: SimulationResult) -> bytes:
-    """What the merge needs of a chunk's result, as an .npz (numbers exact; no pickle)."""
+    """What the merge needs of a chunk's result, as an uncompressed .npz of a dozen arrays, one per field
+    with the strategies on the first axis (numbers exact; no pickle)."""
+    strategies = result.strategies
     arrays: dict[str, np.ndarray] = {}
-    meta: dict[str, Any] = {"paths_count": result.paths_count, "strategies": []}
-    for i, s in enumerate(result.strategies):
-        for key in _BAND_FIELDS + _OPTIONAL_BAND_FIELDS:
-            bands = getattr(s, key)
-            if bands is not None:
-                arrays[f"{i}.{key}"] = _rows(bands)
-        if s.rival_price_usd_per_million_tokens:
-            arrays[f"{i}.rival_price"] = np.stack([_rows(b) for b in s.rival_price_usd_per_million_tokens])
-        arrays[f"{i}.survival"] = np.asarray(s.survival_curve_fraction, dtype=float)
-        if s.breakeven_count_by_month is None or s.payback_count_by_month is None:
-            raise ValueError("the engine's result lacks the per-month counts a merge needs")
-        arrays[f"{i}.breakeven_count"] = np.asarray(s.breakeven_count_by_month, dtype=np.int64)
-        arrays[f"{i}.payback_count"] = np.asarray(s.payback_count_by_month, dtype=np.int64)
-        arrays[f"{i}.subsidy_exhausted"] = np.asarray(s.rival_subsidy_exhausted_fraction, dtype=float)
-        if s.market_shares is not None:
-            arrays[f"{i}.shares"] = np.stack(
-                [s.market_shares.ours, *s.market_shares.rivals, s.market_shares.outside_option]
-            )
-        meta["strategies"].append(
+    for key in _BAND_FIELDS + _OPTIONAL_BAND_FIELDS:
+        if all(getattr(s, key) is not None for s in strategies):
+            arrays[key] = np.stack([_rows(getattr(s, key)) for s in strategies])  # (S, 5, T)
+    if result.rival_names:
+        arrays["rival_price"] = np.stack(
+            [np.stack([_rows(b) for b in s.rival_price_usd_per_million_tokens]) for s in strategies]
+        )  # (S, R, 5, T)
+    if any(s.breakeven_count_by_month is None or s.payback_count_by_month is None for s in strategies):
+        raise ValueError("the engine's result lacks the per-month counts a merge needs")
+    arrays["survival"] = np.stack([np.asarray(s.survival_curve_fraction, dtype=float) for s in strategies])
+    arrays["breakeven_count"] = np.stack([np.asarray(s.breakeven_count_by_month) for s in strategies])
+    arrays["payback_count"] = np.stack([np.asarray(s.payback_count_by_month) for s in strategies])
+    arrays["subsidy_exhausted"] = np.array(
+        [s.rival_subsidy_exhausted_fraction for s in strategies], dtype=float
+    )
+    if all(s.market_shares is not None for s in strategies):
+        arrays["shares"] = np.stack(
+            [
+                np.stack([s.market_shares.ours, *s.market_shares.rivals, s.market_shares.outside_option])
+                for s in strategies
+                if s.market_shares is not None
+            ]
+        )  # (S, R + 2, T)
+    meta: dict[str, Any] = {
+        "paths_count": result.paths_count,
+        "strategies": [
             {
                 "name": s.name,
                 "unit_cost": s.unit_cost_usd_per_million_tokens,
+                # full-cost price = unit cost + (fixed costs + amortised training) / today's volume
+                "full_cost_over_unit_cost": s.full_cost_price_usd_per_million_tokens
+                - s.unit_cost_usd_per_million_tokens,
                 "runway": s.runway_months,
                 "shares_paths_used": s.market_shares.paths_used if s.market_shares is not None else 0,
             }
-        )
+            for s in strategies
+        ],
+    }
     out = io.BytesIO()
-    np.savez_compressed(out, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    np.savez(out, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
     return out.getvalue()
 
 
@@ -165,9 +180,8 @@ def merge(scenario: Scenario, strategies: Sequence[Strategy], parts: Sequence[Pa
     strategies = tuple(strategies)
     n_total = sum(p.paths_count for p in parts)
     w = np.array([p.paths_count for p in parts], dtype=float) / n_total
-    # Static fields (names, levers, capacity, closed-form inputs) from a one-path run on the same inputs.
-    middle = np.full((1, len(slot_names(scenario))), 0.5, dtype=np.float32)
-    template = simulate(scenario, strategies, sample_inputs(scenario, middle))
+    capacity = capacity_million_tokens_per_month(scenario, strategies)
+    margin = 1.0 + scenario.firm.pricing.floor_margin_fraction
 
     def mean(key: str) -> np.ndarray:
         stacked = np.stack([p.arrays[key] for p in parts])
@@ -176,70 +190,71 @@ def merge(scenario: Scenario, strategies: Sequence[Strategy], parts: Sequence[Pa
             return np.asarray((stacked * weights).sum(axis=0))
 
     def counted(key: str) -> np.ndarray:
-        """A fraction of paths, back to a number of paths per chunk, summed (exact)."""
+        """Fractions of paths, back to numbers of paths per chunk, summed (exact)."""
         return np.asarray(sum(np.rint(p.arrays[key] * p.paths_count).astype(np.int64) for p in parts))
 
-    merged = []
-    for i, (st, tpl) in enumerate(zip(strategies, template.strategies, strict=True)):
-        alive = counted(f"{i}.survival")
-        breakeven = sum(p.arrays[f"{i}.breakeven_count"] for p in parts)
-        payback = sum(p.arrays[f"{i}.payback_count"] for p in parts)
-        survival = np.asarray(alive, dtype=float) / n_total
-        unit_cost = float(
-            sum(wk * p.meta["strategies"][i]["unit_cost"] for wk, p in zip(w, parts, strict=True))
+    def scalar(i: int, key: str) -> float | None:
+        values = [p.meta["strategies"][i][key] for p in parts]
+        if any(v is None for v in values):
+            return None
+        return float(sum(wk * v for wk, v in zip(w, values, strict=True)))
+
+    bands = {key: mean(key) for key in _BAND_FIELDS + _OPTIONAL_BAND_FIELDS if key in parts[0].arrays}
+    rival_bands = mean("rival_price") if "rival_price" in parts[0].arrays else None
+    alive = counted("survival")  # (S, T)
+    breakeven = np.asarray(sum(p.arrays["breakeven_count"] for p in parts))
+    payback = np.asarray(sum(p.arrays["payback_count"] for p in parts))
+    exhausted = counted("subsidy_exhausted") / n_total  # (S, R)
+    shares = None
+    if "shares" in parts[0].arrays:
+        used = np.array(
+            [[p.meta["strategies"][i]["shares_paths_used"] for p in parts] for i in range(len(strategies))]
         )
-        runways = [p.meta["strategies"][i]["runway"] for p in parts]
-        runway = (
-            None
-            if any(r is None for r in runways)
-            else float(sum(wk * r for wk, r in zip(w, runways, strict=True)))
-        )
-        margin = 1.0 + scenario.firm.pricing.floor_margin_fraction
-        bands = {key: Bands.from_rows(mean(f"{i}.{key}")) for key in _BAND_FIELDS}
-        optional = {
-            key: Bands.from_rows(mean(f"{i}.{key}")) if f"{i}.{key}" in parts[0].arrays else None
-            for key in _OPTIONAL_BAND_FIELDS
-        }
-        shares = None
-        if f"{i}.shares" in parts[0].arrays:
-            used = [p.meta["strategies"][i]["shares_paths_used"] for p in parts]
-            sw = np.array(used, dtype=float) / max(sum(used), 1)
-            rows = sum(sk * p.arrays[f"{i}.shares"] for sk, p in zip(sw, parts, strict=True))
-            rows = np.asarray(rows)
-            shares = MarketShares(
-                ours=rows[0], rivals=tuple(rows[1:-1]), outside_option=rows[-1], paths_used=int(sum(used))
+        shares = [
+            sum(
+                (u / max(used[i].sum(), 1)) * p.arrays["shares"][i]
+                for u, p in zip(used[i], parts, strict=True)
             )
-        rival_bands = (
-            tuple(Bands.from_rows(r) for r in mean(f"{i}.rival_price"))
-            if f"{i}.rival_price" in parts[0].arrays
-            else ()
-        )
+            for i in range(len(strategies))
+        ]
+
+    merged = []
+    for i, st in enumerate(strategies):
+        unit_cost = scalar(i, "unit_cost") or 0.0
+        runway = scalar(i, "runway")
+        survival = alive[i] / n_total
+        optional = {
+            key: Bands.from_rows(bands[key][i]) if key in bands else None for key in _OPTIONAL_BAND_FIELDS
+        }
         merged.append(
-            replace(
-                tpl,
+            StrategyResult(
+                name=st.name,
+                levers=tuple(sorted(st.levers)),
                 closed_forms=strategy_closed_forms(scenario, unit_cost, st.one_off_training_usd),
                 unit_cost_usd_per_million_tokens=unit_cost,
                 price_floor_usd_per_million_tokens=unit_cost * margin,
-                full_cost_price_usd_per_million_tokens=tpl.full_cost_price_usd_per_million_tokens
-                - tpl.unit_cost_usd_per_million_tokens
-                + unit_cost,
-                price_usd_per_million_tokens=bands["price_usd_per_million_tokens"],
-                volume_million_tokens_per_month=bands["volume_million_tokens_per_month"],
-                share_fraction=bands["share_fraction"],
-                revenue_usd_per_month=bands["revenue_usd_per_month"],
-                gross_profit_usd_per_month=bands["gross_profit_usd_per_month"],
-                gross_margin_fraction=bands["gross_margin_fraction"],
-                cash_usd=bands["cash_usd"],
-                rival_price_usd_per_million_tokens=rival_bands,
-                rival_subsidy_exhausted_fraction=tuple(
-                    float(v) / n_total for v in counted(f"{i}.subsidy_exhausted")
-                ),
+                full_cost_price_usd_per_million_tokens=unit_cost
+                + parts[0].meta["strategies"][i]["full_cost_over_unit_cost"],
+                one_off_training_usd=st.one_off_training_usd,
+                quality_delta_points=st.quality_delta_points,
+                capacity_million_tokens_per_month=None if math.isinf(capacity[i]) else float(capacity[i]),
+                price_usd_per_million_tokens=Bands.from_rows(bands["price_usd_per_million_tokens"][i]),
+                volume_million_tokens_per_month=Bands.from_rows(bands["volume_million_tokens_per_month"][i]),
+                share_fraction=Bands.from_rows(bands["share_fraction"][i]),
+                revenue_usd_per_month=Bands.from_rows(bands["revenue_usd_per_month"][i]),
+                gross_profit_usd_per_month=Bands.from_rows(bands["gross_profit_usd_per_month"][i]),
+                gross_margin_fraction=Bands.from_rows(bands["gross_margin_fraction"][i]),
+                cash_usd=Bands.from_rows(bands["cash_usd"][i]),
+                rival_price_usd_per_million_tokens=tuple(Bands.from_rows(r) for r in rival_bands[i])
+                if rival_bands is not None
+                else (),
+                rival_subsidy_exhausted_fraction=tuple(float(v) for v in exhausted[i]),
                 survival_curve_fraction=survival,
                 survival_probability=float(survival[-1]),
-                breakeven_month=median_month(breakeven, n_total),
-                breakeven_paths_fraction=float(breakeven[-1] / n_total),
-                payback_month=median_month(payback, n_total),
-                death_month=median_month(n_total - np.asarray(alive), n_total),
+                breakeven_month=median_month(breakeven[i], n_total),
+                breakeven_paths_fraction=float(breakeven[i, -1] / n_total),
+                payback_month=median_month(payback[i], n_total),
+                death_month=median_month(n_total - alive[i], n_total),
                 runway_months=runway if runway is None or math.isfinite(runway) else None,
                 unit_cost_usd_per_million_tokens_by_month=optional[
                     "unit_cost_usd_per_million_tokens_by_month"
@@ -247,9 +262,16 @@ def merge(scenario: Scenario, strategies: Sequence[Strategy], parts: Sequence[Pa
                 price_floor_usd_per_million_tokens_by_month=optional[
                     "price_floor_usd_per_million_tokens_by_month"
                 ],
-                market_shares=shares,
-                breakeven_count_by_month=np.asarray(breakeven),
-                payback_count_by_month=np.asarray(payback),
+                market_shares=None
+                if shares is None
+                else MarketShares(
+                    ours=shares[i][0],
+                    rivals=tuple(shares[i][1:-1]),
+                    outside_option=shares[i][-1],
+                    paths_used=int(used[i].sum()),
+                ),
+                breakeven_count_by_month=breakeven[i],
+                payback_count_by_month=payback[i],
             )
         )
     return SimulationResult(

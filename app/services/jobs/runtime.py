@@ -326,7 +326,7 @@ class JobRuntime:
                 results["tornado"] = simulations.run_tornado(resolved, plan["tornado"])
         with self.write.begin() as s:
             audit.set_actor(s, f"{owner[0]} (job {job_id})", owner[1])
-            run = crud.create_row(
+            run = crud.create_row(  # audited below without the results (they are the run itself)
                 s,
                 SimulationRun,
                 {
@@ -338,6 +338,22 @@ class JobRuntime:
                     "horizon_months": preset.scenario.horizon_months,
                     "engine_version": simulations.ENGINE_VERSION,
                     "results": results,
+                },
+                record=False,
+            )
+            audit.record(
+                s,
+                "create",
+                "simulation_runs",
+                run.id,
+                f"created {audit.label_of(run)} (background job {job_id})",
+                after={
+                    "id": run.id,
+                    "name": run.name,
+                    "seed": run.seed,
+                    "path_count": run.path_count,
+                    "horizon_months": run.horizon_months,
+                    "job_id": job_id,
                 },
             )
             self._succeed(s, job_id, run_id=run.id)

@@ -125,3 +125,13 @@ def test_merged_bands_stay_within_noise_of_the_all_paths_bands(preset) -> None: 
         spread = np.maximum(np.abs(d.cash_usd.p95 - d.cash_usd.p5), 1.0)
         assert np.all(np.abs(m.cash_usd.p50 - d.cash_usd.p50) <= 0.05 * spread)
         assert m.to_dict().keys() == d.to_dict().keys()  # the same shape of result as a single run
+        assert (m.name, m.levers, m.capacity_million_tokens_per_month, m.one_off_training_usd) == (
+            d.name,
+            d.levers,
+            d.capacity_million_tokens_per_month,
+            d.one_off_training_usd,
+        )
+        assert m.full_cost_price_usd_per_million_tokens - m.unit_cost_usd_per_million_tokens == pytest.approx(
+            d.full_cost_price_usd_per_million_tokens - d.unit_cost_usd_per_million_tokens
+        )
+        assert m.closed_forms.keys() == d.closed_forms.keys()
