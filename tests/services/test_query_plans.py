@@ -188,7 +188,8 @@ PATHS = [
     "/hardware?sort=pflop_bf16&page=4",
     "/hardware?sort=gb_hour&dir=desc",
     "/hardware?sort=usd_per_accelerator_hour",
-    "/hardware?sort=effective_from&dir=desc&page=2",
+    # (sorting the sheet by start date, instance name, count or pricing model is a top-N sort of the matching
+    # rows: not indexed on purpose, see migration 0009)
     "/hardware?provider=grown-3",
     "/hardware?pricing_model=spot&accelerator=H100-SXM",
     "/models",
