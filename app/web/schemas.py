@@ -305,7 +305,7 @@ class Page(BaseModel):
 
     items: list[Any]
     total: int = Field(
-        description="Rows matching the filters, counted up to offset + 10,000 (total_is_exact)"
+        description="Rows matching the filters, counted up to offset + 1,000 (total_is_exact)"
     )
     total_is_exact: bool = Field(
         default=True, description="false: more than `total` rows match (a grown table is never counted whole)"

@@ -35,7 +35,7 @@ class AuditEntryRead(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditEntryRead]
     total: int = Field(
-        description="Entries matching the filters, counted up to offset + 10,000 (see total_is_exact)"
+        description="Entries matching the filters, counted up to offset + 1,000 (see total_is_exact)"
     )
     total_is_exact: bool = Field(
         default=True,

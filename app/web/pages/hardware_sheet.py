@@ -76,7 +76,10 @@ class SheetFilter:
         return out
 
 
-def count(session: Session, sheet: SheetFilter, cap: int = paging.COUNT_CAP) -> tuple[int, bool]:
+SHEET_COUNT_CAP = 10_000  # the hardware card; cached per view and stamps, so counted once per change
+
+
+def count(session: Session, sheet: SheetFilter, cap: int = SHEET_COUNT_CAP) -> tuple[int, bool]:
     """Offers on the filtered sheet, counted up to `cap` (exact?): never a count of a whole grown sheet."""
     return paging.capped_count(session, select(PriceQuote.id).where(*sheet.conditions()), cap)
 
