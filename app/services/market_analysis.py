@@ -35,6 +35,25 @@ def _engine(error: ScenarioError, prefix: str) -> ValidationFailed:
     return ValidationFailed(f"{error.field}: {error.reason}", field=f"{prefix}.{error.field}".strip("."))
 
 
+def equilibria(scenario: Any, unit_cost_usd_per_million_tokens: float, strategy_name: str) -> dict[str, Any]:
+    """Nash prices at month 1 and at the horizon for one strategy's unit cost (the explorer's panel)."""
+    with np.errstate(all="ignore"):
+        first = equilibrium(scenario, unit_cost_usd_per_million_tokens, month=1)
+        last = equilibrium(scenario, unit_cost_usd_per_million_tokens, month=scenario.horizon_months)
+    return {**first.to_dict(), "strategy": strategy_name, "at_horizon": last.to_dict()}
+
+
+def flips_for(
+    scenario: Any, strategy: Strategy, *, paths_count: int = FLIP_PATHS, steps: int = 6
+) -> dict[str, Any]:
+    """What flips the answer for one strategy (the explorer and the overview), seeded like the scenario."""
+    with np.errstate(all="ignore"):
+        analysis = flip_thresholds(
+            scenario, strategy, np.random.default_rng(scenario.seed), paths_count=paths_count, steps=steps
+        )
+    return analysis.to_dict()
+
+
 def equilibrium_view(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /simulations/equilibrium: Nash prices of the market at month 1 (ours with the chosen strategy's
     unit cost, default the first) and, when the horizon is longer, at the horizon as costs fall."""
@@ -53,25 +72,25 @@ def equilibrium_view(session: Session, request: Mapping[str, Any]) -> dict[str, 
     return {**first.to_dict(), "strategy": strategy.name, "at_horizon": last.to_dict()}
 
 
-def profit_curve_view(
-    scenario_result: Mapping[str, Any], resolved: Resolved, strategy_name: str | None = None, points: int = 81
-) -> dict[str, Any]:
+def profit_curves(scenario: Any, strategy_result: Mapping[str, Any], points: int = 81) -> dict[str, Any]:
     """Our gross profit a month against our price, in month 1 and at the horizon, against the rivals' median
-    simulated prices of that month and our median unit cost (from a run's results)."""
-    strategy = _strategy(resolved, strategy_name, "strategy")
-    scenario = resolved.preset.scenario
-    result = next(s for s in scenario_result["strategies"] if s["name"] == strategy.name)
-    out = {}
+    simulated prices of that month and our median unit cost (one strategy's stored results)."""
+    out: dict[str, Any] = {"strategy": strategy_result["name"]}
     for label, month in (("month_1", 1), ("horizon", scenario.horizon_months)):
         t = month - 1
-        rivals = [float(b["p50"][t]) for b in result["rival_price_usd_per_million_tokens"]]
-        by_month = result.get("unit_cost_usd_per_million_tokens_by_month")
-        cost = float(by_month["p50"][t]) if by_month else float(result["unit_cost_usd_per_million_tokens"])
+        rivals = [float(b["p50"][t]) for b in strategy_result["rival_price_usd_per_million_tokens"]]
+        by_month = strategy_result.get("unit_cost_usd_per_million_tokens_by_month")
+        cost = (
+            float(by_month["p50"][t])
+            if by_month
+            else float(strategy_result["unit_cost_usd_per_million_tokens"])
+        )
         best = best_response_to(scenario, cost, rivals, month=month)
         top = max(3.0 * best, 1.5 * scenario.firm.price_usd_per_million_tokens, cost * 1.5, 1e-9)
         grid = np.linspace(max(cost, 0.0), top, points)
         with np.errstate(all="ignore"):
             profit = profit_curve(scenario, cost, rivals, grid, month=month)
+        ours = strategy_result["price_usd_per_million_tokens"]["p50"][t]
         out[label] = {
             "month": month,
             "unit_cost_usd_per_million_tokens": cost,
@@ -79,8 +98,17 @@ def profit_curve_view(
             "prices_usd_per_million_tokens": [float(x) for x in grid],
             "gross_profit_usd_per_month": [float(x) for x in profit],
             "profit_max_price_usd_per_million_tokens": best,
+            "simulated_price_usd_per_million_tokens": None if ours is None else float(ours),
         }
-    return {"strategy": strategy.name, **out}
+    return out
+
+
+def profit_curve_view(
+    scenario_result: Mapping[str, Any], resolved: Resolved, strategy_name: str | None = None, points: int = 81
+) -> dict[str, Any]:
+    strategy = _strategy(resolved, strategy_name, "strategy")
+    result = next(s for s in scenario_result["strategies"] if s["name"] == strategy.name)
+    return profit_curves(resolved.preset.scenario, result, points)
 
 
 def profit_curve_preview(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,9 +166,6 @@ def flips_view(
     except ScenarioError as error:
         raise _engine(error, "flips") from error
     return analysis.to_dict()
-
-
-__all__ = ["equilibrium_view", "flips_view", "profit_curve_preview", "profit_curve_view"]
 
 
 # --- the 2024 backtest -------------------------------------------------------------------------------------
@@ -207,3 +232,15 @@ def china_backtest(session: Session) -> dict[str, Any]:
             if r.cuts
         ],
     }
+
+
+__all__ = [
+    "china_backtest",
+    "equilibria",
+    "equilibrium_view",
+    "flips_for",
+    "flips_view",
+    "profit_curve_preview",
+    "profit_curve_view",
+    "profit_curves",
+]

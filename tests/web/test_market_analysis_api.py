@@ -110,3 +110,22 @@ def test_china_backtest_reads_the_dated_prices_in_the_database(db_session) -> No
     may = [c for c in data["comparisons"] if c["month"] == 1]
     assert may and all(c["inside_band"] for c in may)  # the month-1 cuts are read off those prices
     assert 0.0 <= data["inside_fraction"] <= 1.0
+
+
+def _china_id(client) -> int:  # type: ignore[no-untyped-def]
+    rows = client.get("/api/v1/scenarios", params={"limit": 100}).json()
+    items = rows["items"] if isinstance(rows, dict) else rows
+    return next(r["id"] for r in items if r["name"] == "China, May 2024")
+
+
+def test_explorer_shows_the_profit_curve_and_the_equilibrium_beside_the_war(client) -> None:
+    html = client.get(f"/explorer?scenario={_china_id(client)}").text
+    assert 'id="chart-profit-curve"' in html or "profit-curve" in html
+    assert "Where prices settle if everyone prices rationally" in html
+    assert "flips=1" in html  # what flips the answer: on request
+
+
+def test_explorer_finds_what_flips_the_answer_on_request(client) -> None:
+    html = client.get(f"/explorer?scenario={_china_id(client)}&flips=1").text
+    assert "What flips the answer" in html
+    assert "never, within its range" in html or "survival falls below" in html

@@ -15,7 +15,9 @@ def test_explorer_renders_every_price_war_chart(client) -> None:
     keys = re.findall(r'<figure class="chart[^"]*" id="chart-([\w-]+)"', response.text)
     assert {"price-timeline", "share", "cash-fan", "survival", "breakeven", "tornado"} <= set(keys)
     assert "P(cash &lt; 0 by month" in response.text
-    assert len(chart_figures(response.text)) == 5  # the tornado is computed on request (~0.5 s)
+    # + our profit curve and the equilibrium beside the war; the tornado and the flips are computed on request
+    assert {"profit-curve", "equilibrium"} <= set(keys)
+    assert len(chart_figures(response.text)) == 7
 
 
 def test_explorer_url_carries_only_non_default_inputs(client) -> None:
@@ -29,6 +31,8 @@ def test_explorer_url_carries_only_non_default_inputs(client) -> None:
         "cash-fan",
         "survival",
         "breakeven",
+        "profit-curve",
+        "equilibrium",
     }
     json.dumps(data)
 
@@ -51,7 +55,7 @@ def test_explorer_tornado_ranks_inputs(client) -> None:
     chart = data["charts"][0]
     assert chart["key"] == "tornado" and chart["table"]["rows"]
     html = client.get("/explorer", params={"tornado": "1"}).text  # the no-JavaScript path
-    assert len(chart_figures(html)) == 6
+    assert len(chart_figures(html)) == 8  # 7 + the tornado
 
 
 def test_save_as_scenario_redirects_and_reappears(client) -> None:

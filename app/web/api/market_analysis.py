@@ -61,6 +61,9 @@ class CurveRead(BaseModel):
     prices_usd_per_million_tokens: list[float]
     gross_profit_usd_per_month: list[float]
     profit_max_price_usd_per_million_tokens: float
+    simulated_price_usd_per_million_tokens: float | None = Field(
+        default=None, description="Our simulated median price that month, for comparison"
+    )
 
 
 class ProfitCurveRead(BaseModel):

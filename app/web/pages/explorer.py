@@ -12,9 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Scenario, SimulationRun
+from app.db.session import end_transaction
 from app.engine.market.errors import ScenarioError
-from app.services import crud
+from app.services import crud, market_analysis
 from app.services.errors import ServiceError
+from app.web.charts.market_analysis import (
+    equilibrium_chart,
+    flip_sentences,
+    flips_chart,
+    profit_curve_chart,
+)
 from app.web.charts.pricewar import (
     breakeven_chart,
     cash_fan_chart,
@@ -28,10 +35,9 @@ from app.web.charts.pricewar import (
     survival_chart,
     tornado_chart,
 )
-from app.db.session import end_transaction
 from app.web.deps import SessionDep, reads_first
-from app.web.heavy import HeavyWork
 from app.web.formatting import usd
+from app.web.heavy import HeavyWork
 from app.web.pages import pricewar_inputs as pw
 from app.web.pages.forms import FormErrors, form_values, see_other
 from app.web.pages.live import canonical_url, live_errors, live_json
@@ -120,6 +126,7 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         ),
         survival_chart(result, wide=True),
     ]
+    charts.extend(analysis_charts(scenario, strategies, focus))
     risk = insolvency_by(result, chosen, month_n)
     fragments = {
         "kpi-survival": f"{focus['survival_probability'] * 100:.0f} %",
@@ -153,6 +160,16 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         query=url.partition("?")[2],
         paths=preview_paths(len(strategies)),
     )
+    if params.get("flips") == "1":  # ~1-2 s of simulations: on request, like the tornado
+        strategy = next(s for s in strategies if s.name == chosen)
+        try:
+            flips = market_analysis.flips_for(scenario, strategy, paths_count=FLIP_PATHS)
+        except ScenarioError as exc:
+            errors["scenario"] = str(exc)
+            return ctx
+        rival_names = list(result["rival_names"])
+        ctx["flips_chart"] = flips_chart(flips, rival_names)
+        ctx["flip_sentences"] = flip_sentences(flips, rival_names)
     if with_tornado:
         try:
             view = pw.tornado_view(
@@ -169,6 +186,23 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
             return ctx
         ctx["tornado_chart"] = tornado_chart(view, result["rival_names"])
     return ctx
+
+
+FLIP_PATHS = 300
+
+
+def analysis_charts(scenario: Any, strategies: Any, focus: dict[str, Any]) -> list[Any]:
+    """Our profit-versus-price curve (month 1 and horizon) and the equilibrium beside the war, from the same
+    demand model; cheap (no extra simulation). Left out, never a 500, if the model cannot price them."""
+    strategy = next((s for s in strategies if s.name == focus["name"]), None)
+    if strategy is None:
+        return []
+    try:
+        curves = market_analysis.profit_curves(scenario, focus)
+        eq = market_analysis.equilibria(scenario, strategy.unit_cost_usd_per_million_tokens, strategy.name)
+    except (ScenarioError, ValueError, ZeroDivisionError, OverflowError):
+        return []
+    return [profit_curve_chart(curves), equilibrium_chart(eq, focus)]
 
 
 @router.get("/explorer", response_class=HTMLResponse)
