@@ -212,3 +212,21 @@ def test_sessions_per_user_are_capped_oldest_first(app_on_session, db_session, m
     assert [b.get("/api/v1/me").status_code for b in browsers[1:]] == [200, 200]
     for browser in browsers:
         browser.close()
+
+
+def test_admin_page_clears_a_back_off(app_on_session, anon_client, db_session) -> None:
+    from tests.web.test_auth_admin import _admin_browser
+
+    user = add_user(db_session, "cleared", "viewer", PASSWORD)
+    db_session.commit()
+    for _ in range(get_settings().login_failures_per_user):
+        _login(anon_client, "cleared", "wrong-guess-123")
+    assert _login(anon_client, "cleared").status_code == 429
+    admin = _admin_browser(app_on_session, db_session)
+    page = admin.get("/admin").text
+    assert f'action="/admin/users/{user.id}/sign-in-limits"' in page
+    answer = admin.post(
+        f"/admin/users/{user.id}/sign-in-limits", data={"csrf_token": _csrf_of(page)}, follow_redirects=False
+    )
+    assert answer.status_code == 303
+    assert _login(anon_client, "cleared").status_code == 303

@@ -81,6 +81,13 @@ def update_user(user_id: IdPath, request: Request, session: SessionDep, values: 
     return see_other("/admin", saved="user")
 
 
+@router.post("/users/{user_id}/sign-in-limits", response_class=HTMLResponse)
+def clear_sign_in_limits(user_id: IdPath, session: SessionDep) -> Response:
+    """Lift a user's sign-in back-off from every address (audited)."""
+    accounts.clear_sign_in_limits(session, accounts.get_user(session, user_id))
+    return see_other("/admin", saved="user")
+
+
 @router.post("/tokens", response_class=HTMLResponse)
 def create_token(request: Request, session: SessionDep, principal: Admin, values: FormValues) -> Response:
     days = values.get("expires_in_days", "90")
