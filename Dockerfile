@@ -18,8 +18,13 @@ ENV PYTHONUNBUFFERED=1 \
     PRICEWAR_DATA_DIR=/var/lib/pricewar \
     PRICEWAR_HOST=0.0.0.0 \
     PRICEWAR_PORT=8000
-# The base image's own packaging tools go too: nothing in the final stage can build or fetch code.
-RUN python -m pip uninstall --quiet --yes pip setuptools wheel \
+# Run-time libraries only: Pango/HarfBuzz and a font for the board pack's PDF (WeasyPrint). The base image's
+# own packaging tools go: nothing in the final stage can build or fetch Python code.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+       fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && python -m pip uninstall --quiet --yes pip setuptools wheel \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/pricewar --no-create-home pricewar \
     && install -d -o pricewar -g pricewar -m 0750 /var/lib/pricewar /var/lib/pricewar/backups
 COPY --from=build /opt/pricewar /opt/pricewar

@@ -11,6 +11,7 @@ use pip's cache).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -55,6 +56,10 @@ def _clean_env(venv: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def installed_venv() -> Iterator[Path]:
+    reuse = os.environ.get("PRICEWAR_TEST_INSTALLED_VENV")  # local iteration only: a venv install.sh made
+    if reuse:
+        yield Path(reuse)
+        return
     root = Path(tempfile.mkdtemp(prefix="pricewar-wheel-"))
     venv = root / "venv"
     result = subprocess.run(
@@ -96,6 +101,34 @@ def test_the_installed_package_is_the_wheel_not_the_source_tree(installed_venv: 
     ):
         assert (package / must_ship).is_file(), must_ship
     assert list((package / "migrations" / "versions").glob("*.py")), "no migrations in the wheel"
+
+
+def _dockerfile() -> str:
+    return (SOURCE / "Dockerfile").read_text(encoding="utf-8")
+
+
+def _healthcheck_command() -> list[str]:
+    """The image's HEALTHCHECK command, as the Dockerfile states it."""
+    text = _dockerfile().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("HEALTHCHECK"))
+    command = json.loads(line.split(" CMD ", 1)[1])
+    assert isinstance(command, list) and command
+    return [str(part) for part in command]
+
+
+def test_the_image_runs_the_scripts_this_test_runs() -> None:
+    """Docker cannot run here: the Dockerfile must consist of the steps tested below (and stay non-root)."""
+    text = _dockerfile()
+    stages = text.split("\nFROM ")
+    assert len(stages) == 3, "a build stage and a final stage"
+    build, final = stages[1], stages[2]
+    assert "RUN sh docker/install.sh /src /opt/pricewar" in build
+    assert "COPY --from=build /opt/pricewar /opt/pricewar" in final
+    assert "COPY docker/entrypoint.sh /usr/local/bin/pricewar-entrypoint" in final
+    assert 'ENTRYPOINT ["sh", "/usr/local/bin/pricewar-entrypoint"]' in final
+    assert "\nUSER pricewar\n" in final and "pip install" not in final
+    assert "requirements.lock" in INSTALL_SCRIPT.read_text(encoding="utf-8")
+    assert _healthcheck_command()[0] == "python"
 
 
 def _page_paths() -> list[str]:
@@ -178,6 +211,8 @@ def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: P
         _wait_ready(base, process)
         if backend == "sqlite":
             assert (workdir / "data" / "pricewar.sqlite3").is_file()
+        health = subprocess.run(_healthcheck_command(), env=env, cwd=workdir, timeout=30)
+        assert health.returncode == 0  # the image's own HEALTHCHECK passes
         created = subprocess.run(
             ["pricewar", "create-admin", ADMIN, "--password-stdin"],
             input=PASSWORD + "\n",
@@ -189,7 +224,7 @@ def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: P
         )
         assert created.returncode == 0, created.stderr
         with httpx.Client(base_url=base, timeout=30) as client:
-            assert client.get("/hardware", follow_redirects=False).status_code == 303  # anonymous read off
+            assert client.get("/hardware", follow_redirects=False).status_code in (303, 401)  # anonymous off
             _sign_in(client)
             failures = {}
             pages = _page_paths()
