@@ -111,3 +111,28 @@ def test_walker_catches_an_async_handler_with_a_session() -> None:
 
     route = router.routes[0]
     assert list(_walk(route.dependant, "probe"))  # type: ignore[attr-defined]
+
+
+def test_reading_and_reads_first_requests_get_a_deferred_session(monkeypatch) -> None:
+    """GETs and the compute POSTs marked @reads_first start a reading transaction (SQLite: no write lock);
+    other POSTs a writing one."""
+    from fastapi.testclient import TestClient
+
+    import app.web.deps as deps
+    from app.main import app as application
+
+    seen: list[str] = []
+    real = deps.read_only_bind
+
+    def spy(engine):  # type: ignore[no-untyped-def]
+        seen.append("read")
+        return real(engine)
+
+    monkeypatch.setattr(deps, "read_only_bind", spy)
+    with TestClient(application, raise_server_exceptions=False) as http:
+        http.get("/api/v1/accelerators/1")
+        assert seen == ["read"]
+        http.post("/api/v1/simulations/preview", json={"inputs": {}, "paths_count": 10})
+        assert seen == ["read", "read"]
+        http.post("/api/v1/accelerators", json={})  # an ordinary write (refused, but its session is made)
+        assert seen == ["read", "read"]
