@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     session_absolute_timeout_hours: int = Field(
         default=12, ge=1, description="Sign out this long after login."
     )
+    heavy_workers: int = Field(
+        default=0, ge=0, le=256, description="Heavy requests computing at once per process (0: the cores)."
+    )
+    heavy_queue: int = Field(
+        default=-1, ge=-1, le=10_000, description="Heavy requests waiting per process (-1: 2 x workers)."
+    )
     sessions_per_user_max: int = Field(
         default=10, ge=1, description="Signed-in browsers per user; a new sign-in beyond it ends the oldest."
     )

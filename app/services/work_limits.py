@@ -125,8 +125,13 @@ def gate(workers: int | None = None, queue: int | None = None) -> WorkGate:
     global _GATE
     with _GATE_LOCK:
         if _GATE is None:
-            size = workers or default_workers()
-            _GATE = WorkGate(size, 2 * size if queue is None else queue)
+            from app.config import get_settings
+
+            settings = get_settings()
+            size = workers or settings.heavy_workers or default_workers()
+            if queue is None:
+                queue = settings.heavy_queue if settings.heavy_queue >= 0 else 2 * size
+            _GATE = WorkGate(size, queue)
         return _GATE
 
 
