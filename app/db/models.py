@@ -223,3 +223,4 @@ class AlertDelivery(Base):
 from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401
 from app.db.stats import TableStat  # noqa: E402,F401
 from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
+from app.db.fx import FxRate  # noqa: E402,F401 - display-currency rates (issue 13)

@@ -8,7 +8,13 @@ from jinja2 import Environment
 
 
 def usd(value: float | None, digits: int = 2) -> str:
-    """Compact dollars: $950, $12.3k, $1.2M, $3.1B; small amounts keep cents."""
+    """A USD amount in the request's display currency (USD unless a page asked for another):
+    compact, $950, $12.3k, $1.2M, $3.1B; small amounts keep cents."""
+    from app.web.currency import current_money  # per request (pages); USD elsewhere
+
+    money = current_money()
+    if money.code != "USD":
+        return money(value, digits)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     sign = "−" if value < 0 else ""

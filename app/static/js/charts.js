@@ -74,6 +74,38 @@
   var NARROW_PX = 640;
   function isNarrow(target) { return (target && target.clientWidth || window.innerWidth) < NARROW_PX; }
 
+  /* Display currency (body data-currency-*): money axes (tickprefix "$") and the series on them are scaled
+     from USD by the page's dated rate, so axes, hovers and the server-formatted text agree. */
+  function currency() {
+    var b = document.body;
+    var rate = b ? parseFloat(b.getAttribute("data-currency-rate") || "1") : 1;
+    return { code: b ? b.getAttribute("data-currency") || "USD" : "USD", rate: isNaN(rate) ? 1 : rate,
+             symbol: b ? b.getAttribute("data-currency-symbol") || "$" : "$" };
+  }
+
+  function inCurrency(layout, data) {
+    var c = currency();
+    if (c.code === "USD" || c.rate === 1) { return; }
+    var money = {};
+    Object.keys(layout).forEach(function (key) {
+      var m = /^([xy])axis(\d*)$/.exec(key);
+      if (m && layout[key].tickprefix === "$") {
+        layout[key].tickprefix = c.symbol;
+        money[m[1] + (m[2] || "")] = true;
+        if (layout[key].range) { layout[key].range = layout[key].range.map(function (v) { return v * c.rate; }); }
+      }
+    });
+    function scale(values) { return values.map(function (v) { return typeof v === "number" ? v * c.rate : v; }); }
+    (data || []).forEach(function (t) {
+      ["x", "y"].forEach(function (axis) {
+        var ref = t[axis + "axis"] || axis;
+        if (money[ref] && Array.isArray(t[axis])) { t[axis] = scale(t[axis]); }
+        if (money[ref] && axis === (t.orientation === "h" ? "x" : "y") && typeof t.base === "number") { t.base *= c.rate; }
+      });
+      if (typeof t.hovertemplate === "string") { t.hovertemplate = t.hovertemplate.split("$%{").join(c.symbol + "%{"); }
+    });
+  }
+
   function fitted(layout, data, narrow) {
     if (!narrow) { return layout; }
     var out = layout;
@@ -124,9 +156,12 @@
     if (!target || !window.Plotly || !fig) { return Promise.resolve(); }
     el._figure = fig;
     var narrow = isNarrow(target);
-    var data = narrow ? JSON.parse(JSON.stringify(fig.data || [])) : (fig.data || []);
+    var converted = currency().code !== "USD";
+    var data = (narrow || converted) ? JSON.parse(JSON.stringify(fig.data || [])) : (fig.data || []);
+    var shown = themed(fig.layout);
+    if (converted) { inCurrency(shown, data); }
     var config = narrow ? Object.assign({}, CONFIG, { displayModeBar: false }) : CONFIG;
-    return window.Plotly.react(target, data, fitted(themed(fig.layout), data, narrow), config).then(function () {
+    return window.Plotly.react(target, data, fitted(shown, data, narrow), config).then(function () {
       // Milliseconds since navigation start: the browser tests read the first-draw time from it.
       el.setAttribute("data-drawn", String(Math.round(performance.now())));
     });
@@ -381,7 +416,27 @@
     });
   }
 
+  /* The display currency travels with the user: internal links and GET forms carry ?currency=… */
+  function carryCurrency() {
+    var code = currency().code;
+    if (code === "USD") { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("a[href^='/']"), function (a) {
+      var href = a.getAttribute("href");
+      if (/^\/(static|assets|docs|openapi)/.test(href) || /[?&]currency=/.test(href)) { return; }
+      var hash = href.indexOf("#") >= 0 ? href.slice(href.indexOf("#")) : "";
+      var path = hash ? href.slice(0, href.indexOf("#")) : href;
+      a.setAttribute("href", path + (path.indexOf("?") >= 0 ? "&" : "?") + "currency=" + code + hash);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("form"), function (f) {
+      if ((f.getAttribute("method") || "get").toLowerCase() !== "get" || f.querySelector("[name='currency']")) { return; }
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = "currency"; input.value = code;
+      f.appendChild(input);
+    });
+  }
+
   function start() {
+    carryCurrency();
     setupThemeToggle();
     setupSubmitOnChange();
     setupCopyLinks();

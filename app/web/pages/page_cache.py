@@ -31,6 +31,11 @@ class BoundedCache:
         self._lock = threading.Lock()
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        # What is cached may hold formatted amounts: the request's display currency is part of every key.
+        from app.web.currency import current_money
+
+        money = current_money()
+        key = (money.code, money.per_usd, money.as_of, key)
         with self._lock:
             if key in self._data:
                 self._data.move_to_end(key)

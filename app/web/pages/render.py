@@ -13,6 +13,8 @@ from starlette.datastructures import URLPath
 from starlette.routing import Router
 
 from app.config import TEMPLATES_DIR, get_settings
+from app.db.fx import DISPLAY_CURRENCIES
+from app.web.currency import current as current_currency
 from app.web.formatting import register_filters
 from app.web.plotly_asset import PLOTLY_URL
 
@@ -21,6 +23,8 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 # (and of each one it includes) on every render.
 templates.env.auto_reload = get_settings().environment == "development"
 templates.env.globals["plotly_url"] = PLOTLY_URL
+templates.env.globals["display_currency"] = current_currency  # the header's selector and charts.js
+templates.env.globals["display_currencies"] = DISPLAY_CURRENCIES
 register_filters(templates.env)
 
 _URL_PATHS: dict[tuple[Any, ...], tuple[Router, URLPath]] = {}
