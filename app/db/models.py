@@ -105,7 +105,6 @@ class PriceQuote(TimestampedVersioned, Base):
         Index("ix_price_quotes_accelerator_price", "accelerator_id", "usd_per_accelerator_hour", "id"),
         Index("ix_price_quotes_usd_per_accelerator_hour", "usd_per_accelerator_hour", "id"),
         Index("ix_price_quotes_usd_per_hour", "usd_per_hour", "id"),
-        Index("ix_price_quotes_effective_from", "effective_from", "id"),
         Index("ix_price_quotes_family", "accelerator_family", "id"),
         Index("ix_price_quotes_region", "region", "id"),
     )
