@@ -221,5 +221,6 @@ class AlertDelivery(Base):
 # Base.metadata for Alembic and `from app.db.models import User` keeps working.
 from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401
 from app.db.stats import TableStat  # noqa: E402,F401
+from app.db.measurements import Measurement  # noqa: E402,F401 - user measurements (issue 10)
 from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
 from app.db.fx import FxRate  # noqa: E402,F401 - display-currency rates (issue 13)

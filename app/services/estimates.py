@@ -272,6 +272,13 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     )
     layout = request.get("parallelism")
     calibration: tuple[float, str] | None = None
+    if request.get("calibrated"):
+        calibration = calibration_factor(session, acc.name)
+        if calibration is None:
+            raise ValidationFailed(
+                f"no training measurements of {acc.name} to calibrate on (POST /api/v1/measurements)",
+                field="calibrated",
+            )
     try:
         parallelism = ParallelismPlan(**layout) if layout else None
         plan = TrainingPlan(
@@ -368,6 +375,14 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "communication": asdict(est.scaling) if est.scaling else None,
         "assumptions": assumptions,
     }
+
+
+def calibration_factor(session: Session, accelerator_name: str) -> tuple[float, str] | None:
+    """The efficiency factor fitted on the user's training measurements of this accelerator, or None."""
+    from app.services import measurements  # measurements reads this module's row mapping
+
+    fit = measurements.training_fit(session, accelerator_name)
+    return None if fit is None else (fit.factor, fit.label)
 
 
 @_guarded

@@ -10,6 +10,7 @@ from app.web.api import (
     estimates,
     jobs,
     market_analysis,
+    measurements,
     ownership,
     simulations,
     system,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     market_analysis.router,
     simulations.router,
     jobs.router,
+    measurements.router,
 ]
 
 

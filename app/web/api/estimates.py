@@ -158,6 +158,11 @@ class TrainingRequest(ModelAndAccelerator):
     global_batch_tokens: Annotated[float, Field(ge=1, le=1e12)] | None = Field(
         default=None, description="Tokens per optimizer step when no layout sets it (default 4,194,304)"
     )
+    calibrated: bool = Field(
+        default=False,
+        description="Scale MFU by the efficiency factor fitted on your training measurements of this "
+        "accelerator (POST /api/v1/measurements); the answer says 'calibrated from N measurements'",
+    )
 
     activation_recomputation: Recomputation = "selective"
     pue: Annotated[float, Field(ge=1, le=5)] | None = None

@@ -375,9 +375,18 @@ def _page(
             "import_report": import_report,
             "import_text": import_text,
             "imported": params.get("imported"),
+            **_measurements(session),
         },
         status_code=status_code,
     )
+
+
+def _measurements(session: Session) -> dict[str, Any]:
+    """The user's throughput measurements (newest 50) and the per-accelerator factors fitted on them."""
+    from app.services import measurements
+
+    items = measurements.listing(session, limit=50)
+    return {"measurements": items, "measurement_fits": measurements.fit(items), "measurements_where": ""}
 
 
 def default_start(quote: PriceQuote) -> date:

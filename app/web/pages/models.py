@@ -17,6 +17,7 @@ from app.db.models import Accelerator, ModelConfig
 from app.engine.parallelism import ParallelismPlan
 from app.engine.sweep import sweep_serving
 from app.engine.training import TrainingPlan, estimate_training
+from app.services import measurements as measurements_service
 from app.web.api.estimates import TrainingRequest
 from app.web.charts.models import TrainingRow, serving_heatmap, training_cost_chart, training_memory_chart
 from app.web.deps import SessionDep
@@ -268,6 +269,12 @@ def models(request: Request, session: SessionDep) -> HTMLResponse:
     names = [p.row.name for p in priced]
     context["serving_chart"] = serving_heatmap(
         selected.name, unit_label, names, list(QUANTIZATIONS), costs, details
+    )
+    mine = measurements_service.listing(session, model_id=selected.id, limit=50)
+    context.update(
+        measurements=mine,
+        measurement_fits=measurements_service.fit(mine),
+        measurements_where=f" for {selected.name}",
     )
     context["priced"] = priced
     context["unpriced"] = sorted(
