@@ -612,9 +612,11 @@ def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
     if end_to_end_target is not None:
         # An end-to-end MFU already holds this layout's communication: the compute MFU c solves
         # c × efficiency(c) = target (a few fixed-point steps; efficiency falls as c rises).
-        for _ in range(8):
-            mfu = min(1.0, end_to_end_target / scaling.scaling_efficiency)
+        for _ in range(12):
+            previous, mfu = mfu, min(1.0, end_to_end_target / scaling.scaling_efficiency)
             scaling = scaled(mfu)
+            if abs(mfu - previous) <= 1e-9 * mfu:
+                break
         if mfu >= 1.0:
             assumptions.append(
                 "the modelled communication cannot reach this end-to-end MFU: compute MFU capped at 1"

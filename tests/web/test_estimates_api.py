@@ -78,7 +78,7 @@ def test_training_with_stored_model_and_cheapest_quote(client) -> None:
     }
     data = client.post("/api/v1/estimates/training", json=body).json()
     assert data["training_tokens"] == 2e12  # from the stored model
-    # Was "cheapest on_demand quote #…" of any size: a multi-GPU run is priced on an 8-GPU instance (issue 10).
+    # Was "cheapest on_demand quote #…" of any size: multi-GPU runs are priced on 8-GPU instances (issue 10).
     assert data["price_source"].startswith("cheapest on_demand offer with at least 8 accelerators")
     assert data["price_offer_accelerator_count"] >= 8
     assert data["cost_usd"] > 0 and 0 < data["scaling_efficiency"] < 1

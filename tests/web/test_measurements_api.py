@@ -33,7 +33,9 @@ def test_editors_write_viewers_read(anon_client, client, db_session) -> None:
     viewer = bearer_token(db_session, add_user(db_session, "m-viewer", "viewer"))
     db_session.commit()
     as_viewer = {"Authorization": f"Bearer {viewer}"}
-    refused = anon_client.post("/api/v1/measurements", json=_training(model_id, acc_id, 1e6), headers=as_viewer)
+    refused = anon_client.post(
+        "/api/v1/measurements", json=_training(model_id, acc_id, 1e6), headers=as_viewer
+    )
     assert refused.status_code == 403
     created = client.post("/api/v1/measurements", json=_training(model_id, acc_id, 1.0e6))
     assert created.status_code == 201, created.text
