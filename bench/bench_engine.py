@@ -142,7 +142,7 @@ def bench_sweeps(accs: list[AcceleratorSpec]) -> tuple[float, float]:
     seconds = best_of(3, lambda: sweep_training(*training_args))
     ROWS.append(
         (
-            "training sweep (Llama 2 70B)",
+            "training sweep (Llama 2 70B; GPU counts × tensor 1-8 × pipeline 1-64 layouts)",
             f"{ttable.evaluated_count:,} plans in {seconds * 1e3:.0f} ms",
             f"{ttable.evaluated_count / seconds:,.0f} plans/s",
         )
