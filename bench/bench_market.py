@@ -1,6 +1,8 @@
-"""Benchmark of the price-war simulator: 10,000 paths x 36 months x 16 strategies, and a 1,000-path preview.
+"""Benchmark of the price-war simulator: 10,000 paths x 36 months x 16 strategies, a 1,000-path preview, the
+equilibrium of 7 firms and the flip analysis of the default preview.
 
-Targets (issue 4): < 1 s for the full run, < 150 ms for the preview, on the 2-core target machine.
+Targets: < 1 s for the article run, <= 0.6 s for the China run (issue 9; goal 0.3 s), < 150 ms for a
+preview, <= 50 ms for the equilibrium (7 firms), <= 2 s for the flip analysis, on the 2-core target machine.
 Each figure is the best of several runs after one warm-up (the target is wall-clock time on an idle
 machine; the load average is printed because other processes on a shared box inflate it); the whole run is
 timed: sampling, the month loop and every percentile band. Run: `.venv/bin/python bench/bench_market.py`.
@@ -17,7 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine.market import Preset, Rival, Scenario, Strategy, preset_from_dict, run_simulation
+from app.engine.market import (
+    Preset,
+    Rival,
+    Scenario,
+    Strategy,
+    baseline_strategy,
+    preset_from_dict,
+    run_simulation,
+)
+from app.engine.market.equilibrium import equilibrium
+from app.engine.market.flips import flip_thresholds
 
 PRESETS = Path(__file__).resolve().parents[1] / "app" / "data" / "presets"
 
@@ -82,7 +94,7 @@ def main() -> None:
             china36,
             sixteen(china36),
             10_000,
-            1.0,
+            0.6,
         ),
         ("China May 2024, preview 1,000 paths", china36, sixteen(china36), 1_000, 0.150),
         (
@@ -101,6 +113,32 @@ def main() -> None:
             "" if target == float("inf") else ("  OK" if wall < target else f"  SLOW (target {target:.3f} s)")
         )
         print(f"{label:72s} wall {wall * 1000:7.1f} ms  cpu {cpu * 1000:7.1f} ms{verdict}")
+    analysis_cases(china.scenario)
+
+
+def best_of(fn: object, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def analysis_cases(china: Scenario) -> None:
+    """The equilibrium (7 firms) and the flip analysis (the explorer's: 300 paths, 6 bisection steps)."""
+    cost = china.firm.unit_cost_usd_per_million_tokens
+    equilibrium(china, cost)  # warm-up
+    wall = best_of(lambda: equilibrium(china, cost), 20)
+    verdict = "  OK" if wall <= 0.050 else "  SLOW (target 0.050 s)"
+    print(f"{'equilibrium, China preset (7 firms), month 1':72s} wall {wall * 1000:7.1f} ms{verdict}")
+    strategy = baseline_strategy(china)
+    wall = best_of(
+        lambda: flip_thresholds(china, strategy, np.random.default_rng(0), paths_count=300, steps=6), 2
+    )
+    verdict = "  OK" if wall <= 2.0 else "  SLOW (target 2 s)"
+    label = "what flips the answer, China preset (300 paths, 6 steps)"
+    print(f"{label:72s} wall {wall * 1000:7.1f} ms{verdict}")
 
 
 if __name__ == "__main__":

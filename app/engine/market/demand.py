@@ -138,15 +138,18 @@ def best_response_price(
     others_weight: np.ndarray,
     kappa: np.ndarray,
     deflator: float,
+    start: np.ndarray | None = None,
+    steps: int = NEWTON_STEPS,
 ) -> np.ndarray:
     """The price maximising (p - c) Q(p) s(p) against the other firms' logit weights (exp of their
     utilities, same scale as exp(a_own)): the root of p = c + D / (alpha (1 - (1 - kappa) s(p))), found by
-    Newton's method (the left side minus the right is increasing in p, so the root is unique)."""
+    Newton's method (the left side minus the right is increasing in p, so the root is unique). `start`, a
+    nearby root (last month's), lets fewer steps reach the same precision."""
     unit = deflator / alpha  # D / alpha: the markup of a firm too small to move the market
-    p = cost + unit
+    p = cost + unit if start is None else np.maximum(start, cost + unit)
     one_minus_kappa = 1.0 - kappa
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        for _ in range(NEWTON_STEPS):
+        for _ in range(steps):
             w = np.exp(a_own - p / unit)
             s = w / (w + others_weight)
             s = np.where(np.isfinite(s), s, 1.0)

@@ -57,6 +57,7 @@ _MARGIN_CLIP = -10.0  # gross margin fraction is clipped below at -1,000 % (a pr
 # over the first paths only: paths are independent draws, and sorting 2 + R more series over all paths
 # every month would cost a third more time on the 10,000-path runs for a display series.
 SHARE_SAMPLE_PATHS = 2_000
+WARM_STEPS = 4  # Newton steps for our best response from last month's (the first month takes 8)
 
 
 def capacity_million_tokens_per_month(scenario: Scenario, strategies: tuple[Strategy, ...]) -> np.ndarray:
@@ -260,6 +261,7 @@ class _State:
     w_r: list[np.ndarray]  # rivals' logit weights at this month's prices (last month's before _demand)
     den: np.ndarray  # sum of every weight at this month's prices
     volume_x: np.ndarray | float = 1.0  # X
+    best: np.ndarray | None = None  # our best-response price last month (a warm start for this month's)
     market: np.ndarray = field(default_factory=lambda: np.zeros(1))  # M(t), (P,)
     # the month's values, set by the steps
     years: float = 0.0
@@ -450,7 +452,14 @@ def _set_prices(g: _Group, st: _State, t: int) -> None:
     elif policy.rule == "floor":
         price = floor
     elif policy.rule == "best_response":  # a damped step toward the best response to this month's prices
-        best = best_response_price(st.unit_cost, g.alpha_us, g.a_us, st.rivals_w, g.kappa, trend)
+        best = (
+            best_response_price(
+                st.unit_cost, g.alpha_us, g.a_us, st.rivals_w, g.kappa, trend, start=st.best, steps=WARM_STEPS
+            )
+            if st.best is not None
+            else best_response_price(st.unit_cost, g.alpha_us, g.a_us, st.rivals_w, g.kappa, trend)
+        )
+        st.best = best
         price = np.maximum(prev_price + policy.best_response_damping_fraction * (best - prev_price), floor)
     elif not n_r:  # nobody to react to: keep today's price, never below the floor
         price = np.maximum(p0, floor)
