@@ -285,8 +285,12 @@ def test_bad_bodies_are_422_before_anything_is_queued(env: Env, body: dict[str, 
 def test_service_level_errors_are_422_or_404_before_queueing(env: Env) -> None:
     unknown = env.editor.post("/api/v1/jobs", json={"kind": "simulation", "params": {"scenario_id": 999_999}})
     assert unknown.status_code == 404
-    report = env.editor.post("/api/v1/jobs", json={"kind": "report", "params": {}})
-    assert report.status_code == 422 and "report" in report.text
+    report = env.editor.post("/api/v1/jobs", json={"kind": "report", "params": {"run_id": 999_999}})
+    assert report.status_code == 404
+    bad_format = env.editor.post(
+        "/api/v1/jobs", json={"kind": "report", "params": {"run_id": 1, "format": "docx"}}
+    )
+    assert bad_format.status_code == 422 and "format" in bad_format.text
     assert env.editor.get("/api/v1/jobs").json()["total"] == 0
 
 
@@ -310,3 +314,25 @@ def test_roles_owners_and_the_per_user_cap(env: Env) -> None:
     # a cancelled job no longer counts against the cap
     assert env.editor.post("/api/v1/jobs", json=simulation(1_000)).status_code == 202
     assert env.editor.get("/api/v1/jobs?status=cancelled").json()["total"] == 1
+
+
+def test_a_report_job_renders_the_board_pack_of_a_stored_run(env: Env) -> None:
+    """HTML here; the PDF is the same pack through WeasyPrint (slow): tests/web/test_board_pack.py."""
+    fmt = "html"
+    stored = env.editor.post("/api/v1/simulations", json={"inputs": CHINA, "paths_count": 300})
+    assert stored.status_code == 201, stored.text
+    run_id = stored.json()["id"]
+    job = env.viewer.post(
+        "/api/v1/jobs", json={"kind": "report", "params": {"run_id": run_id, "format": fmt}}
+    )
+    assert job.status_code == 202, job.text
+    assert env.viewer.get(f"/api/v1/jobs/{job.json()['id']}/output").status_code == 404  # not finished yet
+    with serve_embedded(env.runtime):
+        final = env.wait(env.viewer, job.json()["id"], timeout_s=180)[-1]
+    assert final["status"] == "succeeded", final
+    assert final["result"]["run_id"] == run_id and final["result"]["size_bytes"] > 1000
+    document = env.viewer.get(final["result"]["download"])
+    assert document.status_code == 200
+    assert f"run-{run_id}-board-pack.{fmt}" in document.headers["content-disposition"]
+    assert document.headers["content-type"].startswith("text/html") and b"<html" in document.content[:500]
+    assert env.editor.get(final["result"]["download"]).status_code == 404  # someone else's job

@@ -118,6 +118,17 @@ def cancel(session: Session, job_id: int, owner: Owner) -> dict[str, Any]:
     return view(job, with_result=True)
 
 
+def output(session: Session, job_id: int, owner: Owner) -> tuple[bytes, str, str]:
+    """A finished report job's document: (bytes, media type, file name)."""
+    job = _visible(session, job_id, owner)
+    if job.kind != "report" or job.status != "succeeded" or not isinstance(job.result, dict):
+        raise NotFoundError(f"job {job_id} has no document (a report job has one once it has succeeded)")
+    data = session.scalar(select(JobChunk.data).where(JobChunk.job_id == job.id, JobChunk.chunk_index == 0))
+    if data is None:
+        raise NotFoundError(f"job {job_id}'s document is no longer stored")
+    return data, str(job.result["media_type"]), str(job.result["filename"])
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -156,6 +167,8 @@ def title(job: Job) -> str:
         return "Tornado" + (f": scenario {params['scenario_id']}" if params.get("scenario_id") else "")
     if job.kind == "sweep":
         return f"Sweep: {params.get('kind', '')}"
+    if job.kind == "report":
+        return f"Board pack of run {params.get('run_id')} ({str(params.get('format', 'pdf')).upper()})"
     if job.kind == "import":
         return "Price-quote import" + (" (dry run)" if params.get("dry_run", True) else "")
     return job.kind.title()

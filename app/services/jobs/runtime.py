@@ -169,8 +169,53 @@ class JobRuntime:
             self._guard(job_id, lambda: self._plan_simulation(job_id, params))
         elif kind in ("tornado", "sweep", "import"):
             self._guard(job_id, lambda: self._run_whole(job_id, kind, params, owner))
+        elif kind == "report":
+            self._guard(job_id, lambda: self._run_report(job_id, params))
         else:
             self._fail(job_id, f"{kind} jobs are not available in this version")
+
+    def _run_report(self, job_id: int, params: dict[str, Any]) -> None:
+        """The board pack (services.reports, as GET /runs/{id}/report.pdf); the document is kept as the
+        job's single output part and served by GET /api/v1/jobs/{id}/output."""
+        from app.services import reports
+
+        run_id, fmt = int(params["run_id"]), params.get("format", "pdf")
+        currency, strategy = params.get("currency", "USD"), params.get("strategy")
+        with self.track(job_id, None) as item, self.read() as s:
+            if fmt == "html":
+                data = reports.render_run_report_html(s, run_id, currency, strategy).encode("utf-8")
+                media_type = "text/html; charset=utf-8"
+            else:
+                data = reports.render_run_report_pdf(s, run_id, currency, strategy)
+                media_type = "application/pdf"
+            s.rollback()
+            if item.cancelled.is_set():
+                return
+        with self.write.begin() as s:
+            self._succeed(
+                s,
+                job_id,
+                result={
+                    "run_id": run_id,
+                    "format": fmt,
+                    "media_type": media_type,
+                    "size_bytes": len(data),
+                    "filename": f"run-{run_id}-board-pack.{fmt}",
+                    "download": f"/api/v1/jobs/{job_id}/output",
+                },
+            )
+            s.execute(delete(JobChunk).where(JobChunk.job_id == job_id))
+            s.add(
+                JobChunk(
+                    job_id=job_id,
+                    chunk_index=0,
+                    first_path=0,
+                    paths_count=0,
+                    status="done",
+                    attempts=1,
+                    data=data,
+                )
+            )
 
     def _plan_simulation(self, job_id: int, params: dict[str, Any]) -> None:
         with self.track(job_id, None), self.read() as s:

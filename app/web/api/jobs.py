@@ -9,6 +9,9 @@ job is queued (a bad body is a 422 naming `params.<field>`, never a failed job l
 | `tornado`    | `POST /api/v1/simulations/tornado`  | viewer |
 | `sweep`      | `POST /api/v1/estimates/sweep`      | viewer |
 | `import`     | `POST /api/v1/price-quotes/import`  | editor (`{"csv": "...", "dry_run": true}`) |
+| `report`     | `GET /runs/{id}/report.pdf`         | viewer (`{"run_id": 7, "format": "pdf"}`) |
+
+A report job's document is served by `GET /api/v1/jobs/{id}/output` once it has succeeded.
 
 Jobs belong to a signed-in user (session or API token); admins see and cancel everyone's.
 """
@@ -17,13 +20,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
+from app.db.models import SimulationRun
+from app.services import crud, simulations
 from app.services import jobs as job_service
-from app.services import simulations
-from app.services.errors import ValidationFailed
 from app.services.jobs import records
 from app.web.api.estimates import SweepRequest
 from app.web.api.simulations import SimulationRequest
@@ -42,7 +45,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERRORS, dependencies=[require_role("viewer")])
 
 Kind = Literal["simulation", "tornado", "sweep", "import", "report"]
-ROLE_OF_KIND = {"simulation": "editor", "tornado": "viewer", "sweep": "viewer", "import": "editor"}
+ROLE_OF_KIND = {
+    "simulation": "editor",
+    "tornado": "viewer",
+    "sweep": "viewer",
+    "import": "editor",
+    "report": "viewer",
+}
+
+
+class ReportParams(StrictModel):
+    """The board pack of a stored run, as GET /runs/{id}/report.html or .pdf."""
+
+    run_id: RowId
+    format: Literal["pdf", "html"] = "pdf"
+    currency: Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")] = "USD"
+    strategy: Annotated[str, Field(min_length=1, max_length=120)] | None = None
 
 
 class ImportParams(StrictModel):
@@ -55,6 +73,7 @@ PARAMS_MODEL: dict[str, type[BaseModel]] = {
     "tornado": SimulationRequest,
     "sweep": SweepRequest,
     "import": ImportParams,
+    "report": ReportParams,
 }
 
 
@@ -98,10 +117,6 @@ def owner_of(principal: Principal | None) -> records.Owner:
 
 def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """The synchronous endpoint's own model; errors located under `params`."""
-    if kind == "report":
-        raise ValidationFailed(
-            "report jobs are not available yet: this version has no board-pack report service", field="kind"
-        )
     try:
         parsed = PARAMS_MODEL[kind].model_validate(params)
     except ValidationError as exc:
@@ -126,6 +141,8 @@ def submit(body: JobRequest, session: SessionDep, principal: CurrentUser) -> dic
     check_role(principal, ROLE_OF_KIND[body.kind])
     if body.kind in ("simulation", "tornado"):
         simulations.resolve(session, params)  # unknown scenario/model ids and bad inputs: 404/422 now
+    elif body.kind == "report":
+        crud.get_row(session, SimulationRun, params["run_id"])  # an unknown run: 404 now
     runtime = job_service.get_runtime()
     job = records.submit(session, owner, body.kind, params, runtime.settings.jobs_max_active_per_user)
     view = records.view(job)
@@ -150,6 +167,18 @@ def list_jobs(
 @router.get("/{job_id}", response_model=JobRead, summary="A job: status, progress, error, run_id, result")
 def read(job_id: RowId, session: SessionDep, principal: CurrentUser) -> dict[str, Any]:
     return records.get(session, job_id, owner_of(principal))
+
+
+@router.get(
+    "/{job_id}/output",
+    summary="A finished report job's document (PDF or HTML, as an attachment)",
+    responses={200: {"content": {"application/pdf": {}, "text/html": {}}}},
+)
+def output(job_id: RowId, session: SessionDep, principal: CurrentUser) -> Response:
+    data, media_type, filename = records.output(session, job_id, owner_of(principal))
+    return Response(
+        data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @router.post("/{job_id}/cancel", response_model=JobRead, summary="Cancel a queued or running job")
