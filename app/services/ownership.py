@@ -3,8 +3,10 @@ comparable rental (same accelerator, an instance with at least min(GPU count, 8)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -133,3 +135,16 @@ def estimate(session: Session, request: OwnershipRequest) -> dict[str, object]:
         ],
         "assumptions": assumptions,
     }
+
+
+def owned_usd_per_gpu_hour(
+    session: Session, accelerator_id: int, cluster: Mapping[str, Any]
+) -> tuple[float, str]:
+    """The owned cost per used GPU-hour of `cluster` (the fields of OwnershipRequest but the accelerator) on
+    this accelerator, and where it comes from: the simulator's unit-cost basis when we own the hardware."""
+    result = estimate(session, OwnershipRequest(accelerator_id=accelerator_id, **cluster))
+    usd = float(result["usd_per_gpu_hour"])  # type: ignore[arg-type]
+    return usd, (
+        f"owned: {cluster['gpu_count']} GPUs at ${cluster['purchase_usd_per_gpu']:,.0f} over "
+        f"{cluster['depreciation_years']:g} years, {cluster['utilization']:.0%} busy"
+    )

@@ -38,7 +38,7 @@ from app.engine.market import (
 )
 from app.engine.market.sampling import slot_ranges
 from app.engine.market.sensitivity import NUMERIC_INPUTS, tornado
-from app.services import crud, csv_export
+from app.services import crud, csv_export, ownership
 from app.services.errors import NotFoundError, ValidationFailed
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
@@ -109,15 +109,25 @@ def preset_of(inputs: Mapping[str, Any], *, name: str = "inline scenario", prefi
 
 
 def _cost_engine_strategies(
-    session: Session, model_id: int, accelerator_id: int, price_usd_per_gpu_hour: float | None
+    session: Session,
+    model_id: int,
+    accelerator_id: int,
+    price_usd_per_gpu_hour: float | None,
+    pricing_model: str = "on_demand",
+    owned_hardware: Mapping[str, Any] | None = None,
 ) -> tuple[tuple[Strategy, ...], list[str]]:
-    """The 16 lever combinations from the cost engine, as the simulator's Strategy (adapter)."""
+    """The 16 lever combinations from the cost engine, as the simulator's Strategy (adapter). The price per
+    GPU-hour: given, else the owned cost per used GPU-hour of `owned_hardware` (app/services/ownership.py),
+    else the cheapest quote of `pricing_model` in effect."""
     from app.engine.strategies import lever_strategies
     from app.services.estimates import accelerator_spec, model_spec, price
 
     model, training_tokens = model_spec(session, None, model_id)
     accelerator, acc_id = accelerator_spec(session, None, accelerator_id, None)
-    usd, price_source = price(session, price_usd_per_gpu_hour, acc_id, "on_demand")
+    if price_usd_per_gpu_hour is None and owned_hardware is not None:
+        usd, price_source = ownership.owned_usd_per_gpu_hour(session, acc_id, owned_hardware)
+    else:
+        usd, price_source = price(session, price_usd_per_gpu_hour, acc_id, pricing_model)
     if usd is None:
         raise ValidationFailed(
             f"no price for the accelerator ({price_source})", field="price_usd_per_gpu_hour"
@@ -203,7 +213,12 @@ def resolve(session: Session, request: Mapping[str, Any]) -> Resolved:
         and _cost_engine_available()
     ):
         strategies, notes = _cost_engine_strategies(
-            session, model_id, accelerator_id, request.get("price_usd_per_gpu_hour")
+            session,
+            model_id,
+            accelerator_id,
+            request.get("price_usd_per_gpu_hour"),
+            request.get("pricing_model") or "on_demand",
+            request.get("owned_hardware"),
         )
         source = "cost engine"
         # Our firm's own unit cost becomes the cost engine's baseline figure (the preset's is a default).

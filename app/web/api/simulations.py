@@ -14,7 +14,7 @@ from app.services import simulations
 from app.web.auth import require_role
 from app.web.deps import SessionDep, reads_first
 from app.web.heavy import HeavyWork
-from app.web.schemas import ErrorDetail, RowId, StrictModel
+from app.web.schemas import ErrorDetail, PricingModel, RowId, StrictModel
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorDetail, "description": "Not signed in"},
@@ -52,6 +52,21 @@ class TornadoInput(StrictModel):
     paths_count: Annotated[int, Field(ge=1, le=10_000)] = 500
 
 
+class OwnedHardwareInput(StrictModel):
+    """The cluster behind our unit cost when we own it (the accelerator is the request's accelerator_id)."""
+
+    gpu_count: Annotated[int, Field(gt=0, le=1_000_000)]
+    purchase_usd_per_gpu: Annotated[float, Field(gt=0, le=10_000_000)]
+    depreciation_years: Annotated[float, Field(gt=0, le=30)]
+    power_usd_per_kwh: Annotated[float, Field(ge=0, le=10)]
+    pue: Annotated[float, Field(ge=1, le=5)]
+    utilization: Annotated[float, Field(gt=0, le=1)]
+    server_overhead_fraction: Annotated[float, Field(ge=0, le=10)] | None = None
+    colocation_usd_per_kw_month: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    staff_usd_per_year: Annotated[float, Field(ge=0, le=1e10)] | None = None
+    financing_rate_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
 class SimulationRequest(StrictModel):
     scenario_id: RowId | None = Field(
         default=None, description="A stored scenario (its inputs are a preset document)"
@@ -72,7 +87,15 @@ class SimulationRequest(StrictModel):
         default=None, description="Accelerator for the cost engine's strategies"
     )
     price_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=10_000)] | None = Field(
-        default=None, description="Default: the cheapest on-demand quote in effect for the accelerator"
+        default=None, description="Default: the cheapest quote in effect for the accelerator (pricing_model)"
+    )
+    pricing_model: PricingModel = Field(
+        default="on_demand", description="Which quotes the default price comes from (reserved, spot, …)"
+    )
+    owned_hardware: OwnedHardwareInput | None = Field(
+        default=None,
+        description="Price the cost engine's strategies at the owned cost per used GPU-hour of this cluster "
+        "(POST /estimates/ownership) instead of a rental",
     )
     use_cost_engine: bool = True
     paths_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
@@ -119,7 +142,8 @@ class StrategyResultRead(BaseModel):
     closed_forms: dict[str, ClosedFormRead] = Field(
         default_factory=dict,
         description="margin_fraction, match_cut_fraction, required_volume_uplift_fraction x/(m-x), "
-        "breakeven_volume_million_tokens_per_month F/(p-c), lerner_price_usd_per_million_tokens c e/(1+e), "
+        "breakeven_volume_million_tokens_per_month F/(p-c), profit_max_price_usd_per_million_tokens (the "
+        "simulator's own profit-maximising price against the rivals' month-1 prices), "
         "payback_months, at today's price and volume",
     )
     unit_cost_usd_per_million_tokens: float
