@@ -2,7 +2,7 @@
 
 Pure numpy + standard library: frozen dataclasses in, dataclasses/arrays out; no I/O, no clock, no web or
 database imports (tests/engine/test_engine_purity.py guards this). Formulas and sources:
-shared/guides/COST-MODEL.md; every function states its own.
+docs/methodology/cost-model.md; every function states its own.
 
 Modules: hardware (accelerators, precisions), architecture (ModelSpec, PRESETS), formulas (the shared
 array formulas), training, parallelism (distributed lever), precision (mixed-precision lever), finetune

@@ -295,7 +295,8 @@ _PRESET_LIST: tuple[ModelPreset, ...] = (
         training_tokens=1.281e6 * 90,
         source="He et al. 2016, 'Deep Residual Learning' (Table 1: 3.8e9 multiply-adds); torchvision weights "
         "card (4.09 GFLOPS, 25.6M parameters)",
-        notes="flops_per_unit 4.1e9 per 224x224 forward pass as in COST-MODEL.md; the figure is commonly "
+        notes="flops_per_unit 4.1e9 per 224x224 forward pass as in docs/methodology/cost-model.md "
+        "('Beyond language models'); the figure is commonly "
         "counted in multiply-adds, so true FLOPs may be up to 2x higher. bytes_per_unit: one fp32 input "
         "image. training_tokens = images seen: ImageNet-1k 1.281M images x 90 epochs.",
     ),

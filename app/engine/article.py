@@ -1,6 +1,6 @@
 """The seed article's four cost formulas, exactly as written, and what the physical model says beside them.
 
-Article: shared/seed/000_be83a90fbadcfea1.txt (summary in COST-MODEL.md, "The seed article's formulas").
+Article: docs/article.md (summary in docs/methodology/cost-model.md, "The seed article's formulas").
 Its worked example: W = n×G = 10 and with compression n×G/√n = √10 ≈ 3.162; C = α_p×size + α_t×iterations =
 110 (sic: with its α_t = 0.1 the formula gives 200; 110 needs α_t = 0.01 — both are reported);
 C_q = C_f + α_q×error = 1010; C_m = β16×ops16 + β32×ops32 = 6.5e10. Its reported results on ResNet-50

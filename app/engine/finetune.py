@@ -2,8 +2,8 @@
 
 Full fine-tuning costs 6·N·D_ft FLOPs; LoRA ≈ 4·N·D_ft (the frozen base still runs the forward pass and the
 activation-gradient half of the backward; weight gradients exist only for the adapters), with optimizer
-state for the adapters only (Hu et al. 2021; COST-MODEL §6). The base costs nothing (open weights), a
-licence, or a share of one's own pre-training.
+state for the adapters only (Hu et al. 2021; docs/methodology/cost-model.md §6). The base costs nothing
+(open weights), a licence, or a share of one's own pre-training.
 """
 
 from __future__ import annotations

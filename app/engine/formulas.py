@@ -1,8 +1,8 @@
 """The formulas, once. Every function works on floats and on numpy arrays (broadcasting), so the scalar
 estimates and the vectorised sweeps call the same code and cannot disagree.
 
-Sources: COST-MODEL.md (Kaplan et al. 2020; Narayanan et al. 2021; Korthikanti et al. 2022; Rajbhandari et al.
-2020 (ZeRO); Epoch AI). Numbers in: FLOPs, bytes, seconds, TFLOP/s, TB/s, GB/s, USD.
+Sources: docs/methodology/cost-model.md (Kaplan et al. 2020; Narayanan et al. 2021; Korthikanti et al. 2022;
+Rajbhandari et al. 2020 (ZeRO); Epoch AI). Numbers in: FLOPs, bytes, seconds, TFLOP/s, TB/s, GB/s, USD.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def recomputation_flops_factor(mode: str, sequence_length: float | None, hidden_
 
 def mixed_precision_peak_tflops(peak_half_tflops: F, peak_full_tflops: F, half_fraction: F) -> F:
     """Effective peak when a fraction f of the operations runs at the half-precision peak and 1−f at full
-    precision: 1 / (f/peak_half + (1−f)/peak_full) (COST-MODEL §5)."""
+    precision: 1 / (f/peak_half + (1−f)/peak_full) (docs/methodology/cost-model.md §5)."""
     return 1.0 / (half_fraction / peak_half_tflops + (1.0 - half_fraction) / peak_full_tflops)
 
 
@@ -72,7 +72,7 @@ def cost_usd(gpu_hours: F, price_usd_per_gpu_hour: F) -> F:
 
 
 def energy_kwh(gpu_hours: F, board_power_w: F, power_utilization_fraction: F, pue: F) -> F:
-    """E = GPU-hours × board power × utilisation × PUE (COST-MODEL §7), in kWh."""
+    """E = GPU-hours × board power × utilisation × PUE (docs/methodology/cost-model.md §7), in kWh."""
     return gpu_hours * board_power_w / 1000.0 * power_utilization_fraction * pue
 
 
@@ -199,7 +199,7 @@ def serving_step(
 
     memory time = (weights read + KV/unit bytes) / (bandwidth · efficiency); compute time =
     flops_per_unit·b / (GPUs · peak · efficiency); step = max(memory, compute) + communication
-    (COST-MODEL §11).
+    (docs/methodology/cost-model.md §11).
     """
     memory_s = (weight_bytes_read_per_gpu + per_unit_bytes_per_gpu) / (
         memory_bandwidth_tb_s * TERA * memory_efficiency_fraction
@@ -225,7 +225,7 @@ def prefill_s(
     memory_efficiency_fraction: F,
 ) -> F:
     """Prefill ≈ 2·N·b·P / (GPUs · peak · efficiency), "
-    "never below one read of the weights (COST-MODEL §10)."""
+    "never below one read of the weights (docs/methodology/cost-model.md §10)."""
     compute = (
         forward_flops_per_token
         * batch_size
@@ -239,7 +239,7 @@ def prefill_s(
 def cost_usd_per_million(
     price_usd_per_gpu_hour: F, gpus_per_replica: F, units_per_s: F, utilization_fraction: F
 ) -> F:
-    """$/GPU-hour × GPUs / (3600 × units/s × utilisation) × 1e6 (COST-MODEL §12)."""
+    """$/GPU-hour × GPUs / (3600 × units/s × utilisation) × 1e6 (docs/methodology/cost-model.md §12)."""
     return (
         price_usd_per_gpu_hour
         * gpus_per_replica

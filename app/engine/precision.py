@@ -1,5 +1,6 @@
 """Mixed-precision lever: the time of a fraction f of operations in half precision, and fp32/tf32/bf16/fp8
-side by side (COST-MODEL §5: time = ops · (f/peak_half + (1−f)/peak_fp32) / efficiency)."""
+side by side (docs/methodology/cost-model.md §5:
+time = ops · (f/peak_half + (1−f)/peak_fp32) / efficiency)."""
 
 from __future__ import annotations
 

@@ -610,6 +610,6 @@ def compute_bound_batch_size(
     accelerator: AcceleratorSpec, weight_precision: str, activation_precision: str
 ) -> float:
     """Batch where a dense decode step turns compute-bound, ignoring KV reads and efficiencies:
-    peak · bytes_per_weight / (2 · bandwidth) (COST-MODEL §11; ≈295 on H100 in BF16)."""
+    peak · bytes_per_weight / (2 · bandwidth) (docs/methodology/cost-model.md §11; ≈295 on H100 in BF16)."""
     peak = accelerator.peak_tflops_for(activation_precision) * fx.TERA
     return peak * bytes_per_value(weight_precision) / (2.0 * accelerator.memory_bandwidth_tb_s * fx.TERA)

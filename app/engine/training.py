@@ -201,8 +201,9 @@ def _fallback_precision(precision: str) -> str:
 def effective_peak_tflops(
     accelerator: AcceleratorSpec, precision: str, half_precision_fraction: float | None
 ) -> float:
-    """Peak of `precision` for a fraction f of operations, the next precision up for 1−f (COST-MODEL §5):
-    bf16/fp16 mix with fp32, fp8 with bf16 (fp16 where the part has no bf16)."""
+    """Peak of `precision` for a fraction f of operations, the next precision up for 1−f
+    (docs/methodology/cost-model.md §5): bf16/fp16 mix with fp32, fp8 with bf16 (fp16 where the part has
+    no bf16)."""
     peak = accelerator.peak_tflops_for(precision)
     if precision in ("fp32", "tf32") or half_precision_fraction is None or half_precision_fraction >= 1.0:
         return peak
@@ -497,8 +498,8 @@ def _cached_mfu_default(generation: str, cls: str) -> MfuDefault:
 
 
 def estimate_training(plan: TrainingPlan) -> TrainingEstimate:
-    """Everything COST-MODEL §1-7 says about one training run, on a parallel layout. Sources in formulas.py,
-    parallelism.py and published_runs.py."""
+    """Everything docs/methodology/cost-model.md §1-7 says about one training run, on a parallel layout.
+    Sources in formulas.py, parallelism.py and published_runs.py."""
     model, acc = plan.model, plan.accelerator
     assumptions: list[str] = []
     model_flops = float(

@@ -24,7 +24,7 @@ ACTOR_KEY = "pricewar_actor"
 HIDDEN_COLUMNS = frozenset({"password_hash", "token_hash", "id_hash", "csrf_token"})
 IGNORED_IN_DIFF = frozenset({"updated_at", "version", "created_at"})
 
-# Units read off the end of a column name (STYLE.md: units live in names).
+# Units read off the end of a column name (README.md: every quantity carries its unit in its name).
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("usd_per_accelerator_hour", "USD/accelerator-h"),
     ("usd_per_hour", "USD/h"),

@@ -1,4 +1,5 @@
-"""Load the shipped reference data (app/data/reference, copied from shared/reference-data) idempotently.
+"""Load the shipped reference data (app/data/reference; its README says where each file comes from)
+idempotently.
 
 Each table is loaded only when it holds no reference rows yet, matched by natural key, so running the seed
 twice changes nothing and a user's own edits are never overwritten. Rows that cannot be loaded are reported
@@ -268,9 +269,8 @@ def _seed_capability_scores(session: Session, report: SeedReport) -> None:
         if found is None:
             continue
         row.capability_score = float(found["score"])
-        row.capability_source = (
-            f"{found['benchmark']}: {found['source']} [{found['verification']}]"
-            + (f"; {found['notes']}" if found["notes"] else "")
+        row.capability_source = f"{found['benchmark']}: {found['source']} [{found['verification']}]" + (
+            f"; {found['notes']}" if found["notes"] else ""
         )
         report.added["capability scores"] = report.added.get("capability scores", 0) + 1
 

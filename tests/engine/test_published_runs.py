@@ -1,4 +1,5 @@
-"""Published figures (COST-MODEL.md, 'Published figures to test against'), with the stated tolerances."""
+"""Published figures (docs/methodology/cost-model.md, 'Published figures the engine is tested against'),
+with the stated tolerances."""
 
 from numpy.testing import assert_allclose
 

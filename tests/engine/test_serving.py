@@ -1,4 +1,4 @@
-"""Serving estimate and the quantization lever (COST-MODEL §8-14)."""
+"""Serving estimate and the quantization lever (docs/methodology/cost-model.md §8-14)."""
 
 from dataclasses import replace
 

@@ -37,7 +37,7 @@ router = APIRouter()
 
 
 def published_checks() -> list[PublishedCheck]:
-    """COST-MODEL.md 'Published figures to test against', run through the engine."""
+    """docs/methodology/cost-model.md, 'Published figures the engine is tested against', computed."""
 
     def plan(model: ModelSpec, tokens: float, gpus: int, **kw: Any) -> TrainingPlan:
         return TrainingPlan(

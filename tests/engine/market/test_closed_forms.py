@@ -1,4 +1,4 @@
-"""The closed-form checks of MARKET-MODEL.md items 2-5."""
+"""The closed forms in docs/methodology/market-model.md, 'Pricing rules': uplift, break-even, payback."""
 
 import math
 
