@@ -129,3 +129,9 @@ def test_explorer_finds_what_flips_the_answer_on_request(client) -> None:
     html = client.get(f"/explorer?scenario={_china_id(client)}&flips=1").text
     assert "What flips the answer" in html
     assert "never, within its range" in html or "survival falls below" in html
+
+
+def test_overview_says_what_flips_the_answer(client) -> None:
+    html = client.get("/", headers={"accept": "text/html"}).text
+    assert 'id="overview-flips"' in html and "What flips the answer" in html
+    assert "flips=1" in html

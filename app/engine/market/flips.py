@@ -10,6 +10,7 @@ answer").
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.market.errors import ScenarioError
-from app.engine.market.sampling import draw_uniforms, sample_inputs, slot_ranges
+from app.engine.market.sampling import PathInputs, draw_uniforms, sample_inputs, slot_ranges
 from app.engine.market.scenario import Range, Scenario, Strategy
 from app.engine.market.sensitivity import NUMERIC_INPUTS, with_input
 from app.engine.market.simulation import simulate
@@ -86,6 +87,43 @@ def _candidates(scenario: Scenario) -> list[tuple[str, float, float, float, bool
     return out
 
 
+MAX_BATCH_PATHS = 20_000  # paths simulated together when variants are stacked
+
+
+def _stack(parts: list[PathInputs]) -> PathInputs:
+    return PathInputs(
+        **{
+            f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0)
+            for f in dataclasses.fields(PathInputs)
+        }
+    )
+
+
+def _batched_survival(
+    scenario: Scenario, strategy: Strategy, uniforms: np.ndarray, variants: list[tuple[str, float]]
+) -> list[float | None]:
+    """P(survive) with each (input, value) pinned, every variant on the same uniforms. Variants of per-path
+    inputs are stacked as extra paths of one simulation (paths never interact, so this is exact and saves the
+    per-run overhead); None for a value the scenario refuses."""
+    n = uniforms.shape[0]
+    out: list[float | None] = [None] * len(variants)
+    parts: list[tuple[int, PathInputs]] = []
+    for k, (name, value) in enumerate(variants):
+        try:
+            parts.append((k, sample_inputs(with_input(scenario, name, Range.fixed(value)), uniforms)))
+        except ScenarioError:
+            continue
+    per_call = max(1, MAX_BATCH_PATHS // n)
+    for start in range(0, len(parts), per_call):
+        chunk = parts[start : start + per_call]
+        result = simulate(scenario, (strategy,), _stack([p for _, p in chunk]), keep_cash_paths=True)
+        assert result.cash_paths_usd is not None
+        alive = (result.cash_paths_usd[0] >= 0.0).all(axis=0)  # (paths,)
+        for i, (k, _) in enumerate(chunk):
+            out[k] = float(alive[i * n : (i + 1) * n].mean())
+    return out
+
+
 def flip_thresholds(
     scenario: Scenario,
     strategy: Strategy,
@@ -96,6 +134,8 @@ def flip_thresholds(
     steps: int = 8,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlipAnalysis:
+    """Ranges are searched all at once (each bisection step is one stacked simulation); plain numbers (cash,
+    fixed costs, volume) change the scenario itself and are searched one run at a time."""
     if not 0 < level < 1:
         raise ScenarioError("level_fraction", f"must be between 0 and 1, got {level}")
     if not 1 <= paths_count <= 100_000:
@@ -108,11 +148,50 @@ def flip_thresholds(
 
     headline = survival(scenario)
     candidates = _candidates(scenario)
-    flips = []
-    for k, (name, now, low, high, is_range) in enumerate(candidates):
+    total_steps = 2 + steps
+    done = 0
 
-        def at(value: float, name: str = name, is_range: bool = is_range) -> float:
-            return survival(with_input(scenario, name, Range.fixed(value) if is_range else value))
+    # ranges: ends first, then the bisection of every input that crosses, each round one stacked run
+    ranged = [c for c in candidates if c[4]]
+    ends = _batched_survival(
+        scenario, strategy, uniforms, [(c[0], c[2]) for c in ranged] + [(c[0], c[3]) for c in ranged]
+    )
+    state = {}
+    for i, (name, now, low, high, _) in enumerate(ranged):
+        s_low, s_high = ends[i], ends[len(ranged) + i]
+        if s_low is None or s_high is None:
+            continue
+        state[name] = [now, low, high, s_low, s_high, low, high, s_low]  # ..., a, b, s_a
+    crossing = [n for n, v in state.items() if (v[3] < level) != (v[4] < level)]
+    for _ in range(steps):
+        if not crossing:
+            break
+        mids = [(n, 0.5 * (state[n][5] + state[n][6])) for n in crossing]
+        values = _batched_survival(scenario, strategy, uniforms, mids)
+        for (n, mid), s_mid in zip(mids, values, strict=True):
+            v = state[n]
+            if s_mid is None:
+                continue
+            if (s_mid < level) == (v[7] < level):
+                v[5], v[7] = mid, s_mid
+            else:
+                v[6] = mid
+        done += 1
+        if progress is not None:
+            progress(done, total_steps + len(candidates) - len(ranged))
+    flips = []
+    for name, (now, low, high, s_low, s_high, a, b, _s_a) in state.items():
+        if name in crossing:
+            side = "above" if s_high < level else "below"
+            flips.append(Flip(name, now, low, high, s_low, s_high, 0.5 * (a + b), side))
+        else:
+            flips.append(Flip(name, now, low, high, s_low, s_high, None, None))
+
+    # plain numbers: one run per value
+    for name, now, low, high, _ in (c for c in candidates if not c[4]):
+
+        def at(value: float, name: str = name) -> float:
+            return survival(with_input(scenario, name, value))
 
         try:
             s_low, s_high = at(low), at(high)
@@ -129,11 +208,12 @@ def flip_thresholds(
                         b = mid
                 threshold = 0.5 * (a + b)
                 side = "above" if s_high < level else "below"
-        except ScenarioError:  # a pinned value the scenario refuses (e.g. kappa > 1): leave it out
+        except ScenarioError:
             continue
         finally:
+            done += 1
             if progress is not None:
-                progress(k + 1, len(candidates))
+                progress(done, total_steps + len(candidates) - len(ranged))
         flips.append(Flip(name, now, low, high, s_low, s_high, threshold, side))
     flips.sort(key=lambda f: (f.distance, f.input))
     return FlipAnalysis(strategy.name, level, headline, paths_count, tuple(flips))

@@ -1,5 +1,6 @@
 """The Overview's headline for the chosen scenario: our price floor against the market over time, survival
-probability per strategy and runway, from the same simulation the explorer shows.
+probability per strategy and runway, from the same simulation the explorer shows, and what flips the answer
+(the three input thresholds closest to today's values).
 
 The headline is cached per worker (the simulation and its charts are deterministic: the scenario's inputs
 carry the seed and the path count is fixed), keyed by the scenario row's id, version and updated_at and,
@@ -64,7 +65,7 @@ def cache_key(session: Session, base: Any) -> tuple[Any, ...]:
 def _compute(session: Session, scenario_id: int) -> dict[str, Any] | None:
     from app.web.pages.explorer import compute  # the explorer owns the scenario → simulation mapping
 
-    ctx = compute(session, {"scenario": str(scenario_id)})
+    ctx = compute(session, {"scenario": str(scenario_id), "flips": "1"})  # + what flips the answer
     if ctx.get("base") is None or ctx["errors"] or "charts" not in ctx:
         return None
     charts = {c.key: c for c in ctx["charts"]}
@@ -75,6 +76,8 @@ def _compute(session: Session, scenario_id: int) -> dict[str, Any] | None:
         "charts": [charts["price-timeline"], charts["survival"]],
         "chart_html": [chart_html(charts["price-timeline"]), chart_html(charts["survival"])],
         "explorer_url": ctx["url"] if "scenario=" in ctx["url"] else f"/explorer?scenario={ctx['base'].id}",
+        "flip_sentences": ctx.get("flip_sentences") or [],
+        "flips_summary": ctx["flips_chart"].summary if ctx.get("flips_chart") else "",
     }
 
 
