@@ -46,7 +46,20 @@ class Base(DeclarativeBase):
 
 
 class TimestampedVersioned:
-    """Mixin: integer id, created/updated timestamps (UTC, tz-aware) and an optimistic-lock version."""
+    """Mixin: integer id, created/updated timestamps (UTC, tz-aware) and an optimistic-lock version.
+
+    The cache invariant. Each worker process caches deterministic page computations
+    (app/web/pages/page_cache.py), keyed by a *stamp* of the tables they read, and serves a cached value
+    while the stamp is unchanged. So every write must change the stamp:
+    - tables in app/db/stats.py TRACKED_TABLES (all the page caches read today) stamp with `table_stats`
+      (row count, revision), changed by database triggers on every INSERT, UPDATE, DELETE (migration 0006):
+      ORM flushes, bulk `session.execute(update(...))`, imports and raw SQL alike;
+    - any other table stamps with (row count, sum of `version`, latest `updated_at`). `version` is bumped by
+      the ORM unit of work only: a bulk UPDATE is allowed and leaves it alone, and is seen through
+      `updated_at`, which a Core UPDATE sets by its `onupdate` (unless the statement sets `updated_at`).
+    A new cached page over another table: add the table to TRACKED_TABLES (and its triggers), or write to it
+    only through the ORM. tests/services/test_cache_invariant.py checks both paths on both backends.
+    """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(
