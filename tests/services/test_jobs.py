@@ -336,3 +336,49 @@ def test_a_report_job_renders_the_board_pack_of_a_stored_run(env: Env) -> None:
     assert f"run-{run_id}-board-pack.{fmt}" in document.headers["content-disposition"]
     assert document.headers["content-type"].startswith("text/html") and b"<html" in document.content[:500]
     assert env.editor.get(final["result"]["download"]).status_code == 404  # someone else's job
+
+
+QUOTES_HEADER = (
+    "provider,instance_type,region,accelerator_name,accelerator_count,pricing_model,usd_per_hour,"
+    "effective_from\n"
+)
+
+
+def test_import_jobs_dry_run_then_commit_all_or_nothing(env: Env) -> None:
+    good = QUOTES_HEADER + "jobcloud,h100x8,eu,H100-SXM,8,on_demand,16.0,2026-01-01\n"
+    bad = good + "jobcloud,h100x2,eu,NoSuchGPU,2,on_demand,4,2026-01-01\n"
+    with serve_embedded(env.runtime):
+        dry = env.editor.post(
+            "/api/v1/jobs", json={"kind": "import", "params": {"csv": good, "dry_run": True}}
+        )
+        result = env.wait(env.editor, dry.json()["id"])[-1]
+        assert result["status"] == "succeeded" and result["result"]["added"] == 1
+        assert result["result"]["committed"] is False
+        refused = env.editor.post(
+            "/api/v1/jobs", json={"kind": "import", "params": {"csv": bad, "dry_run": False}}
+        )
+        failed = env.wait(env.editor, refused.json()["id"])[-1]
+        assert failed["status"] == "failed" and "1 invalid row(s): nothing was imported" in failed["error"]
+        listed = env.editor.get("/api/v1/price-quotes", params={"provider": "jobcloud"}).json()
+        assert listed["total"] == 0  # nothing half-written
+        done = env.editor.post(
+            "/api/v1/jobs", json={"kind": "import", "params": {"csv": good, "dry_run": False}}
+        )
+        assert env.wait(env.editor, done.json()["id"])[-1]["result"]["committed"] is True
+    assert env.editor.get("/api/v1/price-quotes", params={"provider": "jobcloud"}).json()["total"] == 1
+    assert (
+        env.viewer.post("/api/v1/jobs", json={"kind": "import", "params": {"csv": good}}).status_code == 403
+    )
+
+
+def test_a_sweep_job_returns_the_sweep(env: Env) -> None:
+    models = env.viewer.get("/api/v1/models", params={"limit": 200}).json()["items"]
+    model_id = next(m["id"] for m in models if m["name"] == "Llama 2 7B")
+    body = {"kind": "training", "model_id": model_id, "gpu_counts": [64, 256], "mfu": 0.4, "limit": 3}
+    job = env.viewer.post("/api/v1/jobs", json={"kind": "sweep", "params": body})
+    assert job.status_code == 202, job.text
+    with serve_embedded(env.runtime):
+        final = env.wait(env.viewer, job.json()["id"])[-1]
+    assert final["status"] == "succeeded", final
+    direct = env.viewer.post("/api/v1/estimates/sweep", json=body).json()
+    assert final["result"]["cheapest"] == direct["cheapest"]
