@@ -91,3 +91,26 @@ def test_scenario_with_empty_inputs_renders_an_explanation(client) -> None:
     page = client.get(f"/explorer?scenario={made.json()['id']}")
     assert page.status_code in (200, 422), page.text[:300]
     assert "cannot be read" in page.text  # the explanation, next to the scenario picker
+
+
+def test_every_id_in_a_path_has_the_id_bounds() -> None:
+    """Every route's `{..._id}` path parameter (API and pages alike) is bounded like the API's ids, so a huge
+    id is a 422 and never reaches the database (where it overflowed: 500)."""
+    from app.main import app
+    from app.web.schemas import MAX_ID
+
+    routes = [
+        r
+        for top in app.routes
+        if hasattr(top, "effective_route_contexts")
+        for r in top.effective_route_contexts()
+    ]
+    unbounded = []
+    for route in routes:
+        for param in route.dependant.path_params:
+            if not (param.name == "id" or param.name.endswith("_id")):
+                continue
+            bounds = [getattr(m, "le", None) for m in param.field_info.metadata]
+            if MAX_ID not in bounds:
+                unbounded.append(f"{route.path} {param.name}")
+    assert not unbounded, unbounded

@@ -12,7 +12,7 @@ from app.db.models import PriceQuote
 from app.services import audit, crud, price_sheet
 from app.web.auth import require_role
 from app.web.deps import SessionDep
-from app.web.schemas import MAX_ID, ErrorDetail, IsoDate, IsoDateTime, PriceQuoteRead
+from app.web.schemas import MAX_ID, ErrorDetail, IdPath, IsoDate, IsoDateTime, PriceQuoteRead
 
 
 class AuditEntryRead(BaseModel):
@@ -108,7 +108,7 @@ def read_audit(session: SessionDep, query: Annotated[AuditQuery, Query()]) -> Au
     responses={404: {"model": ErrorDetail}, 409: {"model": ErrorDetail}, 422: {"model": ErrorDetail}},
 )
 def restore_price(
-    quote_id: int, session: SessionDep, response: Response, body: RestoreRequest | None = None
+    quote_id: IdPath, session: SessionDep, response: Response, body: RestoreRequest | None = None
 ) -> Any:
     old = crud.get_row(session, PriceQuote, quote_id)
     row = price_sheet.restore_quote(session, old, body.effective_from if body else None)
