@@ -11,7 +11,7 @@ and speeds up only the memory traffic; W8A8/FP8 also uses the faster tensor core
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -39,7 +39,8 @@ CONCURRENCY_CANDIDATES: tuple[int, ...] = (
 MODES: tuple[str, ...] = ("max_throughput", "latency_targets")
 # Queueing: Poisson arrivals at the utilisation; at 100 % the wait is unbounded, so loads are capped here.
 MAX_QUEUE_LOAD = 0.99
-SERVING_PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
+ServingPrecision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
+SERVING_PRECISIONS: tuple[str, ...] = get_args(ServingPrecision)
 
 
 class PlanDoesNotFit(ValueError):
@@ -67,6 +68,9 @@ class ServingPlan:
     quality_loss_points: the quality lost to quantization (benchmark points), an input; None is reported as
     unknown, never as zero.
     tensor_parallel_link_gb_s: per direction; None → half the accelerator's bidirectional interconnect.
+    efficiency_factor: calibration on the user's measurements (app/services/measurements.py): every part of
+    an iteration (GEMMs, attention, all-reduces) runs k times as fast as the uncalibrated model says, so at
+    the same concurrency every rate is k times the uncalibrated one and every $/1M is divided by k. None → 1.
     """
 
     model: ModelSpec
@@ -90,6 +94,7 @@ class ServingPlan:
     tensor_parallel_link_gb_s: float | None = None
     hop_latency_s: float = DEFAULT_HOP_LATENCY_S
     max_batched_token_count: int = DEFAULT_MAX_BATCHED_TOKEN_COUNT
+    efficiency_factor: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("weight_precision", "activation_precision", "kv_cache_precision"):
@@ -105,6 +110,8 @@ class ServingPlan:
             raise ValueError("utilization_fraction must be within (0, 1]")
         if self.max_batched_token_count < 1:
             raise ValueError("max_batched_token_count must be >= 1")
+        if self.efficiency_factor is not None and not 0 < self.efficiency_factor < float("inf"):
+            raise ValueError("efficiency_factor must be a positive finite number")
 
     @property
     def has_latency_targets(self) -> bool:
@@ -259,6 +266,7 @@ def serving_core(
     memory_usable_fraction: float,
     hop_latency_s: float,
     max_batched_tokens: float = 8192.0,
+    efficiency_factor: float = 1.0,
 ) -> dict[str, Any]:
     """Every serving quantity for arrays of plans (numpy broadcasting). Bytes, seconds, USD.
 
@@ -272,7 +280,14 @@ def serving_core(
     Time per output token = T_iteration (prompt chunks interleave with decoding). Time to first token =
     the request's own k chunked-prefill iterations + the wait for a free slot at the load (queue_wait_s).
     Non-language units: one batch of b units per step, no cache, no prefill.
+    efficiency_factor k (calibration): tensor throughput, memory bandwidth and link bandwidth × k, hop
+    latency ÷ k, so every part of every iteration takes 1/k of its uncalibrated time (throughput × k exactly).
     """
+    k = float(efficiency_factor)
+    compute_efficiency_fraction = compute_efficiency_fraction * k
+    memory_efficiency_fraction = memory_efficiency_fraction * k
+    link_gb_s = np.asarray(link_gb_s, dtype=np.float64) * k
+    hop_latency_s = hop_latency_s / k
     t = np.asarray(gpus_per_replica, dtype=np.float64)
     b = np.asarray(batch_size, dtype=np.float64)
     weights_bytes = total_parameters * np.asarray(weight_bytes_per_value, dtype=np.float64)
@@ -493,6 +508,7 @@ def _resolved(plan: ServingPlan) -> tuple[dict[str, Any], list[str]]:
         "memory_usable_fraction": usable,
         "hop_latency_s": plan.hop_latency_s,
         "max_batched_tokens": float(plan.max_batched_token_count),
+        "efficiency_factor": float(plan.efficiency_factor) if plan.efficiency_factor is not None else 1.0,
     }, assumptions
 
 

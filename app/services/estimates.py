@@ -272,13 +272,10 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     )
     layout = request.get("parallelism")
     calibration: tuple[float, str] | None = None
+    fitted: dict[str, Any] | None = None
     if request.get("calibrated"):
-        calibration = calibration_factor(session, acc.name)
-        if calibration is None:
-            raise ValidationFailed(
-                f"no training measurements of {acc.name} to calibrate on (POST /api/v1/measurements)",
-                field="calibrated",
-            )
+        fitted = _required_calibration(session, acc.name, "training")
+        calibration = (fitted["factor"], fitted["label"])
     try:
         parallelism = ParallelismPlan(**layout) if layout else None
         plan = TrainingPlan(
@@ -336,6 +333,7 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "end_to_end_mfu": est.end_to_end_mfu_fraction,
         "mfu_source": est.mfu_source,
         "calibration": calibration[1] if calibration else None,
+        "calibration_fit": fitted,
         "achieved_tflops_per_gpu": est.achieved_tflops_per_gpu,
         "ideal_gpu_hours": est.ideal_gpu_hours,
         "gpu_hours": est.gpu_hours,
@@ -377,12 +375,39 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def calibration_factor(session: Session, accelerator_name: str) -> tuple[float, str] | None:
-    """The efficiency factor fitted on the user's training measurements of this accelerator, or None."""
+def calibration_factor(
+    session: Session, accelerator_name: str, kind: str = "training"
+) -> tuple[float, str] | None:
+    """The efficiency factor fitted on the user's measurements of this kind on this accelerator, or None."""
+    fit = calibration_fit(session, accelerator_name, kind)
+    return None if fit is None else (fit["factor"], fit["label"])
+
+
+def calibration_fit(session: Session, accelerator_name: str, kind: str) -> dict[str, Any] | None:
+    """The fit (factor, N, residuals, label) on the user's measurements of this kind and accelerator."""
     from app.services import measurements  # measurements reads this module's row mapping
 
-    fit = measurements.training_fit(session, accelerator_name)
-    return None if fit is None else (fit.factor, fit.label)
+    fit = measurements.kind_fit(session, accelerator_name, kind)
+    if fit is None:
+        return None
+    return {
+        "factor": fit.factor,
+        "count": fit.count,
+        "residuals": list(fit.residuals),
+        "rms_residual": fit.rms_residual,
+        "label": fit.label,
+    }
+
+
+def _required_calibration(session: Session, accelerator_name: str, kind: str) -> dict[str, Any]:
+    """calibrated: true with no measurements to fit is refused (422), never silently uncalibrated."""
+    fit = calibration_fit(session, accelerator_name, kind)
+    if fit is None:
+        raise ValidationFailed(
+            f"no {kind} measurements of {accelerator_name} to calibrate on (POST /api/v1/measurements)",
+            field="calibrated",
+        )
+    return fit
 
 
 @_guarded
@@ -399,6 +424,7 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         request.get("pricing_model", "on_demand"),
         request.get("price_quote_id"),
     )
+    fitted = _required_calibration(session, acc.name, "serving") if request.get("calibrated") else None
     try:
         plan = ServingPlan(
             model=spec,
@@ -419,6 +445,7 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             memory_efficiency_fraction=request.get("memory_efficiency"),
             compute_efficiency_fraction=request.get("compute_efficiency"),
             max_batched_token_count=request.get("max_batched_tokens", DEFAULT_MAX_BATCHED_TOKEN_COUNT),
+            efficiency_factor=fitted["factor"] if fitted else None,
         )
         est = estimate_serving(plan)
         est.raise_if_infeasible()
@@ -472,7 +499,11 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
         "price_usd_per_gpu_hour": usd,
         "price_source": price_source,
         "message": est.message,
-        "assumptions": list(est.assumptions) + ([f"price: {price_source}"] if usd is not None else []),
+        "calibration": fitted["label"] if fitted else None,
+        "calibration_fit": fitted,
+        "assumptions": list(est.assumptions)
+        + ([fitted["label"]] if fitted else [])
+        + ([f"price: {price_source}"] if usd is not None else []),
     }
 
 

@@ -5,8 +5,9 @@ second of one replica. Each is checked against the roofline (a physically imposs
 the reason), stored, and compared with what the engine predicts for the same model, accelerator, GPUs and
 precisions. Per accelerator and kind, the efficiency factor k minimises Σ (measured − k · predicted)² (least
 squares through the origin: k = Σ m·p / Σ p²); its relative residuals m / (k·p) − 1 are shown with N. A
-training estimate that opts in (`calibrated: true`) multiplies its MFU by k and says "calibrated from N
-measurements".
+training estimate that opts in (`calibrated: true`) multiplies its MFU by k; a serving estimate that opts in
+runs every part of its iterations k times as fast (output tokens/s × k, $/1M ÷ k at the same concurrency);
+both say "calibrated from N measurements"; without measurements of that kind the opt-in is a 422.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ from app.db.models import Accelerator, ModelConfig
 from app.engine.hardware import UnsupportedPrecision, bytes_per_value
 from app.engine.parallelism import LayoutInfeasible
 from app.engine.serving import ServingPlan, estimate_serving
-from app.engine.training import TrainingPlan, estimate_training
+from app.engine.training import TRAINING_PRECISIONS, TrainingPlan, estimate_training
 from app.services import crud
 from app.services.errors import NotFoundError, ValidationFailed
 from app.services.estimates import spec_of_model_row, spec_of_row
-
-TRAINING_PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 
 
 @dataclass(frozen=True)
@@ -249,11 +248,25 @@ def fit(items: Sequence[Mapping[str, Any]]) -> list[Fit]:
     return fits
 
 
-def training_fit(session: Session, accelerator_name: str) -> Fit | None:
-    """The training factor of one accelerator, or None without measurements."""
+def kind_fit(session: Session, accelerator_name: str, kind: str) -> Fit | None:
+    """The fitted factor of one accelerator for one kind ("training" or "serving"), or None without
+    measurements of that kind (or when the engine could evaluate none of them)."""
     acc = session.scalars(select(Accelerator).where(Accelerator.name == accelerator_name)).first()
     if acc is None:
         return None
-    items = [i for i in listing(session, accelerator_id=acc.id) if i["kind"] == "training"]
+    query = select(Measurement.id).where(Measurement.accelerator_id == acc.id, Measurement.kind == kind)
+    if session.scalars(query.limit(1)).first() is None:
+        return None
+    items = [i for i in listing(session, accelerator_id=acc.id) if i["kind"] == kind]
     fits = fit(items)
     return fits[0] if fits else None
+
+
+def training_fit(session: Session, accelerator_name: str) -> Fit | None:
+    """The training factor of one accelerator, or None without measurements."""
+    return kind_fit(session, accelerator_name, "training")
+
+
+def serving_fit(session: Session, accelerator_name: str) -> Fit | None:
+    """The serving factor (measured ÷ predicted output tokens/s) of one accelerator, or None."""
+    return kind_fit(session, accelerator_name, "serving")

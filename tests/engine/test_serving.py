@@ -209,3 +209,38 @@ def test_invalid_inputs() -> None:
         plan(weight_precision="int3")
     with pytest.raises(ValueError):
         ModelSpec(parameter_count=1e9, active_parameter_count=2e9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    k=st.floats(0.2, 3.0),
+    gpus=st.sampled_from([1, 2, 4, 8]),
+    prompt=st.integers(1, 8192),
+    output=st.integers(1, 2048),
+)
+def test_calibration_factor_scales_every_rate_by_exactly_k_at_the_same_concurrency(
+    k: float, gpus: int, prompt: int, output: int
+) -> None:
+    """Calibration (issue 10): every part of an iteration (GEMMs, attention, tensor-parallel all-reduces)
+    runs k times as fast, so in max-throughput mode the concurrency is the same and throughput is × k,
+    $/1M ÷ k, TPOT ÷ k."""
+    base = plan(gpus_per_replica_count=gpus, batch_size_count=None, prompt_token_count=prompt,
+                output_token_count=output)  # fmt: skip
+    plain = estimate_serving(base)
+    calibrated = estimate_serving(replace(base, efficiency_factor=k))
+    assert calibrated.batch_size == plain.batch_size
+    assert calibrated.output_tokens_per_second == pytest.approx(k * plain.output_tokens_per_second, rel=1e-9)
+    assert calibrated.decode_output_tokens_per_second == pytest.approx(
+        k * plain.decode_output_tokens_per_second, rel=1e-9
+    )
+    assert calibrated.time_per_output_token_s == pytest.approx(plain.time_per_output_token_s / k, rel=1e-9)
+    assert calibrated.cost_usd_per_million_output_tokens == pytest.approx(
+        plain.cost_usd_per_million_output_tokens / k, rel=1e-9
+    )
+
+
+def test_calibration_factor_one_is_the_uncalibrated_model_bit_for_bit() -> None:
+    base = plan(batch_size_count=None)
+    assert estimate_serving(replace(base, efficiency_factor=1.0)) == estimate_serving(base)
+    with pytest.raises(ValueError, match="efficiency_factor"):
+        plan(efficiency_factor=0.0)

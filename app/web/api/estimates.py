@@ -10,7 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.engine.hardware import Precision as AnyPrecision
 from app.engine.parallelism import DEFAULT_OVERLAP_FRACTION
+from app.engine.serving import ServingPrecision
+from app.engine.training import Recomputation, TrainingPrecision
 from app.services import estimates
 from app.web.auth import require_role
 from app.web.deps import SessionDep, reads_first
@@ -35,10 +38,6 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(**STRICT, protected_namespaces=())
 
 
-TrainingPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8"]
-ServingPrecision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
-AnyPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
-Recomputation = Literal["none", "selective", "full"]
 Count = Annotated[int, Field(gt=0, le=1_000_000)]
 # Bounds keep every formula finite: a 1e-300 utilisation is a typo, not a plan.
 Fraction = Annotated[float, Field(ge=0.001, le=1)]
@@ -197,6 +196,14 @@ class LayoutRead(BaseModel):
     description: str
 
 
+class CalibrationRead(BaseModel):
+    factor: float = Field(description="k minimising Σ (measured − k·predicted)² over the measurements")
+    count: int = Field(description="N, the measurements fitted")
+    residuals: list[float] = Field(description="measured / (k·predicted) − 1, one per measurement")
+    rms_residual: float
+    label: str
+
+
 class TrainingEstimateRead(BaseModel):
     model_name: str
     accelerator_name: str
@@ -208,6 +215,7 @@ class TrainingEstimateRead(BaseModel):
     end_to_end_mfu: float = Field(description="mfu × scaling_efficiency: what a run would report")
     mfu_source: str
     calibration: str | None
+    calibration_fit: CalibrationRead | None = None
     achieved_tflops_per_gpu: float
     ideal_gpu_hours: float
     gpu_hours: float
@@ -263,6 +271,13 @@ class InferenceRequest(ModelAndAccelerator):
     )
     memory_efficiency: Fraction | None = None
     compute_efficiency: Fraction | None = None
+    calibrated: bool = Field(
+        default=False,
+        description="Run every part of an iteration k times as fast, k the efficiency factor fitted on "
+        "your serving measurements of this accelerator (POST /api/v1/measurements; output tokens/s × k, "
+        "$/1M ÷ k at the same concurrency); the answer says 'calibrated from N measurements'. Without "
+        "serving measurements of the accelerator: 422",
+    )
 
 
 class InferenceEstimateRead(BaseModel):
@@ -319,6 +334,8 @@ class InferenceEstimateRead(BaseModel):
     price_usd_per_gpu_hour: float | None
     price_source: str
     message: str
+    calibration: str | None = Field(default=None, description="'calibrated from N measurements …' or null")
+    calibration_fit: CalibrationRead | None = None
     assumptions: list[str]
 
 
