@@ -359,6 +359,7 @@ def test_import_jobs_dry_run_then_commit_all_or_nothing(env: Env) -> None:
         )
         failed = env.wait(env.editor, refused.json()["id"])[-1]
         assert failed["status"] == "failed" and "1 invalid row(s): nothing was imported" in failed["error"]
+        assert any("NoSuchGPU" in (row.get("reason") or "") for row in failed["result"]["rows"])
         listed = env.editor.get("/api/v1/price-quotes", params={"provider": "jobcloud"}).json()
         assert listed["total"] == 0  # nothing half-written
         done = env.editor.post(

@@ -103,12 +103,12 @@ class JobRuntime:
 
     # --- state changes -----------------------------------------------------------------------------------
 
-    def _fail(self, job_id: int, message: str) -> None:
+    def _fail(self, job_id: int, message: str, result: dict[str, Any] | None = None) -> None:
         with self.write.begin() as s:
             s.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running")
-                .values(status="failed", error=message[:2000], finished_at=utc_now())
+                .values(status="failed", error=message[:2000], finished_at=utc_now(), result=result)
             )
             s.execute(update(JobChunk).where(JobChunk.job_id == job_id).values(data=None))
 
@@ -417,10 +417,13 @@ class JobRuntime:
                     raise JobCancelled
 
             if kind == "import" and not params.get("dry_run", True):
-                with self.write.begin() as s:  # the import and the job's success commit together
-                    audit.set_actor(s, f"{owner[0]} (job {job_id})", owner[1])
-                    report = quote_import.import_quotes(s, params["csv"], dry_run=False)
-                    self._succeed(s, job_id, result=report.model_dump(mode="json"))
+                try:
+                    with self.write.begin() as s:  # the import and the job's success commit together
+                        audit.set_actor(s, f"{owner[0]} (job {job_id})", owner[1])
+                        report = quote_import.import_quotes(s, params["csv"], dry_run=False)
+                        self._succeed(s, job_id, result=report.model_dump(mode="json"))
+                except quote_import.ImportRefused as refused:  # which rows and why, as the API's 422 says
+                    self._fail(job_id, refused.message, refused.report.model_dump(mode="json"))
                 return
             with self.read() as s:
                 if kind == "tornado":
