@@ -82,6 +82,7 @@ API = [
     "/api/v1/audit?action=update&limit=50",
 ]
 SWEEP = "POST /api/v1/estimates/sweep (serving, every accelerator)"
+BASELINE = "/healthz"  # the test client's and middleware's own cost per request (reported, no target)
 TARGETS = {"page_warm": 50.0, "page_first": 300.0, "api": 20.0, "sweep": 100.0, "audit": 50.0, "growth": 3.0}
 
 
@@ -439,7 +440,7 @@ def run_backend(backend: str) -> list[str]:
 
         engine = make_engine(url)
         app = App(engine)
-        paths = [*PAGES, *API, SWEEP]
+        paths = [BASELINE, *PAGES, *API, SWEEP]
         small = {p: app.time(p) for p in paths}
         small_export = _export_rss(url)
         grow_s = grow(engine)
@@ -467,6 +468,12 @@ def run_backend(backend: str) -> list[str]:
         is_api = path.startswith("/api/")
         is_audit = "audit" in path
         checks = []
+        if path == BASELINE:
+            lines.append(
+                f"{path:<58} {sf:>8.1f} / {sw:>6.1f} ({sc:>5.1f}) {lf:>8.1f} / {lw:>6.1f} ({lc:>5.1f}) "
+                f"{growth:>6.1f}×  info"
+            )
+            continue
         if path == SWEEP:
             checks.append(lw <= TARGETS["sweep"])
         elif is_api:
