@@ -7,7 +7,7 @@ sheet "as of" any date can be read back. Money is stored as float USD (IEEE doub
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
@@ -25,16 +25,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, TimestampedVersioned, UTCDateTime
 
-PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "negotiated")
-WORKLOADS = ("language", "vision", "recommendation", "speech")
-EVENT_TYPES = ("launch", "cut", "increase", "snapshot", "change")
-VERIFICATION_LEVELS = (
-    "verified-in-source",
-    "partially-verified",
-    "litellm-data",
-    "from-memory",
-    "user-entered",
-)
+PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "negotiated"]
+EventType = Literal["launch", "cut", "increase", "snapshot", "change"]
+Verification = Literal[
+    "verified-in-source", "partially-verified", "litellm-data", "from-memory", "user-entered"
+]
+PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+VERIFICATION_LEVELS: tuple[str, ...] = get_args(Verification)
 
 
 class Accelerator(TimestampedVersioned, Base):
@@ -101,7 +99,9 @@ class PriceQuote(TimestampedVersioned, Base):
         ),
         # Issue 17: the cheapest offer per accelerator and pricing model is an index walk (price_sheet.
         # cheapest_offers); the sheet sorted by a per-accelerator metric walks each accelerator by price.
-        Index("ix_price_quotes_cheapest", "accelerator_id", "pricing_model", "usd_per_accelerator_hour", "id"),
+        Index(
+            "ix_price_quotes_cheapest", "accelerator_id", "pricing_model", "usd_per_accelerator_hour", "id"
+        ),
         Index("ix_price_quotes_accelerator_price", "accelerator_id", "usd_per_accelerator_hour", "id"),
         Index("ix_price_quotes_usd_per_accelerator_hour", "usd_per_accelerator_hour", "id"),
         Index("ix_price_quotes_usd_per_hour", "usd_per_hour", "id"),
@@ -203,24 +203,22 @@ class SimulationRun(TimestampedVersioned, Base):
     __table_args__ = (Index("ix_simulation_runs_scenario", "scenario_id", "id"),)
 
 
-
 class AlertDelivery(Base):
     """A price-floor alert (scenario, market price) a webhook receiver has accepted: each is sent once."""
 
     __tablename__ = "alert_deliveries"
 
-    scenario_id: Mapped[int] = mapped_column(
-        ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True
-    )
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id", ondelete="CASCADE"), primary_key=True)
     market_price_id: Mapped[int] = mapped_column(
         ForeignKey("market_prices.id", ondelete="CASCADE"), primary_key=True
     )
     delivered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+
 # Access control and audit tables live in their own module; importing them here registers them with
 # Base.metadata for Alembic and `from app.db.models import User` keeps working.
 from app.db.access import ApiToken, AuditEntry, AuthAttempt, SetupToken, User, UserSession  # noqa: E402,F401
-from app.db.stats import TableStat  # noqa: E402,F401
-from app.db.measurements import Measurement  # noqa: E402,F401 - user measurements (issue 10)
-from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
 from app.db.fx import FxRate  # noqa: E402,F401 - display-currency rates (issue 13)
+from app.db.jobs import Job, JobChunk  # noqa: E402,F401 - background jobs (app/services/jobs)
+from app.db.measurements import Measurement  # noqa: E402,F401 - user measurements (issue 10)
+from app.db.stats import TableStat  # noqa: E402,F401

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, get_args
 
-WORKLOADS: tuple[str, ...] = ("language", "vision", "recommendation", "speech")
+Workload = Literal["language", "vision", "recommendation", "speech"]
+WORKLOADS: tuple[str, ...] = get_args(Workload)
 MLP_ACTIVATIONS: tuple[str, ...] = ("swiglu", "gelu")
 
 

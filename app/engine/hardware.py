@@ -12,8 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal, get_args
 
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
+Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 # Bytes one stored value occupies. TF32 is a compute mode: values are stored as 32-bit floats.
 BYTES_PER_VALUE: Mapping[str, float] = MappingProxyType(

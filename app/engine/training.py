@@ -12,7 +12,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -42,8 +42,10 @@ from app.engine.published_runs import (
     size_class,
 )
 
-RECOMPUTATION_MODES: tuple[str, ...] = ("none", "selective", "full")
-TRAINING_PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8")
+Recomputation = Literal["none", "selective", "full"]
+RECOMPUTATION_MODES: tuple[str, ...] = get_args(Recomputation)
+TrainingPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp8"]
+TRAINING_PRECISIONS: tuple[str, ...] = get_args(TrainingPrecision)
 
 # Language models: the median of published runs (published_runs.mfu_default). Other workloads: Epoch AI's
 # default when the utilisation of a run is unknown.

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import SimulationRun
 from app.db.session import end_transaction
+from app.engine.market.codec import PRESET_KEYS
 from app.reports.board_pack import Extras, RunRecord, render_html, render_pdf
 from app.reports.money import USD, Money
 from app.services import crud, simulations
@@ -51,9 +52,7 @@ def display_money(session: Session, currency: str) -> Money:
 
 
 def _extras(session: Session, run: RunRecord, strategy: str | None) -> Extras:
-    request: dict[str, Any] = {
-        "inputs": {k: v for k, v in run.inputs.items() if k in simulations.PRESET_KEYS}
-    }
+    request: dict[str, Any] = {"inputs": {k: v for k, v in run.inputs.items() if k in PRESET_KEYS}}
     notes: list[str] = []
     tornado = flips = None
     try:

@@ -36,6 +36,7 @@ from app.engine.market import (
     strategies_from_list,
     summary,
 )
+from app.engine.market.codec import PRESET_KEYS
 from app.engine.market.sampling import slot_ranges
 from app.engine.market.sensitivity import NUMERIC_INPUTS, tornado
 from app.services import crud, csv_export, ownership
@@ -44,9 +45,6 @@ from app.services.errors import NotFoundError, ValidationFailed
 PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
 ENGINE_VERSION = "market-1"
 PREVIEW_PATHS = 1_000
-PRESET_KEYS = frozenset(
-    {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
-)
 
 
 # --- presets --------------------------------------------------------------------------------------------

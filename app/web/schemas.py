@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import typing
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import annotated_types
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model, model_validator
 
-from app.db.models import EVENT_TYPES, PRICING_MODELS, VERIFICATION_LEVELS, WORKLOADS
+from app.db.models import EventType, PricingModel, Verification
+from app.engine.architecture import Workload
 from app.services.price_sheet import MAX_USD_PER_ACCELERATOR_HOUR
 
 # Sane caps: a price above these is a typo, not a quote.
@@ -68,11 +69,6 @@ UsdPerHour = Annotated[float, Field(gt=0, le=MAX_USD_PER_HOUR * 1000)]
 UsdPerAcceleratorHour = Annotated[float, Field(gt=0, le=MAX_USD_PER_HOUR)]
 UsdPerMillion = Annotated[float, Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)]
 Tflops = Annotated[float, Field(gt=0, le=1e6)]
-
-PricingModel = Literal[PRICING_MODELS]  # type: ignore[valid-type]
-Workload = Literal[WORKLOADS]  # type: ignore[valid-type]
-EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-Verification = Literal[VERIFICATION_LEVELS]  # type: ignore[valid-type]
 
 
 def has_nul(value: Any) -> bool:
@@ -304,9 +300,7 @@ class Page(BaseModel):
     """One page of a list, with the total across all pages."""
 
     items: list[Any]
-    total: int = Field(
-        description="Rows matching the filters, counted up to offset + 1,000 (total_is_exact)"
-    )
+    total: int = Field(description="Rows matching the filters, counted up to offset + 1,000 (total_is_exact)")
     total_is_exact: bool = Field(
         default=True, description="false: more than `total` rows match (a grown table is never counted whole)"
     )

@@ -175,12 +175,17 @@ class Preset:
     source: str = ""  # one-line citation (the Scenario row's `source` column)
 
 
+# The fields of a preset document (app/data/presets/*.json); a stored run's inputs may carry more (replay_of).
+PRESET_KEYS = frozenset(
+    {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
+)
+
+
 def preset_from_dict(data: dict[str, Any]) -> Preset:
     """Parse a preset file's content (app/data/presets/*.json) into a Preset."""
     if not isinstance(data, dict):
         raise ScenarioError("preset", "must be an object")
-    allowed = {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
-    unknown = set(data) - allowed
+    unknown = set(data) - PRESET_KEYS
     if unknown:
         raise ScenarioError(sorted(unknown)[0], "unknown field")
     for key in ("slug", "name", "description", "sources", "scenario"):

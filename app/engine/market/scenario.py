@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from app.engine.market.errors import ScenarioError
 
@@ -27,8 +27,8 @@ OurRule = Literal["hold", "match", "undercut", "floor", "premium", "best_respons
 RivalRule = Literal["hold", "match", "undercut", "best_response", "script"]
 RivalCostDecline = Literal["ours", "market"]
 
-OUR_RULES: tuple[str, ...] = ("hold", "match", "undercut", "floor", "premium", "best_response")
-RIVAL_RULES: tuple[str, ...] = ("hold", "match", "undercut", "best_response", "script")
+OUR_RULES: tuple[str, ...] = get_args(OurRule)
+RIVAL_RULES: tuple[str, ...] = get_args(RivalRule)
 RANGE_KINDS: tuple[str, ...] = ("fixed", "uniform", "triangular", "lognormal")
 
 

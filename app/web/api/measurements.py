@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
+from app.engine.hardware import Precision
 from app.services import measurements
 from app.web.api.estimates import ERRORS
 from app.web.auth import require_role
@@ -16,8 +17,6 @@ from app.web.deps import SessionDep
 from app.web.schemas import IsoDate, RowId, StrictModel
 
 router = APIRouter(prefix="/measurements", tags=["measurements"], responses=ERRORS)
-
-Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
 
 
 class MeasurementCreate(StrictModel):

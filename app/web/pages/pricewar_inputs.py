@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, ModelConfig, PriceQuote
 from app.engine.market.closed_forms import breakeven_volume_million_tokens_per_month
-from app.engine.market.codec import Preset, preset_from_dict, preset_to_dict, strategies_from_list
+from app.engine.market.codec import (
+    PRESET_KEYS,
+    Preset,
+    preset_from_dict,
+    preset_to_dict,
+    strategies_from_list,
+)
 from app.engine.market.errors import ScenarioError
 from app.engine.market.scenario import (
     OUR_RULES,
@@ -140,11 +146,6 @@ def bounds(f: Field, values: dict[str, Any], defaults: dict[str, Any]) -> tuple[
 def rival_choices(s: Scenario) -> list[tuple[str, str]]:
     """(value, label) of the "who cuts" choice: every rival, or one of them (1-based, as in the URL)."""
     return [("", "every rival"), *((str(i + 1), r.name) for i, r in enumerate(s.rivals))]
-
-
-PRESET_KEYS = frozenset(
-    {"slug", "name", "description", "source", "sources", "assumptions", "scenario", "strategies"}
-)
 
 
 def load_preset(inputs: dict[str, Any]) -> Preset:
