@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.web.test_ownership_api import BODY
 from tests.web.test_simulations_api import SCENARIO, _id
 
-CLUSTER = {
-    "gpu_count": 8,
-    "purchase_usd_per_gpu": 30_000,
-    "depreciation_years": 4,
-    "power_usd_per_kwh": 0.10,
-    "pue": 1.3,
-    "utilization": 0.6,
-    "server_overhead_fraction": 0.35,
-    "colocation_usd_per_kw_month": 150,
-}
+CLUSTER = {k: v for k, v in BODY.items() if k != "board_power_w"}  # the cluster of the ownership tests
 
 
 def _baseline_unit_cost(client, **extra: object) -> tuple[float, list[str]]:

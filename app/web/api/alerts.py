@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -17,20 +15,8 @@ from app.web.schemas import RowId
 router = APIRouter(tags=["alerts"], dependencies=[require_role("viewer")])
 
 
-class AlertRead(BaseModel):
-    scenario_id: int
-    scenario_name: str
-    market_price_id: int
-    model_name: str
-    provider: str
-    price_usd_per_million: float
-    our_floor_usd_per_million: float
-    gap_fraction: float
-    since: date
-
-
 class AlertsRead(BaseModel):
-    items: list[AlertRead]
+    items: list[alerts.Alert]
     unpriced_scenarios: list[str]
 
 
@@ -42,4 +28,4 @@ def read_alerts(
     """Market prices, in the comparable set each scenario names, at or below that scenario's price floor
     (output USD per 1M tokens), deepest first; computed from what is stored now."""
     items, problems = alerts.alerts(session, scenario_id)
-    return AlertsRead(items=[AlertRead(**asdict(item)) for item in items], unpriced_scenarios=problems)
+    return AlertsRead(items=items, unpriced_scenarios=problems)
