@@ -164,6 +164,8 @@
     return window.Plotly.react(target, data, fitted(shown, data, narrow), config).then(function () {
       // Milliseconds since navigation start: the browser tests read the first-draw time from it.
       el.setAttribute("data-drawn", String(Math.round(performance.now())));
+      // A drawn plot holds focusable controls (legend, toolbar): a labelled group, no longer an image.
+      if (target.getAttribute("role") === "img") { target.setAttribute("role", "group"); }
     });
   }
 
@@ -435,7 +437,40 @@
     });
   }
 
+  /* The overview's short tour: dismissed once, remembered (without JavaScript it simply stays). */
+  var TOUR_KEY = "pricewar-tour-dismissed";
+  function setupTour() {
+    var tour = document.querySelector("[data-tour]");
+    if (!tour) { return; }
+    var dismissed = false;
+    try { dismissed = localStorage.getItem(TOUR_KEY) === "1"; } catch (e) { /* private mode */ }
+    if (dismissed) { tour.hidden = true; return; }
+    var button = tour.querySelector("[data-tour-dismiss]");
+    if (!button) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      try { localStorage.setItem(TOUR_KEY, "1"); } catch (e) { /* not remembered */ }
+      tour.hidden = true;
+      var main = document.getElementById("main");
+      if (main && main.focus) { main.setAttribute("tabindex", "-1"); main.focus(); }
+    });
+  }
+
+  /* A region that scrolls sideways (wide tables) must be reachable by keyboard: focusable, and named. */
+  function focusableScrollers() {
+    var focusable = "a[href], button, input, select, textarea, summary, [tabindex]";
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll, .data-table, .table-tall"), function (el) {
+      if (el.closest("details:not([open])") || el.querySelector(focusable) || el.hasAttribute("tabindex")) { return; }
+      if (el.scrollWidth <= el.clientWidth + 1 && el.scrollHeight <= el.clientHeight + 1) { return; }
+      el.setAttribute("tabindex", "0");
+      if (!el.hasAttribute("role") && el.tagName !== "TABLE") { el.setAttribute("role", "region"); }
+      if (!el.hasAttribute("aria-label")) { el.setAttribute("aria-label", "Scrollable table"); }
+    });
+  }
+
   function start() {
+    setupTour();
+    focusableScrollers();
     carryCurrency();
     setupThemeToggle();
     setupSubmitOnChange();
