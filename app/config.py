@@ -35,7 +35,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default sqlite:///<data_dir>/pricewar.sqlite3; "
         "postgresql+psycopg://user@host/db in production.",
     )
-    environment: str = Field(default="development", description="development | production | test")
+    # A Literal, so a typo ("prod") stops the app at start instead of skipping the production secret check.
+    environment: Literal["development", "production", "test"] = Field(
+        default="development", description="development | production | test"
+    )
     secret_key: str = Field(default=DEV_SECRET_KEY, description="Signs session cookies and CSRF tokens.")
     anonymous_read: bool = Field(default=True, description="Allow browsing without signing in.")
     cookie_secure: bool = Field(default=False, description="Mark cookies Secure (set when served over TLS).")
@@ -85,7 +88,9 @@ class Settings(BaseSettings):
     jobs_chunk_paths: int = Field(
         default=10_000, ge=1_000, le=100_000, description="Monte Carlo paths per chunk of a simulation job."
     )
-    jobs_heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often a worker says it is alive.")
+    jobs_heartbeat_seconds: float = Field(
+        default=2.0, gt=0, description="How often a worker says it is alive."
+    )
     jobs_stale_after_seconds: float = Field(
         default=60.0, gt=0, description="A running job or chunk silent this long is retried or failed."
     )
