@@ -146,15 +146,18 @@ def best_response_price(
     Newton's method (the left side minus the right is increasing in p, so the root is unique). `start`, a
     nearby root (last month's), lets fewer steps reach the same precision."""
     unit = deflator / alpha  # D / alpha: the markup of a firm too small to move the market
-    p = cost + unit if start is None else np.maximum(start, cost + unit)
+    per_unit = alpha / deflator
+    lowest = cost + unit
+    p = lowest if start is None else np.maximum(start, lowest)
     one_minus_kappa = 1.0 - kappa
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         for _ in range(steps):
-            w = np.exp(a_own - p / unit)
+            w = np.exp(a_own - p * per_unit)
             s = w / (w + others_weight)
-            s = np.where(np.isfinite(s), s, 1.0)
+            if not np.all(np.isfinite(s)):  # nobody else and a vanishing weight: the whole market
+                s = np.where(np.isfinite(s), s, 1.0)
             g = np.maximum(1.0 - one_minus_kappa * s, MIN_ELASTIC_FRACTION)
-            f = p - cost - unit / g
+            f = p - lowest - unit / g + unit
             slope = 1.0 + one_minus_kappa * s * (1.0 - s) / (g * g)
-            p = np.maximum(p - f / slope, cost + unit)
+            p = np.maximum(p - f / slope, lowest)
     return p

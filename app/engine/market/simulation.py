@@ -57,7 +57,7 @@ _MARGIN_CLIP = -10.0  # gross margin fraction is clipped below at -1,000 % (a pr
 # over the first paths only: paths are independent draws, and sorting 2 + R more series over all paths
 # every month would cost a third more time on the 10,000-path runs for a display series.
 SHARE_SAMPLE_PATHS = 2_000
-WARM_STEPS = 4  # Newton steps for our best response from last month's (the first month takes 8)
+WARM_STEPS = 2  # Newton steps for our best response from last month's root (the first month takes 8)
 
 
 def capacity_million_tokens_per_month(scenario: Scenario, strategies: tuple[Strategy, ...]) -> np.ndarray:
