@@ -25,6 +25,25 @@ def test_every_command_has_help(command: str) -> None:
     assert result.returncode == 0 and "usage: pricewar" in result.stdout
 
 
+def _add_a_measurement(db: Path) -> None:
+    """One of the user's measurements (issue 10): it travels in the export like the rest."""
+    from datetime import date
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.db.measurements import Measurement
+
+    engine = create_engine(f"sqlite:///{db}")
+    with Session(engine) as session:
+        session.add(
+            Measurement(kind="training", model_config_id=1, accelerator_id=1, gpu_count=8, precision="bf16",
+                        tokens_per_second=1.0e4, measured_on=date(2026, 11, 20), source="run 7")
+        )  # fmt: skip
+        session.commit()
+    engine.dispose()
+
+
 def test_migrate_seed_export_import_round_trip() -> None:
     folder = Path(tempfile.mkdtemp())
     source, target, dump = folder / "a.sqlite3", folder / "b.sqlite3", folder / "dump.json"
@@ -32,7 +51,9 @@ def test_migrate_seed_export_import_round_trip() -> None:
     first = _run("seed", db=source)
     assert first.returncode == 0 and "18 accelerators" in first.stdout
     assert "already loaded" in _run("seed", db=source).stdout
+    _add_a_measurement(source)
     assert _run("export", str(dump), db=source).returncode == 0
+    assert len(json.loads(dump.read_text())["measurements"]) == 1
     assert _run("migrate", db=target).returncode == 0
     imported = _run("import", str(dump), db=target)
     assert imported.returncode == 0, imported.stderr

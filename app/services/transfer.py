@@ -18,13 +18,23 @@ from sqlalchemy.orm import Session
 
 from app.db.access import AuditEntry
 from app.db.base import Base, UTCDateTime
+from app.db.measurements import MEASUREMENT_KINDS, Measurement
 from app.db.models import Accelerator, MarketPrice, ModelConfig, PriceQuote, Scenario, SimulationRun
 from app.services import audit
 from app.services.errors import ConflictError, ValidationFailed
 
 SCHEMA_VERSION = 1
-# Parents before children, so foreign keys resolve on import.
-TABLES: tuple[type[Base], ...] = (Accelerator, PriceQuote, MarketPrice, ModelConfig, Scenario, SimulationRun)
+# Parents before children, so foreign keys resolve on import (measurements point to model_configs and
+# accelerators; an export without a measurements section, from before issue 10, still imports).
+TABLES: tuple[type[Base], ...] = (
+    Accelerator,
+    PriceQuote,
+    MarketPrice,
+    ModelConfig,
+    Measurement,
+    Scenario,
+    SimulationRun,
+)
 
 
 # The append-only audit log travels in the streamed export (`pricewar export`) and is loaded back by
@@ -214,6 +224,9 @@ def _validate_with_schema(model: type[Base], values: dict[str, Any], where: str)
         ModelConfig: schemas.ModelConfigCreate,
         Scenario: schemas.ScenarioCreate,
     }
+    if model is Measurement:
+        _validate_measurement(values, where)
+        return
     create = creates.get(model)
     if create is None:
         return
@@ -224,6 +237,25 @@ def _validate_with_schema(model: type[Base], values: dict[str, Any], where: str)
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ValidationFailed(f"{where}.{field}: {first['msg']}", field=f"{where}.{field}") from exc
+
+
+def _validate_measurement(values: dict[str, Any], where: str) -> None:
+    """The measurements API's rules for a stored row (kind, precisions, positive counts and rate); the
+    roofline check needs the engine and the other tables, so it stays with POST /api/v1/measurements."""
+    from app.web.api.measurements import MeasurementCreate
+
+    payload = {k: v for k, v in values.items() if k in MeasurementCreate.model_fields}
+    payload["model_id"] = values.get("model_config_id")
+    if values.get("kind") not in MEASUREMENT_KINDS:
+        raise ValidationFailed(f"{where}.kind: one of {', '.join(MEASUREMENT_KINDS)}", field=f"{where}.kind")
+    try:
+        MeasurementCreate.model_validate(payload, strict=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        field = "model_config_id" if field == "model_id" else field
+        named = f"{where}.{field}" if field else where  # a rule across fields (serving lengths) names the row
+        raise ValidationFailed(f"{named}: {first['msg']}", field=named) from exc
 
 
 def _reset_sequences(session: Session, tables: tuple[type[Base], ...] = TABLES) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import datetime
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from app.db.measurements import Measurement
 from app.db.models import PriceQuote
 from app.services.transfer import export_document, import_document
 
@@ -74,11 +76,55 @@ def test_csv_without_rows_or_not_utf8_is_refused(client) -> None:
     assert client.post("/api/v1/price-quotes/import", files=files).status_code == 422
 
 
+def _measurement_values(document: dict) -> dict:  # type: ignore[type-arg]
+    model_id = next(m["id"] for m in document["model_configs"] if m["name"] == "Llama 2 7B")
+    acc_id = next(a["id"] for a in document["accelerators"] if a["name"] == "H100-SXM")
+    return {
+        "kind": "serving",
+        "model_config_id": model_id,
+        "accelerator_id": acc_id,
+        "gpu_count": 1,
+        "precision": "fp8",
+        "activation_precision": "fp8",
+        "prompt_token_count": 2048,
+        "output_token_count": 128,
+        "concurrency": 64,
+        "tokens_per_second": 2500.5,
+        "measured_on": datetime.date(2026, 11, 20),
+        "source": "our vLLM replica",
+    }
+
+
+def _add_measurements(session: Session) -> None:
+    values = _measurement_values(export_document(session))
+    session.add(Measurement(**values))
+    session.add(
+        Measurement(
+            **{
+                **values,
+                "kind": "training",
+                "gpu_count": 64,
+                "precision": "bf16",
+                "activation_precision": None,
+                "prompt_token_count": None,
+                "output_token_count": None,
+                "concurrency": None,
+                "tokens_per_second": 5.0e5,
+                "notes": "run 42",
+            }
+        )
+    )
+    session.flush()
+
+
 def test_export_import_export_is_identical(db_engine: Engine, db_session: Session) -> None:
     from tests.conftest import create_postgres_database, migrate_empty
 
+    _add_measurements(db_session)
     first = export_document(db_session)
     assert first["schema_version"] == 1 and len(first["accelerators"]) == 18
+    # The user's measurements (issue 10) travel too, after the models and accelerators they point to.
+    assert [m["kind"] for m in first["measurements"]] == ["serving", "training"]
     if db_engine.dialect.name == "sqlite":
         import tempfile
         from pathlib import Path
@@ -92,6 +138,7 @@ def test_export_import_export_is_identical(db_engine: Engine, db_session: Sessio
             counts = import_document(session, copy.deepcopy(first))
             session.commit()
         assert counts["price_quotes"] == len(first["price_quotes"])
+        assert counts["measurements"] == 2
         with Session(engine) as session:
             assert export_document(session) == first
             # New rows continue after the imported ids.
@@ -118,6 +165,10 @@ def test_export_import_export_is_identical(db_engine: Engine, db_session: Sessio
             )
             session.flush()
             assert max(session.scalars(select(PriceQuote.id))) == len(first["price_quotes"]) + 1
+            fresh = Measurement(**{**_measurement_values(first), "notes": "after the import"})
+            session.add(fresh)
+            session.flush()
+            assert fresh.id == max(m["id"] for m in first["measurements"]) + 1
     finally:
         engine.dispose()
         drop()
@@ -147,3 +198,32 @@ def test_import_validates_every_row_before_writing(db_engine: Engine, db_session
         session.rollback()
         assert export_document(session)["accelerators"] == []
     engine.dispose()
+
+
+def test_import_validates_measurements_like_the_api(db_engine: Engine, db_session: Session) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from app.services.errors import ValidationFailed
+    from tests.conftest import migrate_empty
+
+    _add_measurements(db_session)
+    document = export_document(db_session)
+    engine = migrate_empty(f"sqlite:///{Path(tempfile.mkdtemp()) / 'm.sqlite3'}")
+    try:
+        for key, value, named in (
+            ("tokens_per_second", -1.0, "tokens_per_second"),
+            ("kind", "inference", "kind"),
+            ("precision", "fp3", "precision"),
+            ("prompt_token_count", None, "prompt_token_count"),  # a serving row needs its prompt length
+        ):
+            broken = copy.deepcopy(document)
+            broken["measurements"][0][key] = value
+            with Session(engine) as session:
+                with pytest.raises(ValidationFailed, match=r"measurements\[0\]") as refused:
+                    import_document(session, broken)
+                assert named in str(refused.value) or "prompt_token_count" in str(refused.value)
+                session.rollback()
+                assert export_document(session)["accelerators"] == []
+    finally:
+        engine.dispose()
