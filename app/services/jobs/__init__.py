@@ -22,23 +22,26 @@ __all__ = ["JobCancelled", "JobRuntime", "get_runtime", "run_worker", "serve_emb
 
 _lock = threading.Lock()
 _runtime: JobRuntime | None = None
+_pinned = False
 
 
 def get_runtime() -> JobRuntime:
+    """The runtime of the configured database (built again if the settings now name another one)."""
     global _runtime
     with _lock:
-        if _runtime is None:
+        url = get_settings().database_url
+        if _runtime is None or (not _pinned and _runtime.database_url != url):
             from app.db.session import get_sessionmaker
 
-            _runtime = JobRuntime(get_settings().database_url, get_sessionmaker())
+            _runtime = JobRuntime(url, get_sessionmaker())
         return _runtime
 
 
 def set_runtime(runtime: JobRuntime | None) -> None:
     """Tests: point the app's job API at another database's runtime (None: back to the settings)."""
-    global _runtime
+    global _runtime, _pinned
     with _lock:
-        _runtime = runtime
+        _runtime, _pinned = runtime, runtime is not None
 
 
 @contextmanager
