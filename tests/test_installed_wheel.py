@@ -102,6 +102,18 @@ def test_the_installed_package_is_the_wheel_not_the_source_tree(installed_venv: 
         assert (package / must_ship).is_file(), must_ship
     assert list((package / "migrations" / "versions").glob("*.py")), "no migrations in the wheel"
 
+    # Every file of the source package travels in the wheel (a new template folder or data file that the
+    # package-data globs of pyproject.toml miss fails here, not on an operator's first start).
+    def files(root: Path) -> set[str]:
+        return {
+            str(path.relative_to(root))
+            for path in root.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        }
+
+    missing = files(SOURCE / "app") - files(package)
+    assert not missing, f"not in the wheel: {sorted(missing)}"
+
 
 def _dockerfile() -> str:
     return (SOURCE / "Dockerfile").read_text(encoding="utf-8")
@@ -132,23 +144,34 @@ def test_the_image_runs_the_scripts_this_test_runs() -> None:
 
 
 def _page_paths() -> list[str]:
-    """Every GET page of the app without path parameters (read from the source's routes)."""
-    from fastapi.routing import APIRoute
-
+    """Every GET page of the app without path parameters (read from the source's routes; FastAPI ≥ 0.16x keeps
+    included routers nested, older versions flatten them into APIRoutes)."""
     from app.main import create_app
 
-    paths = []
+    endpoints: list[tuple[str, set[str]]] = []
     for route in create_app().routes:
-        if not isinstance(route, APIRoute) or "GET" not in route.methods or "{" in route.path:
-            continue
-        if route.path.startswith("/api/") or route.path in {"/setup", "/healthz", "/readyz"}:
-            continue
-        paths.append(route.path)
-    assert "/" in paths and "/hardware" in paths
-    return sorted(paths)
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):
+            endpoints += [(c.path, set(c.methods or ())) for c in contexts()]
+        elif getattr(route, "methods", None):
+            endpoints.append((route.path, set(route.methods)))  # type: ignore[attr-defined]
+    paths = sorted(
+        {
+            path
+            for path, methods in endpoints
+            if "GET" in methods
+            and "{" not in path
+            and not path.startswith(("/api/", "/assets/"))
+            and path not in {"/setup", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
+        }
+    )
+    assert "/" in paths and "/hardware" in paths, paths
+    return paths
 
 
-def _wait_ready(base: str, process: subprocess.Popen[str], seconds: float = 120) -> None:
+def _wait_ready(base: str, process: subprocess.Popen[str], seconds: float = 420) -> None:
+    """Until /readyz answers. Generous: migrate + seed + two workers took 120 s on the 2-core machine under a
+    load average of 17 (about 20 s when quiet)."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -157,10 +180,24 @@ def _wait_ready(base: str, process: subprocess.Popen[str], seconds: float = 120)
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            process.terminate()
-            output = process.communicate(timeout=20)[0]
-            pytest.fail(f"entrypoint did not become ready:\n{output}")
+            if process.poll() is None:
+                os.killpg(process.pid, 9)
+            output = process.communicate(timeout=60)[0]
+            pytest.fail(f"entrypoint did not become ready:\n{output[-20000:]}")
         time.sleep(0.5)
+
+
+def _compose_app_environment() -> dict[str, str]:
+    """The `app` service's environment in docker-compose.yml, less what each test run sets itself."""
+    import yaml
+
+    compose = yaml.safe_load((SOURCE / "docker-compose.yml").read_text(encoding="utf-8"))
+    environment = compose["services"]["app"]["environment"]
+    return {
+        str(k): str(v)
+        for k, v in environment.items()
+        if k not in {"DATABASE_URL", "PRICEWAR_SECRET_KEY"} and "${" not in str(v)
+    }
 
 
 def _sign_in(client: httpx.Client) -> None:
@@ -186,15 +223,15 @@ def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: P
     else:
         database = {"PRICEWAR_DATA_DIR": str(workdir / "data")}  # the default SQLite file goes there
     port = _free_port()
+    compose = _compose_app_environment()  # production, anonymous reading off, 2 workers, ...
+    assert compose["PRICEWAR_ENVIRONMENT"] == "production" and compose["PRICEWAR_ANONYMOUS_READ"] == "false"
     env = _clean_env(
         installed_venv,
+        **compose,
         **database,
-        PRICEWAR_ENVIRONMENT="production",
         PRICEWAR_SECRET_KEY="x" * 64,
-        PRICEWAR_ANONYMOUS_READ="false",
         PRICEWAR_HOST="127.0.0.1",
         PRICEWAR_PORT=str(port),
-        PRICEWAR_WORKERS="2",
         PRICEWAR_DB_WAIT_S="30",
     )
     process = subprocess.Popen(
@@ -228,8 +265,8 @@ def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: P
             _sign_in(client)
             failures = {}
             pages = _page_paths()
-            for path in pages:
-                response = client.get(path)
+            for path in pages:  # redirects followed (/favicon.ico, /login when signed in)
+                response = client.get(path, follow_redirects=True)
                 if response.status_code != 200:
                     failures[path] = response.status_code
             home = client.get("/").text
@@ -245,6 +282,14 @@ def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: P
             for path in ("/api/v1/price-quotes?limit=5", "/api/v1/models", "/api/v1/scenarios"):
                 if client.get(path).status_code != 200:
                     failures[path] = client.get(path).status_code
+            # /metrics for the admin, summed over the two worker processes (prometheus multiprocess mode).
+            scraped = client.get("/metrics")
+            assert scraped.status_code == 200
+            served = re.findall(
+                r'pricewar_http_requests_total\{method="GET",route="[^"]*",status="200"\} (\S+)', scraped.text
+            )
+            assert sum(float(n) for n in served) >= len(pages), scraped.text[:2000]
+            assert "pricewar_db_pool_capacity" in scraped.text
             assert not failures, failures
             assert len(pages) >= 8, pages
     finally:
