@@ -383,3 +383,20 @@ def test_a_sweep_job_returns_the_sweep(env: Env) -> None:
     assert final["status"] == "succeeded", final
     direct = env.viewer.post("/api/v1/estimates/sweep", json=body).json()
     assert final["result"]["cheapest"] == direct["cheapest"]
+
+
+def test_the_strategy_lab_queues_its_16_strategies_through_the_price_war(env: Env) -> None:
+    models = env.viewer.get("/api/v1/models", params={"limit": 200}).json()["items"]
+    form = {"model": models[0]["name"], "accelerator": "H100-SXM", "price": "2.5"}
+    answer = env.editor.post("/strategy/job", data=form, headers={"Accept": "application/json"})
+    assert answer.status_code == 202, answer.text
+    job = answer.json()
+    assert job["kind"] == "simulation" and job["title"].startswith("Simulation: Strategy lab:")
+    assert "100,000 paths" in job["title"]
+    with env.factory() as session:
+        params = session.get(Job, job["id"]).params  # type: ignore[union-attr]
+    assert params["paths_count"] == 100_000 and params["price_usd_per_gpu_hour"] == 2.5
+    assert params["model_id"] == models[0]["id"] and params["scenario_id"]
+    missing = env.editor.post("/strategy/job", data={"model": "nope", "accelerator": "H100-SXM"})
+    assert missing.status_code == 422
+    assert env.viewer.post("/strategy/job", data=form).status_code == 403

@@ -1,7 +1,8 @@
 /* Background jobs in the pages: a progress bar with a cancel button (CSP-safe: no inline script).
  *
  * 1. <button data-job-start="/url"> inside a form: posts the form (with its CSRF field) to /url, which queues
- *    a job and answers with it as JSON; a progress bar appears in the form's [data-job-panel] and follows
+ *    a job and answers with it as JSON; a progress bar appears in the form's [data-job-panel] (or the element
+ *    named by data-job-panel-id) and follows
  *    GET /api/v1/jobs/{id} until the job ends. "Cancel" posts /api/v1/jobs/{id}/cancel.
  * 2. [data-jobs-list]: the signed-in user's recent jobs (GET /api/v1/jobs), live while any is running.
  */
@@ -152,7 +153,9 @@
     if (start) {
       event.preventDefault();
       var form = start.closest("form");
-      var panel = (form && form.querySelector("[data-job-panel]")) || document.querySelector("[data-job-panel]");
+      var panelId = start.getAttribute("data-job-panel-id");
+      var panel = (panelId && document.getElementById(panelId)) ||
+        (form && form.querySelector("[data-job-panel]")) || document.querySelector("[data-job-panel]");
       start.disabled = true;
       request("POST", start.getAttribute("data-job-start"), form, new FormData(form)).then(function (r) {
         start.disabled = false;

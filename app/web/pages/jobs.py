@@ -8,11 +8,13 @@ the API queue exactly the same jobs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 
+from app.db.models import Accelerator, ModelConfig
 from app.services import jobs as job_service
 from app.services import simulations
 from app.services.jobs import records
@@ -21,6 +23,7 @@ from app.web.auth import CurrentUser, check_role, require_role
 from app.web.deps import SessionDep
 from app.web.pages import explorer
 from app.web.pages import pricewar_inputs as pw
+from app.web.pages.forms import form_values
 
 router = APIRouter()
 TORNADO_JOB_PATHS = 10_000  # a variant's paths: the live tornado uses 500, a job the most allowed
@@ -81,3 +84,45 @@ def explorer_tornado_job(
         "paths_count": TORNADO_JOB_PATHS,
     }
     return submit_job(session, principal, "tornado", body)
+
+
+STRATEGY_JOB_PATHS = 100_000  # the lab's 16 strategies through the full price war: a job, not a preview
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return await form_values(request)
+
+
+@router.post("/strategy/job", dependencies=[require_role("editor")])
+def strategy_job(
+    session: SessionDep, principal: CurrentUser, values: Annotated[dict[str, str], Depends(_form)]
+) -> JSONResponse:
+    """The strategy lab's model and accelerator: the cost engine's 16 lever strategies through the default
+    price-war scenario on 100,000 paths, stored as a run by a worker."""
+    return _strategy_job(session, principal, values)
+
+
+def _strategy_job(session: Any, principal: Any, values: dict[str, str]) -> JSONResponse:
+    model = session.scalar(select(ModelConfig).where(ModelConfig.name == (values.get("model") or "")))
+    accelerator = session.scalar(
+        select(Accelerator).where(Accelerator.name == (values.get("accelerator") or ""))
+    )
+    if model is None or accelerator is None:
+        return JSONResponse({"detail": "choose a stored model and accelerator first"}, status_code=422)
+    base = explorer.pick_scenario(explorer.scenarios(session), None)
+    if base is None:
+        return JSONResponse({"detail": "no stored scenario to run the strategies in"}, status_code=422)
+    body: dict[str, Any] = {
+        "scenario_id": base.id,
+        "model_id": model.id,
+        "accelerator_id": accelerator.id,
+        "paths_count": STRATEGY_JOB_PATHS,
+        "name": f"Strategy lab: {model.name} on {accelerator.name} in {base.name}"[:160],
+    }
+    price = (values.get("price") or "").strip()
+    if price:
+        try:
+            body["price_usd_per_gpu_hour"] = float(price)
+        except ValueError:
+            return JSONResponse({"detail": "price: not a number"}, status_code=422)
+    return submit_job(session, principal, "simulation", body)
