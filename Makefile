@@ -47,8 +47,11 @@ lock: setup
 	$(LOCK) pyproject.toml --extra test -c requirements.lock -o requirements-dev.lock
 	$(LOCK) docker/requirements-build.in -o requirements-build.lock
 
+## make lint: formatting, lint and types (mypy strict on app/; not part of make test or .ci/run yet).
 lint: setup
+	$(BIN)/ruff format --check app tests
 	$(BIN)/ruff check app tests
+	$(BIN)/mypy app
 
 clean:
 	rm -rf $(VENV) var *.egg-info .pytest_cache

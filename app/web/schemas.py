@@ -11,8 +11,11 @@ import annotated_types
 from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model, model_validator
 
-from app.db.models import EventType, PricingModel, Verification
-from app.engine.architecture import Workload
+# Re-exported: the API modules take these field types from here.
+from app.db.models import EventType as EventType
+from app.db.models import PricingModel as PricingModel
+from app.db.models import Verification as Verification
+from app.engine.architecture import Workload as Workload
 from app.services.price_sheet import MAX_USD_PER_ACCELERATOR_HOUR
 
 # Sane caps: a price above these is a typo, not a quote.
