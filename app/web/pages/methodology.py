@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, MarketPrice, PriceQuote
 from app.engine import serving as serving_engine
@@ -31,6 +32,7 @@ from app.web.charts.backtest import backtest_chart
 from app.web.charts.published import PublishedCheck, published_runs_chart
 from app.web.deps import SessionDep
 from app.web.pages.engine_inputs import accelerator_spec
+from app.web.pages.page_cache import BoundedCache, database_of, stamp
 from app.web.pages.render import render
 
 router = APIRouter()
@@ -172,18 +174,38 @@ def _training_validation() -> list[Any]:
     return training_validation_rows()
 
 
+# Where the data comes from (verification levels, date ranges) aggregates whole tables: computed once per
+# state of those tables (their table_stats stamps, read by primary key), not per render (issue 17).
+_PROVENANCE = BoundedCache(8)
+
+
+def _provenance(session: Session) -> tuple[dict[str, dict[str, int]], Any, Any]:
+    def compute() -> tuple[dict[str, dict[str, int]], Any, Any]:
+        verification = {
+            label: dict(
+                session.execute(select(model.verification, func.count()).group_by(model.verification)).all()
+            )
+            for label, model in (
+                ("accelerators", Accelerator),
+                ("price quotes", PriceQuote),
+                ("market prices", MarketPrice),
+            )
+        }
+        quote_dates = session.execute(
+            select(func.min(PriceQuote.effective_from), func.max(PriceQuote.effective_from))
+        ).one()
+        market_dates = session.execute(
+            select(func.min(MarketPrice.effective_date), func.max(MarketPrice.effective_date))
+        ).one()
+        return verification, tuple(quote_dates), tuple(market_dates)
+
+    key = (database_of(session), *stamp(session, Accelerator, PriceQuote, MarketPrice))
+    return _PROVENANCE.get_or_compute(key, compute)
+
+
 @router.get("/methodology", response_class=HTMLResponse)
 def methodology(request: Request, session: SessionDep) -> HTMLResponse:
-    verification = {
-        label: dict(
-            session.execute(select(model.verification, func.count()).group_by(model.verification)).all()
-        )
-        for label, model in (
-            ("accelerators", Accelerator),
-            ("price quotes", PriceQuote),
-            ("market prices", MarketPrice),
-        )
-    }
+    verification, quote_dates, market_dates = _provenance(session)
     checks = published_checks()
     backtest = china_backtest(session)
     accelerators = session.scalars(select(Accelerator)).all()
@@ -205,11 +227,7 @@ def methodology(request: Request, session: SessionDep) -> HTMLResponse:
             "article": article_formulas(),
             "defaults": engine_defaults(),
             "verification": verification,
-            "quote_dates": session.execute(
-                select(func.min(PriceQuote.effective_from), func.max(PriceQuote.effective_from))
-            ).one(),
-            "market_dates": session.execute(
-                select(func.min(MarketPrice.effective_date), func.max(MarketPrice.effective_date))
-            ).one(),
+            "quote_dates": quote_dates,
+            "market_dates": market_dates,
         },
     )
