@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Accelerator, MarketPrice, ModelConfig, PriceQuote, Scenario
+from app.engine.architecture import PRESETS
 from app.services import audit
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
@@ -281,11 +282,6 @@ def _month_or_day(text: str) -> date:
 
 
 def _seed_model_presets(session: Session, report: SeedReport) -> None:
-    try:
-        from app.engine.architecture import PRESETS
-    except ImportError:  # the engine's preset table is not there yet
-        report.skipped.append("model presets: app.engine.architecture.PRESETS is not available")
-        return
     existing = set(session.scalars(select(ModelConfig.name)))
     columns = {c.key for c in ModelConfig.__table__.columns}
     for preset in _preset_dicts(PRESETS):

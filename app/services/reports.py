@@ -41,11 +41,9 @@ def display_money(session: Session, currency: str) -> Money:
     code = (currency or "USD").upper()
     if code == "USD":
         return USD
-    try:
-        from app.services import fx  # the dated FX-rate table (display currency)
-    except ImportError:
-        fx = None
-    money = fx.money(session, code) if fx is not None else None
+    from app.services import fx  # the dated FX-rate table (display currency)
+
+    money = fx.money(session, code)
     if money is None:
         raise ValidationFailed(f"no exchange rate for {code!r} in the FX table", field="currency")
     return money
@@ -70,23 +68,20 @@ def _extras(session: Session, run: RunRecord, strategy: str | None) -> Extras:
         )
     except ServiceError as exc:
         notes.append(f"Tornado not computed: {exc.message}")
+    from app.services import market_analysis
+
     try:
-        from app.services import market_analysis
-    except ImportError:
-        market_analysis = None
-    if market_analysis is not None and hasattr(market_analysis, "flips_view"):
-        try:
-            flips = market_analysis.flips_view(
-                session,
-                {**request, "flips": {"strategy": strategy, "paths_count": FLIP_PATHS, "steps": FLIP_STEPS}},
-            )
-        except ServiceError as exc:
-            notes.append(f"Flip thresholds not computed: {exc.message}")
-        else:
-            notes.append(
-                f"Flip thresholds from {FLIP_PATHS} paths per variant ({FLIP_STEPS} bisection steps), "
-                f"tornado from {TORNADO_PATHS}, the run's own seed."
-            )
+        flips = market_analysis.flips_view(
+            session,
+            {**request, "flips": {"strategy": strategy, "paths_count": FLIP_PATHS, "steps": FLIP_STEPS}},
+        )
+    except ServiceError as exc:
+        notes.append(f"Flip thresholds not computed: {exc.message}")
+    else:
+        notes.append(
+            f"Flip thresholds from {FLIP_PATHS} paths per variant ({FLIP_STEPS} bisection steps), "
+            f"tornado from {TORNADO_PATHS}, the run's own seed."
+        )
     return Extras(tornado, flips, tuple(notes))
 
 

@@ -56,7 +56,7 @@ def _preset_documents() -> tuple[tuple[str, str], ...]:
 
 
 def list_presets() -> list[dict[str, Any]]:
-    """The shipped presets with their sources (the lead's seed stores each as a Scenario row by name)."""
+    """The shipped presets with their sources (`pricewar seed` stores each as a Scenario row by name)."""
     out = []
     for _slug, text in _preset_documents():
         preset = preset_from_dict(json.loads(text))
@@ -204,12 +204,7 @@ def resolve(session: Session, request: Mapping[str, Any]) -> Resolved:
         except ScenarioError as error:
             raise _engine_error(error, "") from error
         source = "request"
-    elif (
-        request.get("use_cost_engine", True)
-        and model_id is not None
-        and accelerator_id is not None
-        and _cost_engine_available()
-    ):
+    elif request.get("use_cost_engine", True) and model_id is not None and accelerator_id is not None:
         strategies, notes = _cost_engine_strategies(
             session,
             model_id,
@@ -234,15 +229,6 @@ def resolve(session: Session, request: Mapping[str, Any]) -> Resolved:
     return Resolved(
         dataclasses.replace(preset, scenario=scenario), strategies, source, tuple(notes), scenario_id
     )
-
-
-@functools.cache
-def _cost_engine_available() -> bool:
-    try:
-        from app.engine.strategies import lever_strategies  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # --- running --------------------------------------------------------------------------------------------

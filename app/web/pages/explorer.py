@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Scenario, SimulationRun
 from app.db.session import end_transaction
 from app.engine.market.errors import ScenarioError
+from app.engine.strategies import LEVERS
 from app.services import crud, market_analysis
 from app.services.errors import ServiceError
 from app.web.charts.market_analysis import (
@@ -69,7 +70,7 @@ def linked_ids(base: Scenario) -> dict[str, int | None]:
 
 def expected_strategy_count(preset: Any, ids: dict[str, int | None]) -> int:
     if ids["model_id"] is not None and ids["accelerator_id"] is not None:
-        return 16
+        return 2 ** len(LEVERS)  # the cost engine's strategies: every combination of the levers
     return max(1, len(preset.strategies))
 
 
