@@ -207,43 +207,51 @@ def flip_sentences(flips: dict[str, Any], rival_names: list[str], count: int = 3
 
 
 def flips_chart(flips: dict[str, Any], rival_names: list[str]) -> Chart:
-    crossing = [f for f in flips["flips"] if f["threshold"] is not None]
+    """Every input's P(survive) at the two ends of its range (the other inputs uncertain, same draws), against
+    the 50 % line: an input whose two ends straddle the line flips the answer somewhere in between."""
     never = [f for f in flips["flips"] if f["threshold"] is None]
-    labels = [input_label(f["input"], rival_names) for f in crossing]
-
-    # Each input on its own range, 0 = low end, 1 = high end: today's value and the threshold.
-    def position(f: dict[str, Any], value: float) -> float:
-        span = f["high"] - f["low"]
-        return (value - f["low"]) / span if span else 0.5
-
+    crossing = [f for f in flips["flips"] if f["threshold"] is not None]
+    swing = sorted(never, key=lambda f: -abs(f["survival_at_high"] - f["survival_at_low"]))
+    shown = (crossing + swing)[:14]  # closest thresholds first, then the widest swings of the rest
+    labels = [input_label(f["input"], rival_names) for f in shown]
+    level = flips["level_fraction"]
     traces = [
         {
             "type": "scatter",
             "mode": "markers",
             "y": labels,
-            "x": [position(f, f["now"]) for f in crossing],
-            "name": "today",
-            "marker": {"color": color(0), "size": 11},
-            "text": [_number(f["now"]) for f in crossing],
-            "hovertemplate": "%{y}: today %{text}<extra></extra>",
+            "x": [f["survival_at_low"] for f in shown],
+            "name": "input at the low end of its range",
+            "marker": {"color": color(0), "size": 10, "symbol": "triangle-left"},
+            "text": [_number(f["low"]) for f in shown],
+            "hovertemplate": "%{y} = %{text}: P(survive) %{x:.0%}<extra></extra>",
         },
         {
             "type": "scatter",
             "mode": "markers",
             "y": labels,
-            "x": [position(f, f["threshold"]) for f in crossing],
-            "name": "answer flips",
-            "marker": {"color": color(3), "symbol": "line-ns-open", "size": 20, "line": {"width": 3}},
-            "text": [f"{f['falls_below_when']} {_number(f['threshold'])}" for f in crossing],
-            "hovertemplate": "%{y}: survival < 50 % %{text}<extra></extra>",
+            "x": [f["survival_at_high"] for f in shown],
+            "name": "input at the high end",
+            "marker": {"color": color(1), "size": 10, "symbol": "triangle-right"},
+            "text": [_number(f["high"]) for f in shown],
+            "hovertemplate": "%{y} = %{text}: P(survive) %{x:.0%}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [level, level],
+            "y": [labels[0], labels[-1]] if labels else [],
+            "name": f"{level * 100:.0f} %: the answer flips",
+            "line": {"color": color(3), "dash": "dash"},
+            "hoverinfo": "skip",
         },
     ]
     fig = figure(
         traces,
         layout(
-            axis("Position in the input's range (0 = low end, 1 = high end)", range=[-0.05, 1.05]),
+            axis("P(survive) with the input at each end of its range", tickformat=".0%", range=[-0.03, 1.03]),
             axis("", type="category", autorange="reversed"),
-            height=max(220, 44 * len(crossing) + 120),
+            height=max(240, 30 * len(shown) + 130),
             margin={"l": 240, "r": 20, "t": 40, "b": 60},
         ),
     )
