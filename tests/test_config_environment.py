@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("typo", ["prod", "Production", "dev", "staging", ""])
 def test_an_unknown_environment_is_refused_naming_the_field(typo: str) -> None:
     with pytest.raises(ValidationError) as raised:
-        Settings(environment=typo)  # type: ignore[arg-type] - the point is a value outside the Literal
+        Settings(environment=typo)  # type: ignore[arg-type]  # a value outside the Literal, on purpose
     assert raised.value.errors()[0]["loc"] == ("environment",)
 
 

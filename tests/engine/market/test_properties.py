@@ -137,6 +137,16 @@ def test_more_starting_cash_never_lowers_survival(
     assert np.all(curves(richer) >= curves(scenario))
 
 
+def cheaper_by(strategies: list[Strategy], cut: float) -> list[Strategy]:
+    """The same strategies with every unit cost cut by the fraction `cut`."""
+    return [
+        dataclasses.replace(
+            s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * (1 - cut)
+        )
+        for s in strategies
+    ]
+
+
 @FAST
 @given(seed=st.integers(0, 10_000), rival_rules=rules, cut=st.floats(0.01, 0.99))
 def test_lower_unit_cost_never_lowers_survival(seed: int, rival_rules: tuple[str, ...], cut: float) -> None:
@@ -144,13 +154,7 @@ def test_lower_unit_cost_never_lowers_survival(seed: int, rival_rules: tuple[str
     # so the market is the same on every path and only our margin per token grows.
     scenario = scenario_from(seed, policy="hold", rival_rules=rival_rules, subsidies=True)
     strategies = strategies_for(scenario)
-    cheaper = [
-        dataclasses.replace(
-            s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * (1 - cut)
-        )
-        for s in strategies
-    ]
-    assert np.all(curves(scenario, cheaper) >= curves(scenario, strategies))
+    assert np.all(curves(scenario, cheaper_by(strategies, cut)) >= curves(scenario, strategies))
 
 
 @FAST
@@ -172,13 +176,7 @@ def test_lower_unit_cost_never_lowers_survival_when_the_floor_does_not_bind(
         firm=dataclasses.replace(firm, pricing=dataclasses.replace(firm.pricing, floor_margin_fraction=-1.0)),
     )
     strategies = strategies_for(scenario)
-    cheaper = [
-        dataclasses.replace(
-            s, unit_cost_usd_per_million_tokens=s.unit_cost_usd_per_million_tokens * (1 - cut)
-        )
-        for s in strategies
-    ]
-    assert np.all(curves(scenario, cheaper) >= curves(scenario, strategies))
+    assert np.all(curves(scenario, cheaper_by(strategies, cut)) >= curves(scenario, strategies))
 
 
 @FAST
