@@ -35,6 +35,7 @@ from app.engine.sweep import SweepTable, sweep_serving, sweep_training
 from app.engine.training import TrainingPlan, estimate_training
 from app.services.errors import NotFoundError, ValidationFailed
 from app.services.price_sheet import accelerator_by_name, cheapest_offers, cheapest_quote
+from app.services.resolved_cache import Resolved
 
 MAX_SWEEP_PLANS = 5_000_000
 
@@ -203,6 +204,27 @@ def _describe(quote: PriceQuote) -> str:
     )
 
 
+def _stored_model(
+    memo: Resolved, session: Session, request: Mapping[str, Any]
+) -> tuple[ModelSpec, float | None]:
+    """model_spec, a stored configuration memoised while model_configs is unchanged (ModelSpec is frozen)."""
+    if request.get("model") is None and request.get("model_id") is not None:
+        return memo.get(
+            ("model", request["model_id"]), lambda: model_spec(session, None, request["model_id"])
+        )
+    return model_spec(session, request.get("model"), request.get("model_id"))
+
+
+def _stored_accelerator(
+    memo: Resolved, session: Session, request: Mapping[str, Any]
+) -> tuple[AcceleratorSpec, int | None]:
+    """accelerator_spec, a stored row memoised while accelerators is unchanged (AcceleratorSpec is frozen)."""
+    args = (request.get("accelerator"), request.get("accelerator_id"), request.get("accelerator_name"))
+    if args[0] is None:
+        return memo.get(("accelerator", args[1], args[2]), lambda: accelerator_spec(session, *args))
+    return accelerator_spec(session, *args)
+
+
 def _engine_error(error: Exception, field: str) -> ValidationFailed:
     if isinstance(error, UnsupportedPrecision):
         return ValidationFailed(str(error), field=field)
@@ -252,24 +274,27 @@ def _guarded(
 def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /estimates/training: resolve, estimate, and report every number with its assumptions and the
     parallel layout it ran on."""
-    spec, stored_tokens = model_spec(session, request.get("model"), request.get("model_id"))
-    acc, acc_id = accelerator_spec(
-        session, request.get("accelerator"), request.get("accelerator_id"), request.get("accelerator_name")
-    )
+    memo = Resolved(session)
+    spec, stored_tokens = _stored_model(memo, session, request)
+    acc, acc_id = _stored_accelerator(memo, session, request)
     tokens = request.get("training_tokens") or stored_tokens
     if not tokens:
         raise ValidationFailed(
             "training_tokens is required (the model has none stored)", field="training_tokens"
         )
     pricing_model = request.get("pricing_model", "on_demand")
-    usd, price_source, offer_count = multi_gpu_price(
-        session,
-        request.get("price_usd_per_gpu_hour"),
-        acc_id,
-        pricing_model,
-        request["gpu_count"],
-        request.get("price_quote_id"),
-    )
+    usd, price_source, offer_count = memo.get(
+        ("multi_gpu_price", request.get("price_usd_per_gpu_hour"), acc_id, pricing_model,
+         min(request["gpu_count"], 8), request.get("price_quote_id")),
+        lambda: multi_gpu_price(
+            session,
+            request.get("price_usd_per_gpu_hour"),
+            acc_id,
+            pricing_model,
+            request["gpu_count"],
+            request.get("price_quote_id"),
+        ),
+    )  # fmt: skip
     layout = request.get("parallelism")
     calibration: tuple[float, str] | None = None
     fitted: dict[str, Any] | None = None
@@ -413,17 +438,20 @@ def _required_calibration(session: Session, accelerator_name: str, kind: str) ->
 @_guarded
 def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
     """POST /estimates/inference. A replica that cannot hold the model raises ValidationFailed with the GB."""
-    spec, _ = model_spec(session, request.get("model"), request.get("model_id"))
-    acc, acc_id = accelerator_spec(
-        session, request.get("accelerator"), request.get("accelerator_id"), request.get("accelerator_name")
-    )
-    usd, price_source = price(
-        session,
-        request.get("price_usd_per_gpu_hour"),
-        acc_id,
-        request.get("pricing_model", "on_demand"),
-        request.get("price_quote_id"),
-    )
+    memo = Resolved(session)
+    spec, _ = _stored_model(memo, session, request)
+    acc, acc_id = _stored_accelerator(memo, session, request)
+    usd, price_source = memo.get(
+        ("price", request.get("price_usd_per_gpu_hour"), acc_id, request.get("pricing_model", "on_demand"),
+         request.get("price_quote_id")),
+        lambda: price(
+            session,
+            request.get("price_usd_per_gpu_hour"),
+            acc_id,
+            request.get("pricing_model", "on_demand"),
+            request.get("price_quote_id"),
+        ),
+    )  # fmt: skip
     fitted = _required_calibration(session, acc.name, "serving") if request.get("calibrated") else None
     try:
         plan = ServingPlan(

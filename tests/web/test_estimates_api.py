@@ -253,3 +253,42 @@ def test_article_endpoint_reproduces_the_worked_example(client) -> None:
     assert findings["distributed"]["implied_value"] == pytest.approx(0.5)
     custom = client.post("/api/v1/estimates/article", json={"transfer_learning": {"alpha_t": 0.01}}).json()
     assert custom["formulas"]["transfer_learning_cost"] == 110
+
+
+def test_memoised_rows_follow_every_edit_at_once(client, db_session) -> None:
+    """Estimates memoise the stored model, accelerator and cheapest price per process (issue 10, speed),
+    keyed by the tables' change stamps: an edit, even by raw SQL, shows in the very next estimate."""
+    from sqlalchemy import text
+
+    from app.services import resolved_cache
+
+    resolved_cache.clear()
+    body = {"model_id": model_id(client, "Llama 2 7B"), "accelerator_name": "H100-SXM", "gpu_count": 64}
+    first = client.post("/api/v1/estimates/training", json=body).json()
+    assert client.post("/api/v1/estimates/training", json=body).json() == first  # served from the memo
+    quote_id = int(first["price_source"].split("quote #")[1].split(":")[0])
+    cheaper = first["price_usd_per_gpu_hour"] / 2
+    db_session.execute(
+        text("UPDATE price_quotes SET usd_per_accelerator_hour = :usd WHERE id = :id"),
+        {"usd": cheaper, "id": quote_id},
+    )
+    db_session.execute(
+        text("UPDATE model_configs SET training_tokens = 1e12 WHERE id = :id"), {"id": body["model_id"]}
+    )
+    db_session.commit()
+    second = client.post("/api/v1/estimates/training", json=body).json()
+    assert second["price_usd_per_gpu_hour"] == pytest.approx(cheaper)
+    assert second["training_tokens"] == 1e12
+    assert second["cost_usd"] == pytest.approx(first["cost_usd"] / 2 / 2, rel=1e-9)
+    inference = client.post(
+        "/api/v1/estimates/inference", json={"model_id": body["model_id"], "accelerator_name": "H100-SXM"}
+    ).json()
+    db_session.execute(
+        text("UPDATE accelerators SET memory_bandwidth_tb_s = 2 * memory_bandwidth_tb_s WHERE name = :n"),
+        {"n": "H100-SXM"},
+    )
+    db_session.commit()
+    faster = client.post(
+        "/api/v1/estimates/inference", json={"model_id": body["model_id"], "accelerator_name": "H100-SXM"}
+    ).json()
+    assert faster["decode_output_tokens_per_second"] > inference["decode_output_tokens_per_second"]
