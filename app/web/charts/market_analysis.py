@@ -252,7 +252,7 @@ def flips_chart(flips: dict[str, Any], rival_names: list[str]) -> Chart:
             axis("P(survive) with the input at each end of its range", tickformat=".0%", range=[-0.03, 1.03]),
             axis("", type="category", autorange="reversed"),
             height=max(240, 30 * len(shown) + 130),
-            margin={"l": 240, "r": 20, "t": 40, "b": 60},
+            margin={"l": 8, "r": 20, "t": 40, "b": 60},  # the category axis widens it to its labels
         ),
     )
     sentences = flip_sentences(flips, rival_names)
