@@ -42,8 +42,8 @@ def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     runtime.huey.flush()
     compute = runtime._compute_chunk
 
-    def slowed(*args: Any) -> None:  # 2.5 s a chunk (the explorer's 2,000 paths are 2 chunks here): the bar
-        time.sleep(2.5)  # stops half-way long enough for a person, and this test, to see it and cancel
+    def slowed(*args: Any) -> None:  # 4 s a chunk (the explorer's 2,000 paths are 2 chunks here): the bar
+        time.sleep(4)  # stops half-way long enough for a person, and this test, to see it and cancel
         compute(*args)
 
     runtime._compute_chunk = slowed  # type: ignore[method-assign]
@@ -113,12 +113,12 @@ def test_progress_bar_moves_cancel_stops_and_a_finished_job_links_its_run(
     )
     moving = float(box.locator("progress").get_attribute("data-progress") or 0)
     assert 0 < moving < 1, (seen, moving)
-    screenshot(page, "jobs-explorer-running-1440")
-    box.locator("button[data-job-cancel]").click()
+    box.locator("button[data-job-cancel]").click()  # at once: the second chunk takes a few seconds
     page.wait_for_function(
         "() => document.querySelector('[data-job-panel] .job').dataset.status === 'cancelled'", timeout=10_000
     )
     assert "Cancelled" in box.locator(".job-status").inner_text()
+    screenshot(page, "jobs-explorer-cancelled-1440")
     assert box.locator("button[data-job-cancel]").is_hidden()
     stopped_at = box.locator("progress").get_attribute("data-progress")
     page.wait_for_timeout(1500)
@@ -150,4 +150,23 @@ def test_progress_bar_moves_cancel_stops_and_a_finished_job_links_its_run(
     box_width = page.locator("[data-jobs-list] .job").first.bounding_box()["width"]
     assert box_width <= 390
     screenshot(page, "jobs-runs-390-dark")
+    assert errors == []
+
+
+def test_strategy_lab_starts_its_price_war_in_the_background(page: Any, jobs_server: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, jobs_server, EDITOR)
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{jobs_server}/strategy")
+    page.click("button[data-job-start='/strategy/job']")
+    box = page.locator("#strategy-jobs .job").first
+    box.wait_for()
+    assert "Strategy lab" in box.locator(".job-title").inner_text()
+    assert box.bounding_box()["width"] <= 390
+    screenshot(page, "jobs-strategy-390")
+    box.locator("button[data-job-cancel]").click()
+    page.wait_for_function(
+        "() => document.querySelector('#strategy-jobs .job').dataset.status === 'cancelled'", timeout=15_000
+    )
     assert errors == []
