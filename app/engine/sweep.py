@@ -172,7 +172,8 @@ def _finish(
     def gather(values: Any, index: tuple[NDArray[np.intp], ...]) -> NDArray[Any]:
         array = np.asarray(values)
         array = array.reshape((1,) * (len(shape) - array.ndim) + array.shape)
-        picked = array[tuple(i if array.shape[d] > 1 else 0 for d, i in enumerate(index))]
+        # A length-1 axis broadcasts (index 0); any other length, even 0 (no plan on that axis), is indexed.
+        picked = array[tuple(i if array.shape[d] != 1 else 0 for d, i in enumerate(index))]
         return picked if np.ndim(picked) else np.full(index[0].shape, picked)
 
     keys = {k: gather(columns[k], coords) for k in (cost, time, loss)}

@@ -167,3 +167,21 @@ def test_cheapest_serving_plan_under_latency_targets() -> None:
 def test_prices_must_have_one_row_per_accelerator() -> None:
     with pytest.raises(ValueError, match="one row per accelerator"):
         sweep_training(LLAMA70, 2e12, ACCS, ["bf16"], [64], [[1.0]])
+
+
+def test_training_sweep_with_no_feasible_layout_is_an_empty_table() -> None:
+    # Found by schemathesis: one GPU whose sequence exceeds the global batch leaves no layout at all (the
+    # GPU-count axis is empty); the sweep must answer "no feasible plan", not raise IndexError.
+    table = sweep_training(
+        LLAMA70,
+        2e12,
+        [H100_SXM],
+        ["fp8"],
+        [1],
+        [[2.2]],
+        pricing_model_names=["spot"],
+        global_batch_token_count=1000.0,
+    )
+    assert len(table) == 0
+    assert table.evaluated_count == 1 * 1 * 1 * 4 * 7 * 1
+    assert any("dropped" in a for a in table.assumptions)

@@ -75,7 +75,7 @@ def document() -> dict:
 def test_json_import_failing_after_flush_writes_nothing(empty_url: str, document: dict, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     flushed: list[int] = []
 
-    def fail_after_rows_are_in(session: Session) -> None:
+    def fail_after_rows_are_in(session: Session, *tables: object) -> None:
         flushed.append(session.scalar(select(func.count()).select_from(PriceQuote)) or 0)
         raise RuntimeError("injected crash after the rows were flushed")
 
@@ -115,7 +115,7 @@ def test_csv_import_failing_halfway_writes_nothing(empty_url: str, document: dic
 KILLED_IMPORT = """
 import sys, time
 from app.services import transfer
-def stop_here(session):
+def stop_here(session, *tables):
     print("ROWS-FLUSHED", flush=True)
     time.sleep(120)
 transfer._reset_sequences = stop_here
