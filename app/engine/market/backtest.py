@@ -87,7 +87,7 @@ def backtest(
 ) -> Backtest:
     result = run_simulation(scenario, (strategy,), rng, paths_count=paths_count)
     s = result.strategies[0]
-    bands = {}
+    bands: dict[str, dict[str, list[float]]] = {}
     for name, b in zip(result.rival_names, s.rival_price_usd_per_million_tokens, strict=True):
         bands[name] = {
             "p5": [float(x) for x in b.p5],
@@ -98,7 +98,7 @@ def backtest(
     for obs in observations:
         if obs.rival not in bands or not 1 <= obs.month <= scenario.horizon_months:
             continue
-        b = bands[obs.rival]
+        band = bands[obs.rival]
         t = obs.month - 1
-        comparisons.append(Comparison(obs, b["p5"][t], b["p50"][t], b["p95"][t]))
+        comparisons.append(Comparison(obs, band["p5"][t], band["p50"][t], band["p95"][t]))
     return Backtest(tuple(range(1, scenario.horizon_months + 1)), bands, tuple(comparisons))

@@ -74,7 +74,8 @@ class Demand:
 
     def own_price_elasticity_at_start(self) -> np.ndarray:
         """d ln s_j / d ln p_j at the start prices, total market held: -alpha_j p_j0 (1 - s_j0); (F, P)."""
-        return -self.alpha * self.start_prices[:, None] * (1.0 - self.start_shares[:, None])
+        out: np.ndarray = -self.alpha * self.start_prices[:, None] * (1.0 - self.start_shares[:, None])
+        return out
 
     def shares(self, prices: np.ndarray, deflator: float = 1.0) -> np.ndarray:
         """Logit shares of the F firms at `prices` (F, P) in month money (deflator D(t)); sum to 1."""
@@ -135,9 +136,9 @@ def best_response_price(
     cost: np.ndarray,
     alpha: np.ndarray,
     a_own: np.ndarray,
-    others_weight: np.ndarray,
+    others_weight: np.ndarray | float,
     kappa: np.ndarray,
-    deflator: float,
+    deflator: np.ndarray | float,
     start: np.ndarray | None = None,
     steps: int = NEWTON_STEPS,
 ) -> np.ndarray:

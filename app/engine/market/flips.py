@@ -182,8 +182,8 @@ def flip_thresholds(
     flips = []
     for name, (now, low, high, s_low, s_high, a, b, _s_a) in state.items():
         if name in crossing:
-            side = "above" if s_high < level else "below"
-            flips.append(Flip(name, now, low, high, s_low, s_high, 0.5 * (a + b), side))
+            when = "above" if s_high < level else "below"
+            flips.append(Flip(name, now, low, high, s_low, s_high, 0.5 * (a + b), when))
         else:
             flips.append(Flip(name, now, low, high, s_low, s_high, None, None))
 
@@ -195,8 +195,8 @@ def flip_thresholds(
 
         try:
             s_low, s_high = at(low), at(high)
-            threshold = None
-            side = None
+            threshold: float | None = None
+            side: str | None = None
             if (s_low < level) != (s_high < level):
                 a, b, s_a = low, high, s_low
                 for _ in range(steps):

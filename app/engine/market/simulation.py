@@ -387,7 +387,8 @@ def _weight(a: np.ndarray, alpha_t: np.ndarray, price: np.ndarray) -> np.ndarray
     """exp(a - alpha_t p), the utility floored at -700 so that some weight survives any price."""
     u = a - alpha_t * price
     np.maximum(u, -700.0, out=u)
-    return np.exp(u, out=u)
+    out: np.ndarray = np.exp(u, out=u)
+    return out
 
 
 def _set_prices(g: _Group, st: _State, t: int) -> None:

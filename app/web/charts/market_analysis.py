@@ -3,6 +3,7 @@ rationally (beside the simulated war), and what flips the answer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.web.charts.base import Chart, axis, color, figure, layout, table
@@ -108,7 +109,7 @@ def profit_curve_chart(curves: dict[str, Any]) -> Chart:
     return Chart("profit-curve", "Our profit against our price", summary, fig, tbl)
 
 
-def equilibrium_chart(eq: dict[str, Any], strategy_result: dict[str, Any]) -> Chart:
+def equilibrium_chart(eq: Mapping[str, Any], strategy_result: Mapping[str, Any]) -> Chart:
     names = [f["name"] for f in eq["firms"]]
     horizon = eq["at_horizon"]
     t_last = horizon["month"] - 1

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -192,7 +193,7 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
 FLIP_PATHS = 300
 
 
-def analysis_charts(scenario: Any, strategies: Any, focus: dict[str, Any]) -> list[Any]:
+def analysis_charts(scenario: Any, strategies: Any, focus: Mapping[str, Any]) -> list[Any]:
     """Our profit-versus-price curve (month 1 and horizon) and the equilibrium beside the war, from the same
     demand model; cheap (no extra simulation). Left out, never a 500, if the model cannot price them."""
     strategy = next((s for s in strategies if s.name == focus["name"]), None)
