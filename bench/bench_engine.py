@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 import os
 import shutil
@@ -342,6 +343,16 @@ def _bench_token(engine: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw}"}
 
 
+def _stored_model_id(engine: Any, name: str) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from app.db.models import ModelConfig
+
+    with Session(engine) as session:
+        return int(session.scalars(select(ModelConfig.id).where(ModelConfig.name == name)).one())
+
+
 def bench_rest() -> None:
     """p50 of one inference and one training estimate through the whole app (auth, session, DB lookups of the
     accelerator and model), in process on a fresh SQLite database. Target <= 10 ms."""
@@ -369,7 +380,10 @@ def bench_rest() -> None:
             seed_reference_data(session)
             session.commit()
         headers = _bench_token(engine)
+        # As a server runs: one event loop for all requests (a TestClient outside `with` starts a new portal
+        # thread and loop per request, ~5 ms that no server pays).
         client = TestClient(create_app())
+        client.__enter__()
     except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not crash
         ROWS.append(("REST estimate p50", "not measured", f"{type(error).__name__}: {str(error)[:120]}"))
         return
@@ -405,28 +419,58 @@ def bench_rest() -> None:
                 "mfu": 0.39,
             },
         ),
+        (
+            "REST POST /estimates/training p50 (stored model, default MFU, priced)",
+            "/api/v1/estimates/training",
+            {
+                "model_id": _stored_model_id(engine, "Llama 2 7B"),
+                "accelerator_name": "H100-SXM",
+                "gpu_count": 256,
+            },
+        ),
+        (
+            "REST POST /estimates/inference p50 (stored model, priced)",
+            "/api/v1/estimates/inference",
+            {"model_id": _stored_model_id(engine, "Llama 2 7B"), "accelerator_name": "H100-SXM"},
+        ),
+        ("REST GET /healthz p50 (the framework's floor)", "/healthz", None),
     )
+    logging.disable(logging.INFO)  # the access log line per request is not what is measured
     for label, path, payload in cases:
-        response = client.post(path, json=payload, headers=headers)
+
+        def call(path: str = path, payload: Any = payload) -> Any:
+            if payload is None:
+                return client.get(path)
+            return client.post(path, json=payload, headers=headers)
+
+        response = call()
         if response.status_code != 200:
             ROWS.append((label, "not measured", f"HTTP {response.status_code}: {response.text[:100]}"))
             continue
-        samples = []
+        wall, cpu = [], []
         for _ in range(200):
-            start = time.perf_counter()
-            client.post(path, json=payload, headers=headers)
-            samples.append(time.perf_counter() - start)
-        p50 = statistics.median(samples)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            call()
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        p50 = statistics.median(wall)
         ROWS.append(
             (
                 label,
                 "200 requests, in-process, SQLite, token auth",
-                f"{p50 * 1e3:.2f} ms ({'meets' if p50 < 0.020 else 'misses'} < 20 ms)",
+                f"{p50 * 1e3:.2f} ms wall, {statistics.median(cpu) * 1e3:.2f} ms CPU "
+                f"({'meets' if p50 <= 0.010 else 'misses'} <= 10 ms; load {os.getloadavg()[0]:.1f})",
             )
         )
+    client.__exit__(None, None, None)
 
 
 def main() -> None:
+    if "--rest" in sys.argv:  # only the REST latencies (make bench runs everything)
+        bench_rest()
+        for what, size, result in ROWS:
+            print(f"{what:<70}  {size:<46}  {result}")
+        return
     accs = accelerators()
     serving_rate, _ = bench_sweeps(accs)
     bench_python_loop(accs, serving_rate)
