@@ -15,7 +15,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from app.config import TEMPLATES_DIR
-from app.reports import charts
 from app.reports.money import USD, Money
 
 _ENV = Environment(
@@ -127,6 +126,8 @@ def render_html(
     extras: Extras | None = None,
     generated_at: datetime | None = None,
 ) -> str:
+    from app.reports import charts  # imported on use: matplotlib would add seconds to every app start
+
     extras = extras or Extras()
     result = run.results
     strategies = result["strategies"]
