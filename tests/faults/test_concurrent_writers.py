@@ -175,7 +175,8 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: on the 2-core CI machine a busy moment can stretch the app's start past 30 s.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"app exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
