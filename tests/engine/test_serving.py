@@ -244,3 +244,36 @@ def test_calibration_factor_one_is_the_uncalibrated_model_bit_for_bit() -> None:
     assert estimate_serving(replace(base, efficiency_factor=1.0)) == estimate_serving(base)
     with pytest.raises(ValueError, match="efficiency_factor"):
         plan(efficiency_factor=0.0)
+
+
+def test_weight_only_int8_raises_the_memory_bound_rate_not_the_throughput_ceiling() -> None:
+    """W8A16 on Llama 2 7B, one H100, 1,024 in / 256 out (docs/methodology/serving.md, "Weight-only int8").
+    While the GEMMs are memory-bound (bf16 below concurrency ~48) halving the weight bytes makes every
+    iteration faster; once they are compute-bound (16-bit tensor cores either way) the iteration is GEMM FLOPs
+    + KV-cache reads, both ∝ concurrency and both untouched by the weight precision: the same ceiling, which
+    int8 reaches at half the concurrency (24 instead of 48) with half the time per output token."""
+    seven = PRESETS["Llama 2 7B"]
+
+    def at(weights: str, kv: str = "bf16", b: int | None = None):  # type: ignore[no-untyped-def]
+        return estimate_serving(
+            ServingPlan(model=seven, accelerator=H100_SXM, weight_precision=weights, kv_cache_precision=kv,
+                        batch_size_count=b, prompt_token_count=1024, output_token_count=256,
+                        price_usd_per_gpu_hour=2.5)
+        )  # fmt: skip
+
+    for b in CONCURRENCY_CANDIDATES[:12]:  # 1 … 64, all fit in bf16
+        bf16, int8 = at("bf16", b=b), at("int8", b=b)
+        assert int8.gemm_memory_s == pytest.approx(bf16.gemm_memory_s / 2)
+        if bf16.gemm_memory_s > bf16.gemm_compute_s:  # memory-bound GEMMs: int8 is strictly faster
+            assert int8.output_tokens_per_second > 1.05 * bf16.output_tokens_per_second
+        if int8.gemm_compute_s >= int8.gemm_memory_s and bf16.gemm_compute_s >= bf16.gemm_memory_s:
+            assert int8.output_tokens_per_second == pytest.approx(bf16.output_tokens_per_second, rel=1e-9)
+    best_bf16, best_int8 = at("bf16"), at("int8")
+    assert best_int8.output_tokens_per_second == pytest.approx(best_bf16.output_tokens_per_second, rel=1e-9)
+    assert best_int8.cost_usd_per_million_output_tokens == pytest.approx(
+        best_bf16.cost_usd_per_million_output_tokens, rel=1e-9
+    )
+    assert (best_bf16.batch_size, best_int8.batch_size) == (48, 24)
+    assert best_int8.time_per_output_token_s < 0.6 * best_bf16.time_per_output_token_s
+    # What moves the ceiling here is the KV cache: int8 KV halves the reads that are most of the iteration.
+    assert at("int8", kv="int8").output_tokens_per_second > 1.4 * best_bf16.output_tokens_per_second
