@@ -160,7 +160,14 @@ def rows_per_statement(session: Session) -> Iterator[list[tuple[int, str]]]:
 
 
 PAGES = [
-    "/",
+    pytest.param(
+        "/",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="the overview's alerts (services/alerts.current_market_prices) read the newest price "
+            "of every model, i.e. most of market_prices, per render (reported; issue 14's code)",
+        ),
+    ),
     "/hardware",
     "/hardware?sort=usd_per_accelerator_hour&page=3",
     "/hardware?sort=tokens_per_usd&dir=desc",
