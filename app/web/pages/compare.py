@@ -19,12 +19,13 @@ from app.services import csv_export
 from app.services.errors import ValidationFailed
 from app.web.charts.compare import compare_cash_chart, compare_survival_chart
 from app.web.charts.pricewar import insolvency_by
+from app.web.currency import current_money
 from app.web.deps import SessionDep
 from app.web.formatting import usd
-from app.web.schemas import MAX_ID, parse_row_id
 from app.web.pages import pricewar_inputs as pw
 from app.web.pages.explorer import expected_strategy_count, linked_ids, preview_paths
 from app.web.pages.render import render
+from app.web.schemas import MAX_ID, parse_row_id
 
 router = APIRouter()
 MAX_ITEMS = 4
@@ -62,6 +63,7 @@ METRICS = (
     Metric("one_off_training_usd", "One-off training", "usd", False, "USD"),
 )
 PERCENT_KINDS = ("pct", "share")
+MONEY_KINDS = ("usd", "price")
 _DIGITS = {"pct": 0, "share": 1}  # shares are often below 1 %: one decimal, so 0.4 % never reads 0 %
 
 
@@ -255,6 +257,7 @@ def compare_csv(request: Request, session: SessionDep) -> Response:
     """The comparison table as on screen (its labels, percent where it shows percent), with machine-readable
     numbers: value per column, then Δ and Δ % against the baseline (empty where Δ % means nothing)."""
     items = _items(session, _selection(request))
+    money = current_money()  # the page's ?currency=: money rows converted at the page's dated rate
     lines: list[list[Any]] = []
     header = ["metric", "unit", f"{items[0].label} (baseline)" if items else "baseline"]
     for item in items[1:]:
@@ -264,22 +267,27 @@ def compare_csv(request: Request, session: SessionDep) -> Response:
             metric: Metric = row["metric"]
             base = row["cells"][0]["value"]
             delta_unit = "points" if metric.kind in PERCENT_KINDS else metric.unit
-            line: list[Any] = [
-                metric.label,
-                f"{metric.unit} (Δ in {delta_unit})",
-                csv_number(base, metric.kind),
-            ]
+            is_money = metric.kind in MONEY_KINDS
+            label, unit = metric.label, f"{metric.unit} (Δ in {delta_unit})"
+            if is_money:  # the label and the unit name the display currency ("EUR per 1M tokens")
+                label = csv_export.currency_header(label, money.code) if "$" in label else label
+                unit = csv_export.currency_header(unit, money.code)
+
+            def number(value: float | None, kind: str = metric.kind, is_money: bool = is_money) -> Any:
+                return csv_number(csv_export.convert(value, money) if is_money else value, kind)
+
+            line: list[Any] = [label, unit, number(base)]
             for cell in row["cells"][1:]:
                 v = cell["value"]
                 fraction = None if v is None or base is None else relative_change(v, base)
                 line += [
-                    csv_number(v, metric.kind),
-                    "" if v is None or base is None else csv_number(v - base, metric.kind),
+                    number(v),
+                    "" if v is None or base is None else number(v - base),
                     "" if fraction is None else round(fraction * 100, 1),
                 ]
             lines.append(line)
     return Response(
         csv_export.to_csv(header, lines),
         media_type=csv_export.CSV_MEDIA_TYPE,
-        headers=csv_export.attachment("compare.csv"),
+        headers=csv_export.attachment("compare.csv" if money.code == "USD" else f"compare-{money.code}.csv"),
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.reports.money import USD, Money
 from app.services import csv_export
 from app.web.charts.pricewar import strategy_of
 from app.web.formatting import usd
@@ -28,9 +29,20 @@ class ShownTable:
     def shown_rows(self) -> list[list[str]]:
         return [[shown for _, shown in row] for row in self.rows]
 
-    def to_csv(self) -> str:
+    def money_columns(self) -> dict[int, int]:
+        """The columns holding USD amounts, with the decimals they keep: prices per 1M tokens 6, amounts 2."""
+        return {
+            i: (6 if "per 1M" in c.unit else 2)
+            for i, c in enumerate(self.columns)
+            if c.unit.startswith("USD")
+        }
+
+    def to_csv(self, money: Money = USD) -> str:
+        """The table in `money`'s currency (the page's ?currency=): amounts converted at its dated rate, the
+        money columns' keys renamed (cash_usd_p50 → cash_eur_p50)."""
         header = [c.key for c in self.columns]
-        return csv_export.to_csv(header, ([raw for raw, _ in row] for row in self.rows))
+        rows = ([raw for raw, _ in row] for row in self.rows)
+        return csv_export.to_csv(header, rows, money=money, money_columns=self.money_columns())
 
     def to_json(self) -> dict[str, Any]:
         return {

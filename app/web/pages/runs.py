@@ -21,6 +21,7 @@ from app.web.charts.pricewar import (
     strategy_of,
     survival_chart,
 )
+from app.web.currency import current_money
 from app.web.deps import SessionDep, reads_first
 from app.web.heavy import HeavyWork
 from app.web.pages import pricewar_inputs as pw
@@ -131,12 +132,14 @@ def _table(run: SimulationRun, name: str, strategy: str | None) -> ShownTable:
 @router.get("/runs/{run_id}/export.csv")
 def export_csv(run_id: IdPath, request: Request, session: SessionDep) -> Response:
     """One table of the page as CSV: same rows and columns as the screen, numbers unformatted, units in the
-    column keys (…_usd, …_fraction, …_months)."""
+    column keys (…_usd, …_fraction, …_months); with ?currency=EUR the amounts are in EUR (…_eur)."""
     run = _run(session, run_id)
     table = _table(run, request.query_params.get("table", "summary"), request.query_params.get("strategy"))
-    filename = f"run-{run.id}-{table.name}.csv"
+    money = current_money()  # the page's ?currency= (USD by default), the same dated rate as the screen
+    suffix = "" if money.code == "USD" else f"-{money.code}"
+    filename = f"run-{run.id}-{table.name}{suffix}.csv"
     return Response(
-        table.to_csv(),
+        table.to_csv(money),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
