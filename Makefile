@@ -30,10 +30,12 @@ run: seed
 test: setup browser-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-# Browser tests drive Debian's Chromium; install it when missing and we may (root).
+# Browser tests drive Debian's Chromium; the board pack's PDF needs Pango (WeasyPrint) and its PNG pages
+# pdftoppm. Install what is missing when we may (root).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will fail"; }
-	@command -v pdftoppm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get install -y -qq poppler-utils >/dev/null) || echo "pdftoppm missing: the board-pack PDF pages are not rendered"; }
+	@ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0.so.0 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null) || echo "Pango missing: the board pack's PDF (WeasyPrint) tests will fail"; }
+	@command -v pdftoppm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null) || echo "pdftoppm missing: the board-pack PDF pages are not rendered"; }
 
 ## make bench: speed benchmarks (engine sweep, simulator, REST latency); numbers go in the README
 bench: setup
