@@ -5,6 +5,7 @@ Thin routes: a strict request schema, one service call, a response schema. Units
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
@@ -14,7 +15,7 @@ from app.engine.hardware import Precision as AnyPrecision
 from app.engine.parallelism import DEFAULT_OVERLAP_FRACTION
 from app.engine.serving import ServingPrecision
 from app.engine.training import Recomputation, TrainingPrecision
-from app.services import estimates
+from app.services import estimate_currency, estimates
 from app.web.auth import require_role
 from app.web.deps import SessionDep, reads_first
 from app.web.heavy import HeavyWork
@@ -77,7 +78,26 @@ class AcceleratorInput(StrictModel):
     interconnect_bandwidth_gb_s: Annotated[float, Field(ge=0.001, le=1e6)] | None = None
 
 
+DisplayCurrency = Literal["USD", "EUR", "CNY", "GBP", "JPY"]  # app.db.fx.DISPLAY_CURRENCIES
+
+
+class CurrencyRead(BaseModel):
+    """The currency an estimate's `…_in_currency…` fields are in (the `…_usd…` fields stay USD)."""
+
+    currency: str = Field(description="The `currency` asked for (USD by default)")
+    fx_rate_per_usd: float = Field(description="Units of `currency` per USD used (1 for USD)")
+    fx_rate_date: date | None = Field(
+        description="Date of the rate in effect (the latest dated rate on or before today); null for USD"
+    )
+    fx_rate_source: str | None = Field(description="Where the rate comes from (the FX table, /currency)")
+
+
 class ModelAndAccelerator(StrictModel):
+    currency: DisplayCurrency = Field(
+        default="USD",
+        description="Also give the money fields in this currency (…_in_currency…, at the dated rate in "
+        "effect, named in fx_rate_date); every …_usd… field stays in USD",
+    )
     model: ModelInput | None = None
     model_id: RowId | None = None
     accelerator: AcceleratorInput | None = None
@@ -204,7 +224,7 @@ class CalibrationRead(BaseModel):
     label: str
 
 
-class TrainingEstimateRead(BaseModel):
+class TrainingEstimateRead(CurrencyRead):
     model_name: str
     accelerator_name: str
     training_tokens: float
@@ -229,6 +249,9 @@ class TrainingEstimateRead(BaseModel):
     cost_usd: float | None
     cost_usd_range: list[float] | None
     price_usd_per_gpu_hour: float | None
+    cost_in_currency: float | None = Field(description="cost_usd in `currency`")
+    cost_in_currency_range: list[float] | None = Field(description="cost_usd_range in `currency`")
+    price_in_currency_per_gpu_hour: float | None = Field(description="price_usd_per_gpu_hour in `currency`")
     price_source: str
     pricing_model: str
     price_offer_accelerator_count: int | None = Field(
@@ -280,7 +303,7 @@ class InferenceRequest(ModelAndAccelerator):
     )
 
 
-class InferenceEstimateRead(BaseModel):
+class InferenceEstimateRead(CurrencyRead):
     model_name: str
     accelerator_name: str
     gpus_per_replica: int
@@ -330,6 +353,16 @@ class InferenceEstimateRead(BaseModel):
     )
     unit_name: str
     cost_usd_per_thousand_units: float | None
+    cost_in_currency_per_million_output_tokens: float | None = Field(
+        description="cost_usd_per_million_output_tokens in `currency`"
+    )
+    cost_in_currency_per_million_tokens: float | None = Field(
+        description="cost_usd_per_million_tokens in `currency`"
+    )
+    cost_in_currency_per_thousand_units: float | None = Field(
+        description="cost_usd_per_thousand_units in `currency`"
+    )
+    price_in_currency_per_gpu_hour: float | None = Field(description="price_usd_per_gpu_hour in `currency`")
     quality_loss_points: float | None
     price_usd_per_gpu_hour: float | None
     price_source: str
@@ -463,15 +496,23 @@ def _dump(request: BaseModel) -> dict[str, Any]:
 @router.post("/training", response_model=TrainingEstimateRead)
 @reads_first
 def training_estimate(request: TrainingRequest, session: SessionDep) -> dict[str, Any]:
-    """GPU-hours, wall-clock, cost, energy, CO2 and memory per GPU of one training run."""
-    return estimates.training(session, _dump(request))
+    """GPU-hours, wall-clock, cost, energy, CO2 and memory per GPU of one training run (money also in
+    `currency`, at the dated rate in effect)."""
+    body = _dump(request)
+    money = estimate_currency.money_in(session, body.pop("currency", "USD"))
+    result = estimates.training(session, body)
+    return estimate_currency.with_currency(result, money, estimate_currency.TRAINING_MONEY_FIELDS)
 
 
 @router.post("/inference", response_model=InferenceEstimateRead)
 @reads_first
 def inference_estimate(request: InferenceRequest, session: SessionDep) -> dict[str, Any]:
-    """Memory, latency, throughput and cost per 1M output tokens of one serving replica."""
-    return estimates.inference(session, _dump(request))
+    """Memory, latency, throughput and cost per 1M output tokens of one serving replica (money also in
+    `currency`, at the dated rate in effect)."""
+    body = _dump(request)
+    money = estimate_currency.money_in(session, body.pop("currency", "USD"))
+    result = estimates.inference(session, body)
+    return estimate_currency.with_currency(result, money, estimate_currency.INFERENCE_MONEY_FIELDS)
 
 
 @router.post("/sweep", response_model=SweepRead)
