@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,7 +106,7 @@ def _pricewar(*args: str, url: str, stdout: Any = subprocess.DEVNULL) -> tuple[i
 def _database(backend: str) -> tuple[str, Callable[[], None]]:
     if backend == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="pricewar-scale-"))
-        return f"sqlite:///{folder / 'scale.sqlite3'}", lambda: None
+        return f"sqlite:///{folder / 'scale.sqlite3'}", lambda: shutil.rmtree(folder, ignore_errors=True)
     name = f"pricewar_scale_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
