@@ -275,6 +275,7 @@ def test_weight_only_int8_raises_the_memory_bound_rate_not_the_throughput_ceilin
     assert best_int8.cost_usd_per_million_output_tokens == pytest.approx(
         best_bf16.cost_usd_per_million_output_tokens, rel=1e-9
     )
+
     # The ceiling is first reached at concurrency 48 in bf16 and 24 in int8 (equal candidates beyond it).
     def knee(weights: str) -> int:
         ceiling = at(weights).output_tokens_per_second
