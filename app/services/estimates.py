@@ -294,6 +294,7 @@ def training(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             request["gpu_count"],
             request.get("price_quote_id"),
         ),
+        stored=request.get("price_usd_per_gpu_hour") is None and acc_id is not None,
     )  # fmt: skip
     layout = request.get("parallelism")
     calibration: tuple[float, str] | None = None
@@ -451,6 +452,7 @@ def inference(session: Session, request: Mapping[str, Any]) -> dict[str, Any]:
             request.get("pricing_model", "on_demand"),
             request.get("price_quote_id"),
         ),
+        stored=request.get("price_usd_per_gpu_hour") is None and acc_id is not None,
     )  # fmt: skip
     fitted = _required_calibration(session, acc.name, "serving") if request.get("calibrated") else None
     try:

@@ -67,15 +67,25 @@ class Resolved:
     stamp of the stored rows, computing it at most once per key while nothing changes."""
 
     def __init__(self, session: Session) -> None:
-        bind = session.get_bind()
-        engine = bind.engine if isinstance(bind, Connection) else bind
-        rows = tuple(tuple(r) for r in session.execute(_STAMPS))
-        # Without the stamps (a database older than the triggers) nothing is memoised.
-        self._base: tuple[Any, ...] | None = (
-            (str(engine.url), date.today(), rows) if len(rows) == len(STAMPED_TABLES) else None
-        )
+        self._session = session
+        self._base: tuple[Any, ...] | None = None
+        self._read = False
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        if self._base is None:
+    def _stamp(self) -> tuple[Any, ...] | None:
+        """Read once, on the first stored lookup (an estimate with everything inline reads nothing)."""
+        if not self._read:
+            self._read = True
+            bind = self._session.get_bind()
+            engine = bind.engine if isinstance(bind, Connection) else bind
+            rows = tuple(tuple(r) for r in self._session.execute(_STAMPS))
+            # Without the stamps (a database older than the triggers) nothing is memoised.
+            if len(rows) == len(STAMPED_TABLES):
+                self._base = (str(engine.url), date.today(), rows)
+        return self._base
+
+    def get(self, key: Hashable, compute: Callable[[], T], *, stored: bool = True) -> T:
+        """stored=False: compute() reads no stored row (a given price, an inline part): no stamp is read."""
+        base = self._stamp() if stored else None
+        if base is None:
             return compute()
-        return _CACHE.get_or_compute((self._base, key), compute)
+        return _CACHE.get_or_compute((base, key), compute)
