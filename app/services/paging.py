@@ -68,8 +68,8 @@ def clamp_page_size(size: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
 def capped_count(session: Session, query: Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """(rows the query returns, exact?) counting at most `cap` + 1 rows."""
     # One narrow column: the count can be answered from an index (index-only) instead of the rows.
-    inner = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(cap + 1)
-    inner = inner.subquery()
+    narrow = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(cap + 1)
+    inner = narrow.subquery()
     counted = int(session.scalar(select(func.count()).select_from(inner)) or 0)
     return (counted, True) if counted <= cap else (cap, False)
 

@@ -211,10 +211,10 @@ def rank(
         return None
     if sort in COLUMN_SORTS:
         keys = [*COLUMN_SORTS[sort], PriceQuote.id]
-        mine = tuple_(*[getattr(quote, k.key) for k in keys])
-        before = tuple_(*keys) > mine if descending else tuple_(*keys) < mine
+        own = tuple_(*[getattr(quote, k.key) for k in keys])
+        ahead = tuple_(*keys) > own if descending else tuple_(*keys) < own
         return int(
-            session.scalar(select(func.count()).select_from(PriceQuote).where(*conditions, before)) or 0
+            session.scalar(select(func.count()).select_from(PriceQuote).where(*conditions, ahead)) or 0
         )
     if sort == "accelerator":
         return None  # the chosen offer opens on the first page of this order
