@@ -33,9 +33,10 @@ def app_version() -> str:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What the board pack reads of a stored run (plain values: the database transaction is over)."""
+    """What the board pack reads of a stored run, or of a preview (`id` None: the explorer's current view,
+    not stored), as plain values: the database transaction is over."""
 
-    id: int
+    id: int | None
     name: str
     created_at: datetime | None
     seed: int

@@ -4,6 +4,7 @@ thresholds and renders: no database transaction is held while it computes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -102,3 +103,45 @@ def render_run_report_pdf(
 ) -> bytes:
     """The same board pack as a PDF (WeasyPrint)."""
     return render_pdf(render_run_report_html(session, run_id, currency, strategy))
+
+
+def render_preview_report_html(
+    session: Session,
+    request: Mapping[str, Any],
+    currency: str = "USD",
+    strategy: str | None = None,
+    *,
+    title: str | None = None,
+) -> str:
+    """The board pack of a view that is not stored — the explorer's current inputs: `request` is the body of
+    POST /simulations/preview (`inputs`, optional `model_id`/`accelerator_id`, `paths_count`). The same
+    document as a stored run's, marked "not stored", from that preview (its paths, the scenario's seed), with
+    the same tornado and flip thresholds. Nothing is written."""
+    money = display_money(session, currency)
+    view = simulations.preview(session, request)  # reads, ends the transaction, then computes
+    run = RunRecord(
+        None,
+        (title or view["name"])[:160],
+        None,
+        int(view["seed"]),
+        int(view["paths_count"]),
+        int(view["horizon_months"]),
+        str(view["engine_version"]),
+        dict(view["inputs"] or {}),
+        dict(view["results"] or {}),
+    )
+    names = [s["name"] for s in run.results.get("strategies", [])]
+    chosen = strategy if strategy in names else (names[0] if names else None)
+    return render_html(run, chosen, money, _extras(session, run, chosen))
+
+
+def render_preview_report_pdf(
+    session: Session,
+    request: Mapping[str, Any],
+    currency: str = "USD",
+    strategy: str | None = None,
+    *,
+    title: str | None = None,
+) -> bytes:
+    """The explorer view's board pack as a PDF (WeasyPrint)."""
+    return render_pdf(render_preview_report_html(session, request, currency, strategy, title=title))
