@@ -83,26 +83,51 @@
              symbol: b ? b.getAttribute("data-currency-symbol") || "$" : "$" };
   }
 
-  function inCurrency(layout, data) {
-    var c = currency();
+  function inCurrency(layout, data, given) {
+    var c = given || currency();
     if (c.code === "USD" || c.rate === 1) { return; }
-    var money = {};
+    var money = {};  // money axis id ("x", "y2") → true when the axis is logarithmic
+    var shift = Math.log(c.rate) / Math.LN10;  // log axes: ranges, shapes and annotations are in log10 units
+    function renamed(text) { return text.split("USD").join(c.code).split("$").join(c.symbol); }
     Object.keys(layout).forEach(function (key) {
       var m = /^([xy])axis(\d*)$/.exec(key);
       if (m && layout[key].tickprefix === "$") {
+        var log = layout[key].type === "log";
         layout[key].tickprefix = c.symbol;
-        money[m[1] + (m[2] || "")] = true;
-        if (layout[key].range) { layout[key].range = layout[key].range.map(function (v) { return v * c.rate; }); }
+        money[m[1] + (m[2] || "")] = log;
+        if (layout[key].range) {
+          layout[key].range = layout[key].range.map(function (v) { return log ? v + shift : v * c.rate; });
+        }
+        var title = layout[key].title;
+        if (typeof title === "string") { layout[key].title = renamed(title); }
+        else if (title && typeof title.text === "string") { title.text = renamed(title.text); }
       }
     });
+    function isMoney(ref) { return Object.prototype.hasOwnProperty.call(money, ref); }
     function scale(values) { return values.map(function (v) { return typeof v === "number" ? v * c.rate : v; }); }
+    function place(v, ref) { return typeof v !== "number" ? v : (money[ref] ? v + shift : v * c.rate); }
     (data || []).forEach(function (t) {
       ["x", "y"].forEach(function (axis) {
         var ref = t[axis + "axis"] || axis;
-        if (money[ref] && Array.isArray(t[axis])) { t[axis] = scale(t[axis]); }
-        if (money[ref] && axis === (t.orientation === "h" ? "x" : "y") && typeof t.base === "number") { t.base *= c.rate; }
+        if (isMoney(ref) && Array.isArray(t[axis])) { t[axis] = scale(t[axis]); }
+        if (isMoney(ref) && axis === (t.orientation === "h" ? "x" : "y") && typeof t.base === "number") { t.base *= c.rate; }
       });
-      if (typeof t.hovertemplate === "string") { t.hovertemplate = t.hovertemplate.split("$%{").join(c.symbol + "%{"); }
+      if (typeof t.hovertemplate === "string") {
+        t.hovertemplate = t.hovertemplate.split("$%{").join(c.symbol + "%{").replace(/%\{([xy]):\$/g, c.symbol + "%{$1:");
+      }
+    });
+    // Lines and labels placed on a money axis (a zero line, the tornado's base, a floor) move with it.
+    (layout.shapes || []).forEach(function (s) {
+      ["x", "y"].forEach(function (axis) {
+        var ref = s[axis + "ref"] || axis;
+        if (isMoney(ref)) { s[axis + "0"] = place(s[axis + "0"], ref); s[axis + "1"] = place(s[axis + "1"], ref); }
+      });
+    });
+    (layout.annotations || []).forEach(function (a) {
+      ["x", "y"].forEach(function (axis) {
+        var ref = a[axis + "ref"] || axis;
+        if (isMoney(ref)) { a[axis] = place(a[axis], ref); }
+      });
     });
   }
 
@@ -483,7 +508,7 @@
     }
   }
 
-  window.PriceWar = { draw: draw, updateChart: updateChart, drawAll: drawAll };
+  window.PriceWar = { draw: draw, updateChart: updateChart, drawAll: drawAll, inCurrency: inCurrency };
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
 })();

@@ -61,7 +61,7 @@ def backtest_chart(data: dict[str, Any]) -> Chart:
         traces,
         layout(
             axis("Month (1 = May 2024)", dtick=3),
-            axis("Output list price ($ per 1M tokens)", rangemode="tozero"),
+            axis("Output list price ($ per 1M tokens)", rangemode="tozero", tickprefix="$"),
             height=420,
         ),
     )

@@ -90,7 +90,7 @@ def profit_curve_chart(curves: dict[str, Any]) -> Chart:
     fig = figure(
         traces,
         layout(
-            axis("Our price ($ per 1M output tokens)"),
+            axis("Our price ($ per 1M output tokens)", tickprefix="$"),
             axis("Gross profit ($ a month)", money=True),
             height=360,
         ),
@@ -159,7 +159,7 @@ def equilibrium_chart(eq: Mapping[str, Any], strategy_result: Mapping[str, Any])
         traces,
         layout(
             axis("", type="category"),
-            axis("Price ($ per 1M output tokens)", rangemode="tozero"),
+            axis("Price ($ per 1M output tokens)", rangemode="tozero", tickprefix="$"),
             barmode="group",
             height=380,
         ),

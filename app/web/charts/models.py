@@ -176,13 +176,13 @@ def training_memory_chart(accelerator: str, parts_gb: dict[str, float], availabl
     )
 
 
-def decade_label(exponent: int) -> str:
-    """$0.01, $0.1, $1, $10, $100, $1k, $10k: colour-bar ticks of a log10 dollar scale."""
+def decade_label(exponent: int, symbol: str = "$") -> str:
+    """$0.01, $0.1, $1, $10, $100, $1k, $10k: colour-bar ticks of a log10 money scale (€1k in EUR)."""
     if exponent < 0:
-        return f"${10.0**exponent:.{-exponent}f}"
+        return f"{symbol}{10.0**exponent:.{-exponent}f}"
     if exponent < 3:
-        return f"${10**exponent}"
-    return f"${10 ** (exponent - 3)}k" if exponent < 6 else f"${10 ** (exponent - 6)}M"
+        return f"{symbol}{10**exponent}"
+    return f"{symbol}{10 ** (exponent - 3)}k" if exponent < 6 else f"{symbol}{10 ** (exponent - 6)}M"
 
 
 def serving_heatmap(
@@ -195,17 +195,22 @@ def serving_heatmap(
 ) -> Chart:
     """Accelerator × precision: the cheapest feasible plan's cost per 1M output tokens (or 1,000 units).
 
-    Colour is log10 of the cost (costs span orders of magnitude); cells read in dollars; the cheapest cell
-    carries a star. Missing cells (plan infeasible or precision unsupported) stay empty and say why."""
+    Colour is log10 of the cost in the display currency (costs span orders of magnitude), so the colour bar's
+    decades ($1, $10 … or €1, €10 …) and the cells read in the same currency; the cheapest cell carries a
+    star. Missing cells (plan infeasible or precision unsupported) stay empty and say why."""
+    from app.web.currency import current_money  # the request's display currency (USD outside pages)
+
+    money = current_money()
+    local = {k: v * money.per_usd for k, v in costs.items()}  # colours; `usd` converts the text itself
     z, text = [], []
     for acc in accelerators:
-        z.append([math.log10(costs[(acc, q)]) if (acc, q) in costs else None for q in quantizations])
+        z.append([math.log10(local[(acc, q)]) if (acc, q) in local else None for q in quantizations])
         text.append([usd(costs[(acc, q)]) if (acc, q) in costs else "n/a" for q in quantizations])
     cheapest = min(costs, key=lambda k: costs[k]) if costs else None
     if cheapest:  # the star sits in the cell's own text so it never covers a neighbour
         row, col = list(accelerators).index(cheapest[0]), list(quantizations).index(cheapest[1])
         text[row][col] = "★ " + text[row][col]
-    finite = [v for v in costs.values() if v > 0]
+    finite = [v for v in local.values() if v > 0]
     lo, hi = (math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))) if finite else (0, 1)
     ticks = list(range(lo, hi + 1))
     data: list[dict[str, Any]] = [
@@ -228,9 +233,9 @@ def serving_heatmap(
             ],
             "hovertemplate": "%{y} · %{x}: %{text} " + unit_label + "<br>%{customdata}<extra></extra>",
             "colorbar": {
-                "title": {"text": f"$ {unit_label}", "side": "right"},
+                "title": {"text": f"{money.code} {unit_label}", "side": "right"},
                 "tickvals": ticks,
-                "ticktext": [decade_label(t) for t in ticks],
+                "ticktext": [decade_label(t, money.symbol) for t in ticks],
             },
         }
     ]
