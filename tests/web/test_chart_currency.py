@@ -80,3 +80,16 @@ def test_the_models_page_heatmap_follows_the_url_currency(client) -> None:
     assert heatmaps, "no serving heatmap on /models"
     bar = heatmaps[0]["data"][0]["colorbar"]
     assert bar["title"]["text"].startswith("GBP") and all(t.startswith("£") for t in bar["ticktext"])
+
+
+@pytest.mark.parametrize("path", ["/explorer", "/methodology", "/hardware", "/models", "/market"])
+def test_chart_text_in_euros_shows_no_dollar_amounts(client, path: str) -> None:
+    """The summaries and data tables beside the charts (server-formatted) are in the display currency too."""
+    html = client.get(path, params={"currency": "EUR"}).text
+    found = []
+    for chunk in re.findall(r'<figure class="chart.*?</figure>', html, re.S):
+        text = re.sub(
+            r'<script type="application/json" class="chart-figure">.*?</script>', "", chunk, flags=re.S
+        )
+        found += re.findall(r"[−-]?\$\d[\d.,]*\w?", text)
+    assert not found, (path, found[:5])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.web.charts.base import Chart, axis, color, figure, layout, rgba, table
+from app.web.formatting import usd
 
 
 def backtest_chart(data: dict[str, Any]) -> Chart:
@@ -78,9 +79,9 @@ def backtest_chart(data: dict[str, Any]) -> Chart:
             o["rival"],
             o["label"],
             str(o["month"]),
-            f"${o['price_usd_per_million_tokens']:.4f}",
-            f"${o['simulated_p50']:.4f}",
-            f"${o['simulated_p5']:.4f} - ${o['simulated_p95']:.4f}",
+            usd(o["price_usd_per_million_tokens"], 4),
+            usd(o["simulated_p50"], 4),
+            f"{usd(o['simulated_p5'], 4)} - {usd(o['simulated_p95'], 4)}",
             "yes" if o["inside_band"] else "no",
         )
         for o in sorted(data["comparisons"], key=lambda o: (o["rival"], o["month"]))

@@ -79,11 +79,11 @@ def profit_curve_chart(curves: dict[str, Any]) -> Chart:
         rows.append(
             (
                 name,
-                f"${best:.3f}",
+                usd(best, 3),
                 "—"
                 if c["simulated_price_usd_per_million_tokens"] is None
-                else f"${c['simulated_price_usd_per_million_tokens']:.3f}",
-                f"${c['unit_cost_usd_per_million_tokens']:.3f}",
+                else usd(c["simulated_price_usd_per_million_tokens"], 3),
+                usd(c["unit_cost_usd_per_million_tokens"], 3),
                 usd(max(c["gross_profit_usd_per_month"])),
             )
         )
@@ -98,8 +98,8 @@ def profit_curve_chart(curves: dict[str, Any]) -> Chart:
     first = curves["month_1"]["profit_max_price_usd_per_million_tokens"]
     last = curves["horizon"]["profit_max_price_usd_per_million_tokens"]
     summary = (
-        f"Against the rivals' median prices, our gross profit peaks at ${first:.2f} "
-        f"per 1M tokens in month 1 and ${last:.2f} at the "
+        f"Against the rivals' median prices, our gross profit peaks at {usd(first)} "
+        f"per 1M tokens in month 1 and {usd(last)} at the "
         f"horizon (long-run demand, same model as the simulation)."
     )
     tbl = table(
@@ -169,17 +169,17 @@ def equilibrium_chart(eq: Mapping[str, Any], strategy_result: Mapping[str, Any])
     summary = (
         f"Where prices settle if everyone prices rationally (logit-Bertrand Nash prices, "
         f"{state} in {eq['iterations']} steps): we would charge "
-        f"${ours['price_usd_per_million_tokens']:.2f} for a {ours['share_fraction'] * 100:.1f} % share at a "
+        f"{usd(ours['price_usd_per_million_tokens'])} for a {ours['share_fraction'] * 100:.1f} % share at a "
         f"{ours['margin_fraction'] * 100:.0f} % margin in month 1; the diamonds are the war as simulated."
     )
     rows = [
         (
             f["name"],
-            f"${f['price_usd_per_million_tokens']:.3f}",
+            usd(f["price_usd_per_million_tokens"], 3),
             f"{f['share_fraction'] * 100:.1f} %",
             f"{f['margin_fraction'] * 100:.0f} %",
-            f"${f['unit_cost_usd_per_million_tokens']:.3f}",
-            "—" if s is None else f"${s:.3f}",
+            usd(f["unit_cost_usd_per_million_tokens"], 3),
+            "—" if s is None else usd(s, 3),
         )
         for f, s in zip(eq["firms"], simulated_1, strict=True)
     ]
