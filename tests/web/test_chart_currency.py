@@ -93,3 +93,12 @@ def test_chart_text_in_euros_shows_no_dollar_amounts(client, path: str) -> None:
         )
         found += re.findall(r"[−-]?\$\d[\d.,]*\w?", text)
     assert not found, (path, found[:5])
+
+
+def test_money_labels_name_the_display_currency(client) -> None:
+    explorer = client.get("/explorer", params={"currency": "EUR"}).text
+    assert re.search(r'id="kpi-floor-label">Our price floor \(€ / 1M\)', explorer)
+    compare = client.get("/compare", params={"currency": "EUR"}).text
+    assert "Unit cost (€ / 1M)" in compare and "Unit cost ($ / 1M)" not in compare
+    usd = client.get("/compare").text
+    assert "Unit cost ($ / 1M)" in usd

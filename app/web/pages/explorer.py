@@ -37,6 +37,7 @@ from app.web.charts.pricewar import (
     survival_chart,
     tornado_chart,
 )
+from app.web.currency import current_money
 from app.web.deps import SessionDep, reads_first
 from app.web.formatting import usd
 from app.web.heavy import HeavyWork
@@ -135,7 +136,7 @@ def compute(session: Session, params: dict[str, str], *, with_tornado: bool = Fa
         "kpi-risk": f"{risk * 100:.0f} %",
         "kpi-risk-label": f"P(cash < 0 by month {month_n})",
         "kpi-survival-label": f"P(survive to month {values['horizon']})",
-        "kpi-floor-label": f"Our price floor ($ / 1M), month 1 → {values['horizon']}",
+        "kpi-floor-label": f"Our price floor ({current_money().symbol} / 1M), month 1 → {values['horizon']}",
         "kpi-cash-out": cash_runs_out(focus, values["horizon"]),
         "kpi-runway": static_runway(focus),
         "kpi-breakeven": f"month {focus['breakeven_month']}" if focus["breakeven_month"] else "not reached",
