@@ -15,11 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.db.access import AuditEntry
 from app.db.models import Accelerator, MarketPrice, PriceQuote, SimulationRun
+from tests.conftest import BACKENDS, seeded_database
 
 GROWN_QUOTES = 3_000
 MAX_ROWS_PER_STATEMENT = (
@@ -29,7 +30,7 @@ MAX_ROWS_PER_STATEMENT = (
 
 def grow(session: Session, quotes: int = GROWN_QUOTES, seed: int = 7) -> None:
     """Add `quotes` price quotes (half of the offers with a dated predecessor), market prices, runs and audit
-    entries, bulk-inserted in the test's transaction."""
+    entries, bulk-inserted in `session`'s transaction."""
     rnd = random.Random(seed)
     accelerators = list(session.scalars(select(Accelerator.id)))
     today = date.today()
@@ -186,10 +187,25 @@ PAGES = [
 ]
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def db_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """This module's own seeded database per backend, grown once: the tests only read it (and each test's
+    session still rolls back whatever its requests write), so growing it per test only cost time."""
+    with seeded_database(request.param, "scale-reads.sqlite3") as engine:
+        with Session(engine) as session:
+            grow(session)
+            session.commit()
+        yield engine
+
+
 @pytest.fixture
 def grown(db_session: Session) -> Session:
-    grow(db_session)
-    db_session.commit()  # a savepoint release: the rows stay in the test's transaction
+    # Fresh change stamps for this test (rolled back after it): no page cache warmed by an earlier test
+    # answers from memory, so every request reads the grown tables as on a cold start, as when each test
+    # grew its own rows.
+    stamp = random.SystemRandom().randrange(1, 2**62)
+    db_session.execute(text("UPDATE table_stats SET revision = :stamp"), {"stamp": stamp})
+    db_session.commit()  # a savepoint release: the stamps stay in the test's transaction
     return db_session
 
 
