@@ -102,3 +102,12 @@ def test_money_labels_name_the_display_currency(client) -> None:
     assert "Unit cost (€ / 1M)" in compare and "Unit cost ($ / 1M)" not in compare
     usd = client.get("/compare").text
     assert "Unit cost ($ / 1M)" in usd
+
+
+def test_chart_captions_and_data_headers_name_the_display_currency(client) -> None:
+    eur = client.get("/hardware", params={"currency": "EUR"}).text
+    usd = client.get("/hardware").text
+    assert "€ / accelerator-hour" in eur and "$ / accelerator-hour" in usd
+    for figure in re.findall(r'<figure class="chart.*?</figure>', eur, re.S):
+        for chunk in re.findall(r"<figcaption.*?</figcaption>|<thead>.*?</thead>", figure, re.S):
+            assert "$" not in chunk, chunk

@@ -265,6 +265,8 @@
   }
 
   /* ---- the "show data" table and summary of a chart, refreshed from JSON ---- */
+  // Captions and column headers say "$" for money; the amounts are already in the display currency.
+  function moneyLabel(text) { return String(text).split("$").join(currency().symbol); }
   function fillTable(el, tableData) {
     var tableEl = el.querySelector("table.chart-table");
     if (!tableEl || !tableData) { return; }
@@ -274,7 +276,7 @@
     tbody.textContent = "";
     var hr = document.createElement("tr");
     tableData.columns.forEach(function (c) {
-      var th = document.createElement("th"); th.scope = "col"; th.textContent = c; hr.appendChild(th);
+      var th = document.createElement("th"); th.scope = "col"; th.textContent = moneyLabel(c); hr.appendChild(th);
     });
     thead.appendChild(hr);
     tableData.rows.forEach(function (row) {
@@ -290,7 +292,7 @@
     var summary = el.querySelector(".chart-summary");
     if (summary) { summary.textContent = chart.summary; }
     var caption = el.querySelector(".chart-caption");
-    if (caption) { caption.textContent = chart.caption; }
+    if (caption) { caption.textContent = moneyLabel(chart.caption); }
     var plot = plotTarget(el);
     if (plot) { plot.setAttribute("aria-label", chart.summary); }
     fillTable(el, chart.table);
