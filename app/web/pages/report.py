@@ -27,7 +27,7 @@ def _options(request: Request) -> tuple[str, str | None]:
 
 
 @router.get("/runs/{run_id}/report.html", response_class=HTMLResponse)
-def report_html(run_id: IdPath, request: Request, session: SessionDep) -> HTMLResponse:
+def report_html(run_id: IdPath, request: Request, session: SessionDep, work: HeavyWork) -> HTMLResponse:
     currency, strategy = _options(request)
     html = reports.render_run_report_html(session, run_id, currency, strategy)
     return HTMLResponse(
@@ -36,7 +36,7 @@ def report_html(run_id: IdPath, request: Request, session: SessionDep) -> HTMLRe
 
 
 @router.get("/runs/{run_id}/report.pdf")
-def report_pdf(run_id: IdPath, request: Request, session: SessionDep) -> Response:
+def report_pdf(run_id: IdPath, request: Request, session: SessionDep, work: HeavyWork) -> Response:
     currency, strategy = _options(request)
     pdf = reports.render_run_report_pdf(session, run_id, currency, strategy)
     return Response(
