@@ -77,7 +77,9 @@ def grow(session: Session, quotes: int = GROWN_QUOTES, seed: int = 7) -> None:
                 "effective_to": None,
             }
         )
-    session.execute(insert(PriceQuote), rows[:quotes])
+    # Core, not ORM, insert: the ORM batches only runs of rows with the same keys, and its leaving out
+    # effective_to=None made every row a statement of its own.
+    session.execute(insert(PriceQuote.__table__), rows[:quotes])
     session.execute(
         insert(MarketPrice),
         [
