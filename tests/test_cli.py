@@ -32,7 +32,7 @@ def _add_a_measurement(db: Path) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from app.db.measurements import Measurement
+    from app.db.models import Measurement  # with the tables its foreign keys point to (run alone, too)
 
     engine = create_engine(f"sqlite:///{db}")
     with Session(engine) as session:
