@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,11 +35,11 @@ def test_entrypoint_migrates_seeds_and_serves_on_postgres() -> None:
         "PRICEWAR_WORKERS": "1",
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
     }
-    process = subprocess.Popen(
-        ["sh", str(ENTRYPOINT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    # The output goes to a file: an unread pipe fills up with the log lines and stalls the server.
+    log = tempfile.NamedTemporaryFile(prefix="pricewar-entrypoint-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(["sh", str(ENTRYPOINT)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # migrate + seed + start on a busy 2-core machine can pass 60 s
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -46,13 +47,13 @@ def test_entrypoint_migrates_seeds_and_serves_on_postgres() -> None:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"entrypoint did not become ready:\n{process.stdout.read() if process.stdout else ''}"
-                )
+                output = Path(log.name).read_text(errors="replace")
+                pytest.fail(f"entrypoint did not become ready:\n{output}")
             time.sleep(0.3)
         accelerators = httpx.get(f"http://127.0.0.1:{port}/api/v1/accelerators").json()
         assert accelerators["total"] == 18
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log.close()
         drop()
