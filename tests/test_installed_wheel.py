@@ -260,7 +260,7 @@ def test_entrypoint_serves_every_page_from_the_installed_wheel(installed_venv: P
             timeout=60,
         )
         assert created.returncode == 0, created.stderr
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=180) as client:  # board packs compute for seconds
             assert client.get("/hardware", follow_redirects=False).status_code in (303, 401)  # anonymous off
             _sign_in(client)
             failures = {}
