@@ -52,6 +52,7 @@ def test_forged_forwarded_for_is_ignored_without_trust(
     """Through uvicorn's own proxy middleware as `pricewar serve` configures it by default: the client
     address stays the TCP peer's, whatever X-Forwarded-For says."""
     import asyncio
+    import threading
 
     from uvicorn.config import Config
 
@@ -70,5 +71,9 @@ def test_forged_forwarded_for_is_ignored_without_trust(
         "client": ("127.0.0.1", 1234),
         "headers": [(b"x-forwarded-for", b"6.6.6.6")],
     }
-    asyncio.run(config.loaded_app(scope, None, None))
+    # A thread of its own: an earlier test in the same process (Playwright's sync API) may leave an event
+    # loop running on this one, and asyncio.run() refuses to start inside a running loop.
+    worker = threading.Thread(target=lambda: asyncio.run(config.loaded_app(scope, None, None)))
+    worker.start()
+    worker.join(30)
     assert seen[0][0] == expected
